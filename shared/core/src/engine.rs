@@ -1,0 +1,299 @@
+//! The engine: a compiled rule set run over log files.
+//!
+//! All patterns (rules and suppressions) and the record facts share one
+//! [`PathTable`], so each record is parsed once however many rules there are.
+//! Findings and read problems go to a [`ScanSink`] as they happen; the scan
+//! returns a [`ScanSummary`] with the file's statistics.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::extract::{PathTable, Values};
+use crate::finding::Finding;
+use crate::pattern::Pattern;
+use crate::reader::{LogReader, RawRecord, DEFAULT_MAX_RECORD_BYTES};
+use crate::record::{Fact, FactSlots, RecordFacts};
+use crate::rule::{Rule, RuleSet, Severity, Suppression};
+use crate::stats::StatsShard;
+
+/// Receives what a scan produces, as it happens.
+pub trait ScanSink {
+    fn finding(&mut self, finding: Finding);
+    fn problem(&mut self, error: Error);
+}
+
+/// A sink that keeps everything (tests, small files).
+#[derive(Debug, Default)]
+pub struct Collect {
+    pub findings: Vec<Finding>,
+    pub problems: Vec<Error>,
+}
+
+impl ScanSink for Collect {
+    fn finding(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+    fn problem(&mut self, error: Error) {
+        self.problems.push(error);
+    }
+}
+
+/// What one scan did.
+#[derive(Debug, Clone, Default)]
+pub struct ScanSummary {
+    pub source: String,
+    pub records: u64,
+    pub findings: u64,
+    pub suppressed: u64,
+    pub problems: u64,
+    /// False when reading stopped early (corrupt gzip, truncation, wrong shape).
+    pub complete: bool,
+    pub gzip: bool,
+    pub stats: StatsShard,
+}
+
+struct CompiledRule {
+    rule: Arc<Rule>,
+    pattern: Pattern,
+}
+
+struct CompiledSuppression {
+    suppression: Suppression,
+    pattern: Option<Pattern>,
+}
+
+impl CompiledSuppression {
+    fn silences(&self, values: &Values<'_>, facts: &RecordFacts<'_, '_>) -> bool {
+        let pattern_ok = self.pattern.as_ref().is_none_or(|p| p.matches(values));
+        let cidr_ok = self.suppression.source_cidrs.is_empty()
+            || facts
+                .get(Fact::SourceIp)
+                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                .is_some_and(|ip| self.suppression.source_cidrs.iter().any(|net: &IpNet| net.contains(&ip)));
+        pattern_ok && cidr_ok
+    }
+}
+
+/// Settings for an engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Rules below this severity do not run.
+    pub min_severity: Severity,
+    pub max_record_bytes: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { min_severity: Severity::Info, max_record_bytes: DEFAULT_MAX_RECORD_BYTES }
+    }
+}
+
+/// A rule set compiled for scanning. Build once, scan many files.
+pub struct Engine {
+    table: PathTable,
+    facts: FactSlots,
+    rules: Vec<CompiledRule>,
+    suppressions: Vec<CompiledSuppression>,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// Compiles the active rules at or above `options.min_severity`.
+    pub fn new(set: &RuleSet, options: EngineOptions) -> Result<Engine> {
+        set.check_references()?;
+        let mut table = PathTable::new();
+        let facts = FactSlots::register(&mut table);
+        let mut rules = Vec::new();
+        for rule in set.active_rules().filter(|r| r.severity >= options.min_severity) {
+            let mut pattern = Pattern::parse(&rule.pattern).map_err(|e| {
+                Error::at(
+                    ErrorKind::Rule(format!("rule '{}': {}", rule.id, e.kind)),
+                    Location { source: Some(rule.origin.clone()), ..Default::default() },
+                )
+            })?;
+            pattern.bind(&mut table);
+            rules.push(CompiledRule { rule: Arc::new(rule.clone()), pattern });
+        }
+        let mut suppressions = Vec::new();
+        for s in set.suppressions() {
+            let pattern = match &s.pattern {
+                Some(text) => {
+                    let mut p = Pattern::parse(text).map_err(|e| e.in_source(&s.origin))?;
+                    p.bind(&mut table);
+                    Some(p)
+                }
+                None => None,
+            };
+            suppressions.push(CompiledSuppression { suppression: s.clone(), pattern });
+        }
+        Ok(Engine { table, facts, rules, suppressions, options })
+    }
+
+    /// The rules that run.
+    pub fn rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
+        self.rules.iter().map(|r| &r.rule)
+    }
+
+    /// Scans one log file (gzip or plain). `source` names it in findings and
+    /// errors. Never fails: problems go to the sink and into the summary.
+    pub fn scan<R: Read + 'static>(&self, source: &str, input: R, sink: &mut dyn ScanSink) -> ScanSummary {
+        let mut reader = LogReader::new(source, input).with_max_record_bytes(self.options.max_record_bytes);
+        let mut summary = ScanSummary { source: source.to_string(), complete: true, ..Default::default() };
+        summary.stats.files = 1;
+        while let Some(next) = reader.next_record() {
+            let problem = match next {
+                Ok(raw) => match self.scan_record(source, raw, &mut summary, sink) {
+                    Ok(()) => continue,
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            if !problem.is_record_level() {
+                summary.complete = false;
+            }
+            summary.problems += 1;
+            summary.stats.problems += 1;
+            sink.problem(problem);
+        }
+        summary.gzip = reader.is_gzip();
+        summary
+    }
+
+    fn scan_record(
+        &self,
+        source: &str,
+        raw: RawRecord<'_>,
+        summary: &mut ScanSummary,
+        sink: &mut dyn ScanSink,
+    ) -> Result<()> {
+        let values = self.table.extract(raw.json).map_err(|e| record_error(&e, source, raw))?;
+        let facts = RecordFacts::new(&values, &self.facts);
+        summary.records += 1;
+        summary.stats.observe(&facts);
+        for compiled in &self.rules {
+            if !compiled.pattern.matches(&values) {
+                continue;
+            }
+            let id = compiled.rule.id.as_str();
+            if self.suppressions.iter().any(|s| s.suppression.applies_to(id) && s.silences(&values, &facts)) {
+                summary.suppressed += 1;
+                summary.stats.observe_suppressed(id);
+                continue;
+            }
+            let finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
+            summary.findings += 1;
+            summary.stats.observe_finding(&finding);
+            sink.finding(finding);
+        }
+        Ok(())
+    }
+
+    /// The rules one JSON record matches (suppressions not applied).
+    pub fn matching_rules(&self, json: &str) -> std::result::Result<Vec<&Arc<Rule>>, serde_json::Error> {
+        let values = self.table.extract(json)?;
+        Ok(self.rules.iter().filter(|r| r.pattern.matches(&values)).map(|r| &r.rule).collect())
+    }
+}
+
+/// Turns serde_json's line/column into a byte offset in the file.
+fn record_error(e: &serde_json::Error, source: &str, raw: RawRecord<'_>) -> Error {
+    let line_start: usize = raw.json.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum();
+    let offset = raw.offset + (line_start + e.column().saturating_sub(1)) as u64;
+    let message = e.to_string();
+    let kind = if message.contains("recursion limit") {
+        ErrorKind::TooDeep(crate::reader::MAX_DEPTH)
+    } else {
+        // serde_json appends " at line L column C", which is not the file's.
+        let text = message.split(" at line ").next().unwrap_or(&message);
+        ErrorKind::RecordSyntax(text.to_string())
+    };
+    Error::at(kind, Location { source: Some(source.to_string()), offset: Some(offset), record: Some(raw.index) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn engine_with(user: &str) -> Engine {
+        let mut set = RuleSet::builtin().unwrap();
+        set.merge(RuleSet::from_toml(user, "user.toml").unwrap()).unwrap();
+        Engine::new(&set, EngineOptions::default()).unwrap()
+    }
+
+    fn scan(engine: &Engine, text: &str) -> (ScanSummary, Collect) {
+        let mut sink = Collect::default();
+        let summary = engine.scan("mem.json", Cursor::new(text.as_bytes().to_vec()), &mut sink);
+        (summary, sink)
+    }
+
+    const ROOT_LOGIN: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"123456789012","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},"eventTime":"2026-11-20T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"Mozilla/5.0","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"e-root-1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#;
+
+    #[test]
+    fn given_a_root_login_when_scanned_then_findings_carry_the_facts() {
+        let engine = engine_with("");
+        let (summary, sink) = scan(&engine, &format!(r#"{{"Records":[{ROOT_LOGIN}]}}"#));
+        assert_eq!(summary.records, 1);
+        assert!(summary.complete);
+        let ids: Vec<&str> = sink.findings.iter().map(|f| f.rule.id.as_str()).collect();
+        assert!(ids.contains(&"cis-cloudwatch-1-root-usage"), "{ids:?}");
+        assert!(ids.contains(&"root-console-login"), "{ids:?}");
+        let f = &sink.findings[0];
+        assert_eq!(f.event_id.as_deref(), Some("e-root-1"));
+        assert_eq!(f.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(f.principal_arn.as_deref(), Some("arn:aws:iam::123456789012:root"));
+        assert_eq!(f.source_ip.as_deref(), Some("198.51.100.7"));
+        assert_eq!(f.mfa_used.as_deref(), Some("No"));
+        assert_eq!(f.outcome, crate::Outcome::Success);
+        assert_eq!((f.file.as_str(), f.record_index), ("mem.json", 0));
+        assert_eq!(summary.stats.root_events.get("ConsoleLogin"), Some(&1));
+        assert_eq!(summary.stats.findings.values().map(|r| r.count).sum::<u64>(), summary.findings);
+    }
+
+    #[test]
+    fn given_a_bad_record_between_good_ones_then_both_good_ones_are_scanned() {
+        let engine = engine_with("");
+        let text = format!(r#"{{"Records":[{ROOT_LOGIN}, {{"eventName": tru}}, {ROOT_LOGIN}]}}"#);
+        let (summary, sink) = scan(&engine, &text);
+        assert_eq!(summary.records, 2);
+        assert_eq!(sink.problems.len(), 1);
+        let p = &sink.problems[0];
+        assert_eq!(p.location.record, Some(1));
+        assert!(matches!(p.kind, ErrorKind::RecordSyntax(_)), "{p}");
+        let at = p.location.offset.unwrap() as usize;
+        assert!(text[at..].starts_with("tru") || text[..at].ends_with("tru"), "offset {at} in {text}");
+        assert!(summary.complete);
+    }
+
+    #[test]
+    fn suppressions_silence_by_cidr_and_pattern_and_are_counted() {
+        let user = r#"
+[[suppression]]
+rules = ["root-console-login"]
+source_cidrs = ["198.51.100.0/24"]
+reason = "office"
+
+[[suppression]]
+rules = ["*"]
+pattern = '{ $.eventID = "e-root-1" }'
+reason = "drill"
+"#;
+        let engine = engine_with(user);
+        let (summary, sink) = scan(&engine, &format!(r#"{{"Records":[{ROOT_LOGIN}]}}"#));
+        assert!(sink.findings.is_empty(), "{:?}", sink.findings.iter().map(|f| &f.rule.id).collect::<Vec<_>>());
+        assert!(summary.suppressed >= 2);
+        assert_eq!(summary.stats.suppressed.get("root-console-login"), Some(&1));
+    }
+
+    #[test]
+    fn min_severity_drops_lower_rules() {
+        let set = RuleSet::builtin().unwrap();
+        let engine =
+            Engine::new(&set, EngineOptions { min_severity: Severity::Critical, ..Default::default() }).unwrap();
+        assert!(engine.rules().all(|r| r.severity == Severity::Critical));
+        assert!(engine.rules().count() > 0);
+    }
+}

@@ -1,0 +1,34 @@
+//! trailwatch's core: everything that reads, matches and counts, with no AWS
+//! SDK in sight. Binaries (the Lambda functions, the CLI) feed it bytes and
+//! take findings and statistics out.
+//!
+//! # Layout
+//!
+//! - [`reader`]: streams `{"Records":[...]}` (gzip or plain) one record at a time.
+//! - [`extract`]: pulls the fields rules need out of a record in one pass.
+//! - [`pattern`]: the CloudWatch Logs JSON filter-pattern language.
+//! - [`rule`]: rules, rule files, suppressions and the built-in catalogue.
+//! - [`engine`]: runs a rule set over a log file and reports findings.
+//! - [`record`]: the key facts of a record that findings and statistics use.
+//! - [`finding`]: what a match produces.
+//! - [`stats`]: mergeable per-file statistics.
+//! - [`key`]: S3 key decoding and classification.
+//! - [`error`]: the one error type, with file, byte offset and record index.
+
+pub mod engine;
+pub mod error;
+pub mod extract;
+pub mod finding;
+pub mod key;
+pub mod pattern;
+pub mod reader;
+pub mod record;
+pub mod rule;
+pub mod stats;
+
+pub use engine::{Engine, ScanSink, ScanSummary};
+pub use error::{Error, ErrorKind, Location, Result};
+pub use finding::{Finding, Outcome};
+pub use pattern::Pattern;
+pub use rule::{Rule, RuleSet, Severity};
+pub use stats::StatsShard;

@@ -1,0 +1,729 @@
+//! Streaming reader for CloudTrail log files.
+//!
+//! A log file is `{"Records":[{...},{...}]}`, gzipped or plain. [`LogReader`]
+//! walks that structure with a small byte-level scanner and hands out one
+//! record at a time as raw JSON text ([`RawRecord`]). Only the current record
+//! (plus one read chunk) is ever in memory, so peak memory follows the largest
+//! record, not the file.
+//!
+//! Faults are reported with the file, the byte offset (in the decompressed
+//! text) and the record index. A fault inside one record (not an object, bad
+//! JSON, not UTF-8, too deep, too large) skips that record and reading goes
+//! on; a fault in the file's structure (truncation, corrupt gzip, wrong shape)
+//! ends the file, after every record before it was handed out.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use flate2::bufread::MultiGzDecoder;
+use memchr::memchr2;
+
+use crate::error::{Error, ErrorKind, Location, Result};
+
+/// Records larger than this are skipped with [`ErrorKind::RecordTooLarge`].
+/// CloudTrail caps a record at 256 KB; the margin allows for hand-made files.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+/// Deepest nesting a record may have; serde_json refuses deeper documents.
+pub const MAX_DEPTH: usize = 127;
+const CHUNK: usize = 64 * 1024;
+
+/// One record's JSON text, borrowed from the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    /// Zero-based index in the `Records` array.
+    pub index: usize,
+    /// Byte offset of the record's `{` in the decompressed text.
+    pub offset: u64,
+    /// The record's JSON text (validated UTF-8, not yet validated JSON).
+    pub json: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    Key { first: bool },
+    Element { first: bool },
+    Trailing,
+    Done,
+}
+
+/// Counts bytes read from the compressed input, for gzip error messages.
+struct Counting<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Pulls records out of one CloudTrail log file. See the module docs.
+pub struct LogReader<R: Read> {
+    source: String,
+    input: Option<BufReader<Counting<R>>>,
+    decoder: Option<Box<dyn Read>>,
+    gzip: bool,
+    buf: Vec<u8>,
+    /// First byte still needed (the current record's start while keeping it).
+    start: usize,
+    /// Scan position.
+    pos: usize,
+    /// End of valid data in `buf`.
+    end: usize,
+    /// Decompressed offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+    state: State,
+    seen_records: bool,
+    index: usize,
+    max_record: usize,
+}
+
+impl<R: Read + 'static> LogReader<R> {
+    /// A reader over `input`, which is gzip (by its magic bytes) or plain JSON.
+    /// `source` names the file in errors (a path or `s3://bucket/key`).
+    pub fn new(source: impl Into<String>, input: R) -> Self {
+        LogReader {
+            source: source.into(),
+            input: Some(BufReader::with_capacity(CHUNK, Counting { inner: input, count: 0 })),
+            decoder: None,
+            gzip: false,
+            buf: Vec::new(),
+            start: 0,
+            pos: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+            state: State::Start,
+            seen_records: false,
+            index: 0,
+            max_record: DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+
+    /// Changes the size above which a record is skipped as too large.
+    pub fn with_max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record = limit.max(16);
+        self
+    }
+
+    /// True when the input was gzip-compressed (known after the first call).
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
+    /// The next record, a record-level error (reading goes on), a file-level
+    /// error (reading stops), or `None` at the end.
+    pub fn next_record(&mut self) -> Option<Result<RawRecord<'_>>> {
+        match self.advance() {
+            Ok(Some((start, end, index))) => {
+                let offset = self.base + start as u64;
+                let bytes = &self.buf[start..end];
+                match std::str::from_utf8(bytes) {
+                    Ok(json) => Some(Ok(RawRecord { index, offset, json })),
+                    Err(e) => Some(Err(self.error_at(
+                        ErrorKind::InvalidUtf8,
+                        offset + e.valid_up_to() as u64,
+                        Some(index),
+                    ))),
+                }
+            }
+            Ok(None) => None,
+            Err(e) => {
+                if !e.is_record_level() {
+                    self.state = State::Done;
+                }
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn error_at(&self, kind: ErrorKind, offset: u64, record: Option<usize>) -> Error {
+        Error::at(
+            kind,
+            Location { source: Some(self.source.clone()), offset: Some(offset), record },
+        )
+    }
+
+    fn here(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Runs the state machine to the next record; returns its span in `buf`.
+    fn advance(&mut self) -> Result<Option<(usize, usize, usize)>> {
+        loop {
+            match self.state {
+                State::Done => return Ok(None),
+                State::Start => {
+                    self.open()?;
+                    self.skip_ws()?;
+                    match self.peek()? {
+                        Some(b'{') => {
+                            self.pos += 1;
+                            self.state = State::Key { first: true };
+                        }
+                        Some(b) => {
+                            return Err(self.error_at(
+                                ErrorKind::NotJson(format!("expected '{{', found {}", describe(b))),
+                                self.here(),
+                                None,
+                            ))
+                        }
+                        None => {
+                            let kind = if self.here() == 0 {
+                                ErrorKind::EmptyFile
+                            } else {
+                                ErrorKind::NotJson("only white space".into())
+                            };
+                            return Err(self.error_at(kind, self.here(), None));
+                        }
+                    }
+                }
+                State::Key { first } => {
+                    self.skip_ws()?;
+                    if self.eat(b'}')? {
+                        self.state = State::Trailing;
+                        continue;
+                    }
+                    if !first {
+                        self.expect(b',', "',' or '}' in the top-level object")?;
+                        self.skip_ws()?;
+                    }
+                    self.expect(b'"', "a key in the top-level object")?;
+                    let is_records = self.read_key()?;
+                    self.skip_ws()?;
+                    self.expect(b':', "':' after a key")?;
+                    self.skip_ws()?;
+                    if is_records {
+                        if self.peek()? != Some(b'[') {
+                            let found = self.peek()?.map_or("the end".into(), describe);
+                            return Err(self.error_at(
+                                ErrorKind::WrongShape(format!("\"Records\" is {found}, not an array")),
+                                self.here(),
+                                None,
+                            ));
+                        }
+                        self.pos += 1;
+                        self.seen_records = true;
+                        self.state = State::Element { first: true };
+                    } else {
+                        self.skip_value()?;
+                        self.state = State::Key { first: false };
+                    }
+                }
+                State::Element { first } => {
+                    self.skip_ws()?;
+                    if self.eat(b']')? {
+                        self.state = State::Key { first: false };
+                        continue;
+                    }
+                    if !first {
+                        self.expect(b',', "',' or ']' after a record")?;
+                        self.skip_ws()?;
+                    }
+                    self.state = State::Element { first: false };
+                    let index = self.index;
+                    self.index += 1;
+                    match self.peek()? {
+                        Some(b'{') => return self.scan_record(index).map(Some),
+                        Some(b) => {
+                            let offset = self.here();
+                            self.skip_value()?;
+                            return Err(self.error_at(
+                                ErrorKind::RecordNotObject(format!("found {}", describe(b))),
+                                offset,
+                                Some(index),
+                            ));
+                        }
+                        None => return Err(self.truncated("inside the Records array")),
+                    }
+                }
+                State::Trailing => {
+                    self.skip_ws()?;
+                    if let Some(b) = self.peek()? {
+                        return Err(self.error_at(
+                            ErrorKind::WrongShape(format!(
+                                "{} after the end of the top-level object",
+                                describe(b)
+                            )),
+                            self.here(),
+                            None,
+                        ));
+                    }
+                    self.state = State::Done;
+                    if !self.seen_records {
+                        return Err(self.error_at(
+                            ErrorKind::WrongShape("no \"Records\" key".into()),
+                            0,
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Detects gzip by its magic bytes and sets up the decoder.
+    fn open(&mut self) -> Result<()> {
+        let Some(mut input) = self.input.take() else { return Ok(()) };
+        let head = input.fill_buf().map_err(|e| self.error_at(io_kind(&e), 0, None))?;
+        self.gzip = head.starts_with(&[0x1f, 0x8b]);
+        self.decoder = Some(if self.gzip {
+            Box::new(MultiGzDecoder::new(input))
+        } else {
+            Box::new(input)
+        });
+        Ok(())
+    }
+
+    /// Reads more input. Keeps `buf[start..]`; returns false at the end.
+    fn fill(&mut self) -> Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.start > 0 && (self.end == self.buf.len() || self.start >= CHUNK) {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.base += self.start as u64;
+            self.end -= self.start;
+            self.pos -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < CHUNK / 2 {
+            let grown = (self.buf.len() * 2).max(CHUNK);
+            self.buf.resize(grown, 0);
+        }
+        let Some(decoder) = self.decoder.as_mut() else { return Ok(false) };
+        loop {
+            match decoder.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let kind = if self.gzip { ErrorKind::Gzip(e.to_string()) } else { io_kind(&e) };
+                    return Err(self.error_at(kind, self.base + self.end as u64, None));
+                }
+            }
+        }
+    }
+
+    fn peek(&mut self) -> Result<Option<u8>> {
+        if self.pos >= self.end {
+            self.start = self.pos;
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(self.buf[self.pos]))
+    }
+
+    fn eat(&mut self, want: u8) -> Result<bool> {
+        if self.peek()? == Some(want) {
+            self.pos += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn expect(&mut self, want: u8, what: &str) -> Result<()> {
+        match self.peek()? {
+            Some(b) if b == want => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(b) => Err(self.error_at(
+                ErrorKind::WrongShape(format!("expected {what}, found {}", describe(b))),
+                self.here(),
+                None,
+            )),
+            None => Err(self.truncated(&format!("expected {what}"))),
+        }
+    }
+
+    fn truncated(&self, what: &str) -> Error {
+        let record = match self.state {
+            State::Element { .. } if self.index > 0 => Some(self.index - 1),
+            _ => None,
+        };
+        self.error_at(ErrorKind::Truncated(what.to_string()), self.here(), record)
+    }
+
+    fn skip_ws(&mut self) -> Result<()> {
+        loop {
+            while self.pos < self.end {
+                match self.buf[self.pos] {
+                    b' ' | b'\n' | b'\r' | b'\t' => self.pos += 1,
+                    // A UTF-8 byte-order mark before the document.
+                    0xEF if self.here() == 0 && self.buf[..self.end].starts_with(b"\xEF\xBB\xBF") => {
+                        self.pos += 3
+                    }
+                    _ => return Ok(()),
+                }
+            }
+            self.start = self.pos;
+            if !self.fill()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads a top-level key (after its opening quote); true if it is `Records`.
+    fn read_key(&mut self) -> Result<bool> {
+        let mut key = Vec::new();
+        let mut scan = Scan::string();
+        loop {
+            let bytes = &self.buf[self.pos..self.end];
+            let done = scan.feed(bytes).map_err(|(i, m)| self.syntax(i, m))?;
+            let taken = done.unwrap_or(bytes.len());
+            let room = 16usize.saturating_sub(key.len());
+            key.extend_from_slice(&bytes[..taken.min(room)]);
+            self.pos += taken;
+            if done.is_some() {
+                return Ok(key == b"Records\"");
+            }
+            self.start = self.pos;
+            if !self.fill()? {
+                return Err(self.truncated("inside a key"));
+            }
+        }
+    }
+
+    fn syntax(&self, at: usize, message: String) -> Error {
+        self.error_at(ErrorKind::WrongShape(message), self.here() + at as u64, None)
+    }
+
+    /// Skips one value of any kind without keeping it.
+    fn skip_value(&mut self) -> Result<()> {
+        let first = self.peek()?.ok_or_else(|| self.truncated("expected a value"))?;
+        let mut scan = match first {
+            b'{' | b'[' => Scan::container(),
+            b'"' => {
+                self.pos += 1;
+                Scan::string()
+            }
+            _ => {
+                // A number or literal: runs to the next delimiter.
+                loop {
+                    while self.pos < self.end {
+                        match self.buf[self.pos] {
+                            b',' | b']' | b'}' | b' ' | b'\n' | b'\r' | b'\t' => return Ok(()),
+                            _ => self.pos += 1,
+                        }
+                    }
+                    self.start = self.pos;
+                    if !self.fill()? {
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        loop {
+            let bytes = &self.buf[self.pos..self.end];
+            let done = scan.feed(bytes).map_err(|(i, m)| self.syntax(i, m))?;
+            self.pos += done.unwrap_or(bytes.len());
+            if done.is_some() {
+                return Ok(());
+            }
+            self.start = self.pos;
+            if !self.fill()? {
+                return Err(self.truncated("inside a value"));
+            }
+        }
+    }
+
+    /// Scans the record starting at `pos` and keeps it whole in `buf`.
+    fn scan_record(&mut self, index: usize) -> Result<(usize, usize, usize)> {
+        self.start = self.pos;
+        let offset = self.here();
+        let mut scan = Scan::container();
+        let mut dropped: u64 = 0;
+        loop {
+            let bytes = &self.buf[self.pos..self.end];
+            let done = scan.feed(bytes).map_err(|(i, m)| {
+                self.error_at(ErrorKind::WrongShape(m), self.here() + i as u64, Some(index))
+            })?;
+            match done {
+                Some(n) => {
+                    self.pos += n;
+                    let location = |kind| self.error_at(kind, offset, Some(index));
+                    if dropped > 0 {
+                        let size = dropped + (self.pos - self.start) as u64;
+                        return Err(location(ErrorKind::RecordTooLarge { size, limit: self.max_record }));
+                    }
+                    if scan.too_deep {
+                        return Err(location(ErrorKind::TooDeep(MAX_DEPTH)));
+                    }
+                    return Ok((self.start, self.pos, index));
+                }
+                None => self.pos += bytes.len(),
+            }
+            let kept = self.pos - self.start;
+            if kept >= self.max_record {
+                // Too large: stop keeping it, but scan on to find its end.
+                dropped += kept as u64;
+                self.start = self.pos;
+            }
+            if !self.fill()? {
+                return Err(self.error_at(
+                    ErrorKind::Truncated(format!("record {index} starting at byte {offset} is cut off")),
+                    self.here(),
+                    Some(index),
+                ));
+            }
+        }
+    }
+}
+
+fn io_kind(e: &io::Error) -> ErrorKind {
+    ErrorKind::Io(e.to_string())
+}
+
+/// Names a byte for an error message.
+fn describe(b: u8) -> String {
+    match b {
+        b'"' => "a string".into(),
+        b'[' => "an array".into(),
+        b'{' => "an object".into(),
+        b'-' | b'0'..=b'9' => "a number".into(),
+        b't' | b'f' => "a boolean".into(),
+        b'n' => "null".into(),
+        0x20..=0x7e => format!("'{}'", b as char),
+        _ => format!("byte 0x{b:02x}"),
+    }
+}
+
+/// Structural scanner: finds where a JSON container or string ends, across
+/// buffer refills, without validating what lies between (serde_json does).
+struct Scan {
+    stack: Vec<u8>,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    too_deep: bool,
+}
+
+impl Scan {
+    fn container() -> Self {
+        Scan { stack: Vec::new(), depth: 0, in_string: false, escaped: false, too_deep: false }
+    }
+
+    /// For a string whose opening quote was already consumed.
+    fn string() -> Self {
+        Scan { in_string: true, ..Scan::container() }
+    }
+
+    /// Consumes `bytes`; returns how many bytes end the value, if it ends here.
+    fn feed(&mut self, bytes: &[u8]) -> std::result::Result<Option<usize>, (usize, String)> {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    i += 1;
+                    continue;
+                }
+                match memchr2(b'"', b'\\', &bytes[i..]) {
+                    None => return Ok(None),
+                    Some(j) => {
+                        i += j + 1;
+                        if bytes[i - 1] == b'\\' {
+                            self.escaped = true;
+                        } else {
+                            self.in_string = false;
+                            if self.depth == 0 {
+                                return Ok(Some(i));
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            let b = bytes[i];
+            i += 1;
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    if self.depth <= MAX_DEPTH {
+                        self.stack.push(b);
+                    } else {
+                        self.too_deep = true;
+                    }
+                }
+                b'}' | b']' => {
+                    if self.depth == 0 {
+                        return Err((i - 1, format!("unexpected '{}'", b as char)));
+                    }
+                    if self.depth <= MAX_DEPTH {
+                        let open = self.stack.pop().unwrap_or(b'{');
+                        if (open == b'{') != (b == b'}') {
+                            return Err((i - 1, format!("'{}' closes '{}'", b as char, open as char)));
+                        }
+                    }
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        return Ok(Some(i));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// Reads everything: (records' JSON, errors as "kind@offset#record").
+    fn read_all(data: &[u8]) -> (Vec<String>, Vec<Error>) {
+        read_all_limited(data, DEFAULT_MAX_RECORD_BYTES)
+    }
+
+    fn read_all_limited(data: &[u8], limit: usize) -> (Vec<String>, Vec<Error>) {
+        let mut reader = LogReader::new("t.json", Cursor::new(data.to_vec())).with_max_record_bytes(limit);
+        let (mut records, mut errors) = (Vec::new(), Vec::new());
+        while let Some(next) = reader.next_record() {
+            match next {
+                Ok(r) => records.push(r.json.to_string()),
+                Err(e) => errors.push(e),
+            }
+        }
+        (records, errors)
+    }
+
+    #[test]
+    fn reads_records_in_order_with_other_keys_anywhere() {
+        let text = br#" {"before": {"x": [1, "]"]}, "Records" : [ {"a":1} ,{"b":"}\"{"}], "after": 2 } "#;
+        let (records, errors) = read_all(text);
+        assert_eq!(records, vec![r#"{"a":1}"#, r#"{"b":"}\"{"}"#]);
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn gzip_and_multi_member_gzip_read_like_plain() {
+        let text = br#"{"Records":[{"a":1},{"a":2}]}"#;
+        let (records, errors) = read_all(&gzip(text));
+        assert_eq!(records.len(), 2);
+        assert!(errors.is_empty());
+        let mut two = gzip(&text[..15]);
+        two.extend(gzip(&text[15..]));
+        assert_eq!(read_all(&two).0, records);
+    }
+
+    #[test]
+    fn records_span_many_refills() {
+        let big = "x".repeat(3 * CHUNK);
+        let text = format!(r#"{{"Records":[{{"a":"{big}"}},{{"b":1}}]}}"#);
+        let (records, errors) = read_all(text.as_bytes());
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1], r#"{"b":1}"#);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn empty_records_array_is_fine() {
+        let (records, errors) = read_all(br#"{"Records":[]}"#);
+        assert!(records.is_empty() && errors.is_empty());
+    }
+
+    #[test]
+    fn bad_inputs_give_located_errors() {
+        // (input, expected kind prefix, offset, record, good records before the fault)
+        let cases: &[(&[u8], &str, Option<u64>, Option<usize>, usize)] = &[
+            (b"", "EmptyFile", Some(0), None, 0),
+            (b"   ", "NotJson", Some(3), None, 0),
+            (b"PK\x03\x04", "NotJson", Some(0), None, 0),
+            (b"[1,2]", "NotJson", Some(0), None, 0),
+            (br#"{"foo": 1}"#, "WrongShape", Some(0), None, 0),
+            (br#"{"Records": 5}"#, "WrongShape", Some(12), None, 0),
+            (br#"{"Records": [{"a":1}, 7, {"b":2}]}"#, "RecordNotObject", Some(22), Some(1), 2),
+            (br#"{"Records": [{"a":1}, {"b":2"#, "Truncated", Some(28), Some(1), 1),
+            (br#"{"Records": [{"a":1} {"b":2}]}"#, "WrongShape", Some(21), None, 1),
+            (br#"{"Records": [{"a":1}]} x"#, "WrongShape", Some(23), None, 1),
+            (br#"{"Records": [{"a":1], {"b":2}]}"#, "WrongShape", Some(19), Some(0), 0),
+            (b"{\"Records\": [{\"a\":1}, {\"b\":\"\xff\"}]}", "InvalidUtf8", Some(28), Some(1), 1),
+        ];
+        for (input, kind, offset, record, good) in cases {
+            let (records, errors) = read_all(input);
+            let label = String::from_utf8_lossy(input);
+            assert_eq!(records.len(), *good, "good records for {label}");
+            assert_eq!(errors.len(), 1, "errors for {label}: {errors:?}");
+            let e = &errors[0];
+            assert!(format!("{:?}", e.kind).starts_with(kind), "kind for {label}: {e}");
+            assert_eq!(e.location.offset, *offset, "offset for {label}: {e}");
+            assert_eq!(e.location.record, *record, "record for {label}: {e}");
+            assert_eq!(e.location.source.as_deref(), Some("t.json"));
+        }
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_earlier_records_and_says_gzip() {
+        let mut text = String::from(r#"{"Records":["#);
+        for i in 0..2000 {
+            text.push_str(&format!(r#"{{"eventID":"{i}","n":"{}"}},"#, fastrand::u64(..)));
+        }
+        text.push_str(r#"{"last":1}]}"#);
+        let gz = gzip(text.as_bytes());
+        let (records, errors) = read_all(&gz[..gz.len() / 2]);
+        assert!(records.len() > 100 && records.len() < 2000, "{}", records.len());
+        assert_eq!(errors.len(), 1);
+        assert!(
+            matches!(errors[0].kind, ErrorKind::Gzip(_) | ErrorKind::Truncated(_)),
+            "{:?}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn too_deep_and_too_large_records_are_skipped_not_fatal() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let text = format!(r#"{{"Records":[{{"d":{deep}}},{{"ok":1}}]}}"#);
+        let (records, errors) = read_all(text.as_bytes());
+        assert_eq!(records, vec![r#"{"ok":1}"#]);
+        assert!(matches!(errors[0].kind, ErrorKind::TooDeep(_)));
+        assert_eq!(errors[0].location.record, Some(0));
+
+        let big = "y".repeat(300_000);
+        let text = format!(r#"{{"Records":[{{"a":"{big}"}},{{"ok":2}}]}}"#);
+        let (records, errors) = read_all_limited(text.as_bytes(), 100_000);
+        assert_eq!(records, vec![r#"{"ok":2}"#]);
+        assert!(
+            matches!(errors[0].kind, ErrorKind::RecordTooLarge { size, .. } if size > 300_000),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn memory_stays_bounded_by_the_largest_record() {
+        let mut text = String::from(r#"{"Records":["#);
+        for i in 0..20_000 {
+            text.push_str(&format!(r#"{{"eventID":"{i}","pad":"{}"}},"#, "p".repeat(100)));
+        }
+        text.push_str("{}]}");
+        let mut reader = LogReader::new("t", Cursor::new(text.into_bytes()));
+        let mut n = 0;
+        while let Some(r) = reader.next_record() {
+            r.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 20_001);
+        assert!(reader.buf.len() <= 2 * CHUNK, "buffer grew to {}", reader.buf.len());
+    }
+}

@@ -1,0 +1,428 @@
+//! Rules are data: a filter pattern with an id, title, severity, description,
+//! runbook, tags and examples. Rule files are TOML (see the README); the
+//! built-in catalogue is a TOML file compiled into the binary.
+//!
+//! ```toml
+//! disable = ["cis-cloudwatch-10-security-group-changes"]
+//!
+//! [[rule]]
+//! id = "prod-kms-decrypt-denied"
+//! title = "KMS decrypt denied"
+//! severity = "medium"
+//! pattern = '{ ($.eventName = Decrypt) && ($.errorCode = AccessDenied*) }'
+//! description = "Someone tried to decrypt with a key they may not use."
+//! runbook = "Check who called and whether the key policy is right."
+//! tags = ["mitre/T1552"]
+//! examples.match = ['{"eventName":"Decrypt","errorCode":"AccessDenied"}']
+//! examples.no_match = ['{"eventName":"Decrypt"}']
+//!
+//! [[suppression]]
+//! rules = ["cis-cloudwatch-2-unauthorized-api-calls"]
+//! source_cidrs = ["203.0.113.0/24"]
+//! reason = "Security scanner probing permissions"
+//! ```
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::pattern::Pattern;
+
+/// The built-in catalogue's TOML text.
+pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.toml");
+/// The origin recorded for built-in rules.
+pub const BUILTIN_ORIGIN: &str = "built-in";
+
+/// How bad a finding is, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] =
+        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                Error::new(ErrorKind::Rule(format!(
+                    "unknown severity '{s}' (expected info, low, medium, high or critical)"
+                )))
+            })
+    }
+}
+
+/// Records a rule's pattern must and must not match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Examples {
+    #[serde(default, rename = "match")]
+    pub matches: Vec<String>,
+    #[serde(default)]
+    pub no_match: Vec<String>,
+}
+
+/// One detection rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// A CloudWatch Logs JSON filter pattern.
+    pub pattern: String,
+    pub description: String,
+    /// What to do when it fires.
+    #[serde(default)]
+    pub runbook: String,
+    /// e.g. `securityhub/CloudWatch.1`, `cis/4.3`, `mitre/T1078`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub examples: Examples,
+    /// Where the rule came from: `built-in` or a file path.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+/// Silences rules for known-good activity. Every condition given must hold:
+/// the pattern (if any) matches and the source IP (if CIDRs are given) is in
+/// one of the ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// Rule ids it applies to; `"*"` for every rule.
+    pub rules: Vec<String>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub source_cidrs: Vec<IpNet>,
+    /// Why this activity is fine; shown in `rules list` and statistics.
+    pub reason: String,
+    #[serde(skip)]
+    pub origin: String,
+}
+
+impl Suppression {
+    pub fn applies_to(&self, rule_id: &str) -> bool {
+        self.rules.iter().any(|r| r == "*" || r == rule_id)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    rule: Vec<Rule>,
+    #[serde(default)]
+    suppression: Vec<Suppression>,
+}
+
+/// An example that did not behave as its rule says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExampleFailure {
+    pub rule_id: String,
+    pub origin: String,
+    /// True for a `match` example, false for `no_match`.
+    pub should_match: bool,
+    pub example: String,
+    /// Set when the example is not valid JSON or the pattern does not parse.
+    pub error: Option<String>,
+}
+
+impl fmt::Display for ExampleFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let example: String = self.example.chars().take(160).collect();
+        match &self.error {
+            Some(e) => write!(f, "{} ({}): {e}: {example}", self.rule_id, self.origin),
+            None if self.should_match => {
+                write!(f, "{} ({}): should match but does not: {example}", self.rule_id, self.origin)
+            }
+            None => write!(f, "{} ({}): should not match but does: {example}", self.rule_id, self.origin),
+        }
+    }
+}
+
+/// The rules and suppressions in force.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    disabled: BTreeSet<String>,
+    suppressions: Vec<Suppression>,
+}
+
+impl RuleSet {
+    /// The built-in catalogue.
+    pub fn builtin() -> Result<RuleSet> {
+        RuleSet::from_toml(BUILTIN_RULES, BUILTIN_ORIGIN)
+    }
+
+    /// Parses one rule file's text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<RuleSet> {
+        let located = |message: String, rule: Option<&str>| {
+            let message = match rule {
+                Some(id) => format!("rule '{id}': {message}"),
+                None => message,
+            };
+            Error::at(ErrorKind::Rule(message), Location { source: Some(origin.into()), ..Default::default() })
+        };
+        let file: RuleFile = toml::from_str(text).map_err(|e| located(e.to_string(), None))?;
+        let mut set = RuleSet::default();
+        for mut rule in file.rule {
+            rule.origin = origin.to_string();
+            validate_rule(&rule).map_err(|m| located(m, Some(&rule.id)))?;
+            if set.rules.iter().any(|r| r.id == rule.id) {
+                return Err(located("the id is used twice in this file".into(), Some(&rule.id)));
+            }
+            set.rules.push(rule);
+        }
+        for mut s in file.suppression {
+            s.origin = origin.to_string();
+            if s.rules.is_empty() {
+                return Err(located("a suppression needs `rules` (ids, or \"*\")".into(), None));
+            }
+            if s.pattern.is_none() && s.source_cidrs.is_empty() {
+                return Err(located(
+                    format!("the suppression '{}' needs a `pattern` or `source_cidrs`", s.reason),
+                    None,
+                ));
+            }
+            if let Some(p) = &s.pattern {
+                Pattern::parse(p).map_err(|e| located(format!("suppression pattern: {}", e.kind), None))?;
+            }
+            set.suppressions.push(s);
+        }
+        set.disabled = file.disable.into_iter().collect();
+        Ok(set)
+    }
+
+    /// Loads a rule file, or every `*.toml` file in a directory (sorted by name).
+    pub fn load(path: &Path) -> Result<RuleSet> {
+        let io_error = |e: std::io::Error| {
+            Error::at(
+                ErrorKind::Io(e.to_string()),
+                Location { source: Some(path.display().to_string()), ..Default::default() },
+            )
+        };
+        if path.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(path)
+                .map_err(io_error)?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                .collect();
+            files.sort();
+            let mut set = RuleSet::default();
+            for file in files {
+                set.merge(RuleSet::load(&file)?)?;
+            }
+            return Ok(set);
+        }
+        let text = std::fs::read_to_string(path).map_err(io_error)?;
+        RuleSet::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Adds another set's rules, disables and suppressions. A rule id that is
+    /// already present is an error (disable the built-in one and use a new id).
+    pub fn merge(&mut self, other: RuleSet) -> Result<()> {
+        for rule in other.rules {
+            if let Some(existing) = self.rules.iter().find(|r| r.id == rule.id) {
+                return Err(Error::at(
+                    ErrorKind::Rule(format!(
+                        "rule '{}' is already defined in {}; give it another id",
+                        rule.id, existing.origin
+                    )),
+                    Location { source: Some(rule.origin.clone()), ..Default::default() },
+                ));
+            }
+            self.rules.push(rule);
+        }
+        self.disabled.extend(other.disabled);
+        self.suppressions.extend(other.suppressions);
+        Ok(())
+    }
+
+    /// Checks that every disable and suppression names a known rule.
+    pub fn check_references(&self) -> Result<()> {
+        let known = |id: &str| id == "*" || self.rules.iter().any(|r| r.id == id);
+        let unknown = self
+            .disabled
+            .iter()
+            .map(|id| (id.as_str(), "disable"))
+            .chain(self.suppressions.iter().flat_map(|s| s.rules.iter().map(|id| (id.as_str(), "suppression"))))
+            .find(|(id, _)| !known(id));
+        match unknown {
+            Some((id, what)) => Err(Error::new(ErrorKind::Rule(format!("{what} names an unknown rule id '{id}'")))),
+            None => Ok(()),
+        }
+    }
+
+    /// Every rule, disabled ones included.
+    pub fn all_rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rules that run.
+    pub fn active_rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(|r| !self.disabled.contains(&r.id))
+    }
+
+    pub fn is_disabled(&self, id: &str) -> bool {
+        self.disabled.contains(id)
+    }
+
+    pub fn suppressions(&self) -> &[Suppression] {
+        &self.suppressions
+    }
+
+    /// Runs every active rule's examples; returns the ones that fail.
+    pub fn test_examples(&self) -> Vec<ExampleFailure> {
+        let mut failures = Vec::new();
+        for rule in self.active_rules() {
+            let fail = |example: &str, should_match: bool, error: Option<String>| ExampleFailure {
+                rule_id: rule.id.clone(),
+                origin: rule.origin.clone(),
+                should_match,
+                example: example.to_string(),
+                error,
+            };
+            let pattern = match Pattern::parse(&rule.pattern) {
+                Ok(p) => p,
+                Err(e) => {
+                    failures.push(fail(&rule.pattern, true, Some(e.to_string())));
+                    continue;
+                }
+            };
+            let cases = rule.examples.matches.iter().map(|e| (e, true));
+            for (example, should_match) in cases.chain(rule.examples.no_match.iter().map(|e| (e, false))) {
+                match pattern.matches_json(example) {
+                    Ok(m) if m == should_match => {}
+                    Ok(_) => failures.push(fail(example, should_match, None)),
+                    Err(e) => failures.push(fail(example, should_match, Some(format!("example is not valid JSON: {e}")))),
+                }
+            }
+        }
+        failures
+    }
+}
+
+fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
+    let id_ok = !rule.id.is_empty()
+        && rule.id.len() <= 128
+        && rule.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !id_ok {
+        return Err("the id must be 1-128 characters of letters, digits, '-', '_' or '.'".into());
+    }
+    if rule.title.trim().is_empty() {
+        return Err("the title is empty".into());
+    }
+    Pattern::parse(&rule.pattern).map_err(|e| format!("pattern {}: {}", rule.pattern, e.kind))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_loads_and_every_example_passes() {
+        let set = RuleSet::builtin().unwrap();
+        set.check_references().unwrap();
+        let failures = set.test_examples();
+        assert!(failures.is_empty(), "{}", failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n"));
+        for rule in set.all_rules() {
+            assert!(!rule.examples.matches.is_empty(), "{} has no match example", rule.id);
+            assert!(!rule.examples.no_match.is_empty(), "{} has no no_match example", rule.id);
+            assert!(!rule.runbook.is_empty(), "{} has no runbook", rule.id);
+        }
+    }
+
+    #[test]
+    fn securityhub_cloudwatch_1_to_14_and_cis_4_15_are_all_there() {
+        let set = RuleSet::builtin().unwrap();
+        for n in 1..=14 {
+            let tag = format!("securityhub/CloudWatch.{n}");
+            let count = set.all_rules().iter().filter(|r| r.tags.contains(&tag)).count();
+            assert_eq!(count, 1, "{tag}");
+        }
+        assert!(set.all_rules().iter().any(|r| r.tags.iter().any(|t| t == "cis/4.15")));
+    }
+
+    #[test]
+    fn bad_rule_files_name_the_file_rule_and_problem() {
+        let cases = [
+            ("[[rule]]\nid='x'\ntitle='t'\nseverity='high'\npattern='{ $.a = }'\ndescription='d'", "rule 'x': pattern"),
+            ("[[rule]]\nid='x'\ntitle='t'\nseverity='urgent'\npattern='{ $.a = 1 }'\ndescription='d'", "urgent"),
+            ("[[rule]]\nid='x y'\ntitle='t'\nseverity='low'\npattern='{ $.a = 1 }'\ndescription='d'", "the id must"),
+            ("[[suppression]]\nrules=['x']\nreason='r'", "needs a `pattern` or `source_cidrs`"),
+            ("[[suppression]]\nrules=['x']\nsource_cidrs=['10.0.0.0/33']\nreason='r'", "invalid"),
+            ("[[rule]]\nid='x'\ntitle='t'\nseverity='low'\npattern='{ $.a = 1 }'\ndescription='d'\nextra=1", "unknown field"),
+        ];
+        for (text, needle) in cases {
+            let err = RuleSet::from_toml(text, "mine.toml").unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.starts_with("mine.toml: "), "{shown}");
+            assert!(shown.to_lowercase().contains(&needle.to_lowercase()), "{shown} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn user_rules_add_disable_and_refuse_duplicate_ids() {
+        let mut set = RuleSet::builtin().unwrap();
+        let first = set.all_rules()[0].id.clone();
+        let user = format!(
+            "disable = ['{first}']\n[[rule]]\nid='mine'\ntitle='t'\nseverity='low'\npattern='{{ $.a = 1 }}'\ndescription='d'"
+        );
+        set.merge(RuleSet::from_toml(&user, "u.toml").unwrap()).unwrap();
+        assert!(set.active_rules().any(|r| r.id == "mine"));
+        assert!(!set.active_rules().any(|r| r.id == first));
+        let dup = format!("[[rule]]\nid='{first}'\ntitle='t'\nseverity='low'\npattern='{{ $.a = 1 }}'\ndescription='d'");
+        let err = set.merge(RuleSet::from_toml(&dup, "d.toml").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("already defined in built-in"), "{err}");
+
+        let bad_ref = RuleSet::from_toml("disable = ['nope']", "x.toml").unwrap();
+        set.merge(bad_ref).unwrap();
+        assert!(set.check_references().unwrap_err().to_string().contains("'nope'"));
+    }
+
+    #[test]
+    fn severity_parses_and_orders() {
+        assert_eq!("HIGH".parse::<Severity>().unwrap(), Severity::High);
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        assert!("urgent".parse::<Severity>().is_err());
+    }
+}
