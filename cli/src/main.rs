@@ -1,1 +1,157 @@
-fn main(){}
+//! `trailwatch`: run trailwatch's detection engine on local CloudTrail files.
+//!
+//! # Layout
+//!
+//! - `scan`: scan files and directories, print findings.
+//! - `rules`: list the rules in force, run their examples.
+//! - `pattern`: check a filter pattern and try it on files.
+//! - `inputs`: finding log files under the paths given.
+//! - `render`: human-readable output.
+
+mod inputs;
+mod pattern;
+mod render;
+mod rules;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use trailwatch_core::{RuleSet, Severity};
+
+/// Watch AWS CloudTrail for dangerous activity.
+///
+/// trailwatch matches every CloudTrail record against rules written in the
+/// CloudWatch Logs filter-pattern language: the CIS AWS Foundations
+/// monitoring set (Security Hub CloudWatch.1-14), further built-in
+/// detections, and your own rules. This command runs the same engine as the
+/// Lambda functions on local log files (.json or .json.gz).
+#[derive(Parser, Debug)]
+#[command(name = "trailwatch", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan CloudTrail log files and print findings.
+    ///
+    /// Exit status: 0 when every file was read completely (with or without
+    /// findings), 3 when some file or record could not be read (each problem
+    /// is printed on stderr with the file, byte offset and record index; the
+    /// rest is still scanned), 1 when nothing could be scanned (bad rules, no
+    /// such path).
+    Scan(ScanArgs),
+    /// List the rules in force or run their examples.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Work with a single filter pattern.
+    #[command(subcommand)]
+    Pattern(PatternCommand),
+}
+
+#[derive(Args, Debug)]
+struct RuleArgs {
+    /// Extra rule file, or a directory of *.toml rule files. Repeatable.
+    /// Rule files add rules, disable built-in ones and add suppressions.
+    #[arg(long = "rules", value_name = "FILE|DIR")]
+    rules: Vec<PathBuf>,
+}
+
+impl RuleArgs {
+    /// The built-in catalogue plus the given files.
+    fn load(&self) -> anyhow::Result<RuleSet> {
+        let mut set = RuleSet::builtin()?;
+        for path in &self.rules {
+            set.merge(RuleSet::load(path)?)?;
+        }
+        set.check_references()?;
+        Ok(set)
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Readable text.
+    Text,
+    /// One JSON object per finding, one per line.
+    Jsonl,
+}
+
+#[derive(Args, Debug)]
+struct ScanArgs {
+    /// Log files (.json, .json.gz) or directories to search recursively.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Only report findings of this severity or higher.
+    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
+    min_severity: Severity,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// After the findings, print statistics of what was scanned (to stderr
+    /// with --format jsonl).
+    #[arg(long)]
+    stats: bool,
+    /// No progress line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// List every rule (built-in and from --rules) and every suppression.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print the rules as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every rule's examples (built-in and from the given files) and
+    /// report the ones that do not behave as written.
+    Test {
+        /// Rule files or directories to test along with the built-in rules.
+        #[arg(value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PatternCommand {
+    /// Check a filter pattern; with files, print the events it matches.
+    ///
+    /// Example: trailwatch pattern check '{ $.eventName = ConsoleLogin }' events/cloudtrail
+    Check {
+        /// A CloudWatch Logs JSON filter pattern, in single quotes.
+        pattern: String,
+        /// Log files or directories to try it on.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse().map_err(|e: trailwatch_core::Error| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
+        Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
+        Command::Pattern(PatternCommand::Check { pattern, paths }) => pattern::check(&pattern, &paths),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("trailwatch: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -146,7 +146,10 @@ mod tests {
         match classify_key(org, None) {
             KeyKind::Log(k) => {
                 assert_eq!(k.org_id.as_deref(), Some("o-abc123def4"));
-                assert_eq!((k.account_id.as_str(), k.region.as_str(), k.date.as_str()), ("123456789012", "eu-west-1", "2026/11/20"));
+                assert_eq!(
+                    (k.account_id.as_str(), k.region.as_str(), k.date.as_str()),
+                    ("123456789012", "eu-west-1", "2026/11/20")
+                );
             }
             other => panic!("{other:?}"),
         }

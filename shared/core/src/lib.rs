@@ -13,6 +13,7 @@
 //! - [`finding`]: what a match produces.
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`key`]: S3 key decoding and classification.
+//! - [`text`]: making attacker-controlled text safe to display.
 //! - [`error`]: the one error type, with file, byte offset and record index.
 
 pub mod engine;
@@ -25,6 +26,7 @@ pub mod reader;
 pub mod record;
 pub mod rule;
 pub mod stats;
+pub mod text;
 
 pub use engine::{Engine, ScanSink, ScanSummary};
 pub use error::{Error, ErrorKind, Location, Result};

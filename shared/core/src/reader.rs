@@ -124,11 +124,9 @@ impl<R: Read + 'static> LogReader<R> {
                 let bytes = &self.buf[start..end];
                 match std::str::from_utf8(bytes) {
                     Ok(json) => Some(Ok(RawRecord { index, offset, json })),
-                    Err(e) => Some(Err(self.error_at(
-                        ErrorKind::InvalidUtf8,
-                        offset + e.valid_up_to() as u64,
-                        Some(index),
-                    ))),
+                    Err(e) => {
+                        Some(Err(self.error_at(ErrorKind::InvalidUtf8, offset + e.valid_up_to() as u64, Some(index))))
+                    }
                 }
             }
             Ok(None) => None,
@@ -142,10 +140,7 @@ impl<R: Read + 'static> LogReader<R> {
     }
 
     fn error_at(&self, kind: ErrorKind, offset: u64, record: Option<usize>) -> Error {
-        Error::at(
-            kind,
-            Location { source: Some(self.source.clone()), offset: Some(offset), record },
-        )
+        Error::at(kind, Location { source: Some(self.source.clone()), offset: Some(offset), record })
     }
 
     fn here(&self) -> u64 {
@@ -245,21 +240,14 @@ impl<R: Read + 'static> LogReader<R> {
                     self.skip_ws()?;
                     if let Some(b) = self.peek()? {
                         return Err(self.error_at(
-                            ErrorKind::WrongShape(format!(
-                                "{} after the end of the top-level object",
-                                describe(b)
-                            )),
+                            ErrorKind::WrongShape(format!("{} after the end of the top-level object", describe(b))),
                             self.here(),
                             None,
                         ));
                     }
                     self.state = State::Done;
                     if !self.seen_records {
-                        return Err(self.error_at(
-                            ErrorKind::WrongShape("no \"Records\" key".into()),
-                            0,
-                            None,
-                        ));
+                        return Err(self.error_at(ErrorKind::WrongShape("no \"Records\" key".into()), 0, None));
                     }
                 }
             }
@@ -271,11 +259,7 @@ impl<R: Read + 'static> LogReader<R> {
         let Some(mut input) = self.input.take() else { return Ok(()) };
         let head = input.fill_buf().map_err(|e| self.error_at(io_kind(&e), 0, None))?;
         self.gzip = head.starts_with(&[0x1f, 0x8b]);
-        self.decoder = Some(if self.gzip {
-            Box::new(MultiGzDecoder::new(input))
-        } else {
-            Box::new(input)
-        });
+        self.decoder = Some(if self.gzip { Box::new(MultiGzDecoder::new(input)) } else { Box::new(input) });
         Ok(())
     }
 
@@ -362,9 +346,7 @@ impl<R: Read + 'static> LogReader<R> {
                 match self.buf[self.pos] {
                     b' ' | b'\n' | b'\r' | b'\t' => self.pos += 1,
                     // A UTF-8 byte-order mark before the document.
-                    0xEF if self.here() == 0 && self.buf[..self.end].starts_with(b"\xEF\xBB\xBF") => {
-                        self.pos += 3
-                    }
+                    0xEF if self.here() == 0 && self.buf[..self.end].starts_with(b"\xEF\xBB\xBF") => self.pos += 3,
                     _ => return Ok(()),
                 }
             }
@@ -447,9 +429,9 @@ impl<R: Read + 'static> LogReader<R> {
         let mut dropped: u64 = 0;
         loop {
             let bytes = &self.buf[self.pos..self.end];
-            let done = scan.feed(bytes).map_err(|(i, m)| {
-                self.error_at(ErrorKind::WrongShape(m), self.here() + i as u64, Some(index))
-            })?;
+            let done = scan
+                .feed(bytes)
+                .map_err(|(i, m)| self.error_at(ErrorKind::WrongShape(m), self.here() + i as u64, Some(index)))?;
             match done {
                 Some(n) => {
                     self.pos += n;
@@ -646,7 +628,8 @@ mod tests {
     #[test]
     fn bad_inputs_give_located_errors() {
         // (input, expected kind prefix, offset, record, good records before the fault)
-        let cases: &[(&[u8], &str, Option<u64>, Option<usize>, usize)] = &[
+        type Case<'a> = (&'a [u8], &'a str, Option<u64>, Option<usize>, usize);
+        let cases: &[Case] = &[
             (b"", "EmptyFile", Some(0), None, 0),
             (b"   ", "NotJson", Some(3), None, 0),
             (b"PK\x03\x04", "NotJson", Some(0), None, 0),
@@ -684,11 +667,7 @@ mod tests {
         let (records, errors) = read_all(&gz[..gz.len() / 2]);
         assert!(records.len() > 100 && records.len() < 2000, "{}", records.len());
         assert_eq!(errors.len(), 1);
-        assert!(
-            matches!(errors[0].kind, ErrorKind::Gzip(_) | ErrorKind::Truncated(_)),
-            "{:?}",
-            errors[0]
-        );
+        assert!(matches!(errors[0].kind, ErrorKind::Gzip(_) | ErrorKind::Truncated(_)), "{:?}", errors[0]);
     }
 
     #[test]
@@ -704,10 +683,7 @@ mod tests {
         let text = format!(r#"{{"Records":[{{"a":"{big}"}},{{"ok":2}}]}}"#);
         let (records, errors) = read_all_limited(text.as_bytes(), 100_000);
         assert_eq!(records, vec![r#"{"ok":2}"#]);
-        assert!(
-            matches!(errors[0].kind, ErrorKind::RecordTooLarge { size, .. } if size > 300_000),
-            "{errors:?}"
-        );
+        assert!(matches!(errors[0].kind, ErrorKind::RecordTooLarge { size, .. } if size > 300_000), "{errors:?}");
     }
 
     #[test]

@@ -85,9 +85,11 @@ impl<'v, 'a> RecordFacts<'v, 'a> {
     }
 
     /// The fact's string value, if present and a string.
+    /// Empty strings count as absent (CloudTrail writes `"principalId": ""`
+    /// for anonymous callers).
     pub fn get(&self, fact: Fact) -> Option<&'v str> {
         match self.values.get(self.slots.slot(fact)).first() {
-            Some(Scalar::Str(s)) => Some(s),
+            Some(Scalar::Str(s)) if !s.is_empty() => Some(s),
             _ => None,
         }
     }
@@ -107,19 +109,20 @@ impl<'v, 'a> RecordFacts<'v, 'a> {
     }
 
     /// Who acted: the identity's ARN, else the service that acted, else its
-    /// principal ID or user name.
+    /// principal ID, user name or account (`ANONYMOUS_PRINCIPAL` for
+    /// unauthenticated S3 requests).
     pub fn principal(&self) -> Option<&'v str> {
         self.get(Fact::IdentityArn)
             .or_else(|| self.get(Fact::InvokedBy))
             .or_else(|| self.get(Fact::PrincipalId))
             .or_else(|| self.get(Fact::UserName))
+            .or_else(|| self.get(Fact::IdentityAccount))
     }
 
     /// The identity type, or `AWSService` for service events that carry only
     /// `invokedBy`.
     pub fn principal_type(&self) -> Option<&'v str> {
-        self.get(Fact::IdentityType)
-            .or_else(|| self.get(Fact::InvokedBy).map(|_| "AWSService"))
+        self.get(Fact::IdentityType).or_else(|| self.get(Fact::InvokedBy).map(|_| "AWSService"))
     }
 
     /// True when the call failed: an errorCode, or a console login whose
@@ -138,9 +141,7 @@ impl<'v, 'a> RecordFacts<'v, 'a> {
     pub fn is_human(&self) -> bool {
         match self.get(Fact::IdentityType) {
             Some("IAMUser" | "Root" | "IdentityCenterUser") => self.get(Fact::InvokedBy).is_none(),
-            Some("AssumedRole") => self
-                .get(Fact::IssuerArn)
-                .is_some_and(|arn| arn.contains("/AWSReservedSSO_")),
+            Some("AssumedRole") => self.get(Fact::IssuerArn).is_some_and(|arn| arn.contains("/AWSReservedSSO_")),
             _ => false,
         }
     }

@@ -74,14 +74,11 @@ impl FromStr for Severity {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        Severity::ALL
-            .into_iter()
-            .find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                Error::new(ErrorKind::Rule(format!(
-                    "unknown severity '{s}' (expected info, low, medium, high or critical)"
-                )))
-            })
+        Severity::ALL.into_iter().find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            Error::new(ErrorKind::Rule(format!(
+                "unknown severity '{s}' (expected info, low, medium, high or critical)"
+            )))
+        })
     }
 }
 
@@ -205,11 +202,7 @@ impl RuleSet {
         let mut set = RuleSet::default();
         for mut rule in file.rule {
             rule.origin = origin.to_string();
-            validate_rule(&rule).map_err(|m| located(m, Some(&rule.id)))?;
-            if set.rules.iter().any(|r| r.id == rule.id) {
-                return Err(located("the id is used twice in this file".into(), Some(&rule.id)));
-            }
-            set.rules.push(rule);
+            set.add(rule)?;
         }
         for mut s in file.suppression {
             s.origin = origin.to_string();
@@ -256,20 +249,25 @@ impl RuleSet {
         RuleSet::from_toml(&text, &path.display().to_string())
     }
 
-    /// Adds another set's rules, disables and suppressions. A rule id that is
-    /// already present is an error (disable the built-in one and use a new id).
+    /// Adds one rule. A rule id that is already present is an error (disable
+    /// the built-in one and use a new id).
+    pub fn add(&mut self, rule: Rule) -> Result<()> {
+        let located = |message: String| {
+            Error::at(ErrorKind::Rule(message), Location { source: Some(rule.origin.clone()), ..Default::default() })
+        };
+        validate_rule(&rule).map_err(|m| located(format!("rule '{}': {m}", rule.id)))?;
+        if let Some(existing) = self.rules.iter().find(|r| r.id == rule.id) {
+            let where_ = if existing.origin == rule.origin { "this file".to_string() } else { existing.origin.clone() };
+            return Err(located(format!("rule '{}' is already defined in {where_}; give it another id", rule.id)));
+        }
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    /// Adds another set's rules, disables and suppressions (see [`RuleSet::add`]).
     pub fn merge(&mut self, other: RuleSet) -> Result<()> {
         for rule in other.rules {
-            if let Some(existing) = self.rules.iter().find(|r| r.id == rule.id) {
-                return Err(Error::at(
-                    ErrorKind::Rule(format!(
-                        "rule '{}' is already defined in {}; give it another id",
-                        rule.id, existing.origin
-                    )),
-                    Location { source: Some(rule.origin.clone()), ..Default::default() },
-                ));
-            }
-            self.rules.push(rule);
+            self.add(rule)?;
         }
         self.disabled.extend(other.disabled);
         self.suppressions.extend(other.suppressions);
@@ -332,7 +330,9 @@ impl RuleSet {
                 match pattern.matches_json(example) {
                     Ok(m) if m == should_match => {}
                     Ok(_) => failures.push(fail(example, should_match, None)),
-                    Err(e) => failures.push(fail(example, should_match, Some(format!("example is not valid JSON: {e}")))),
+                    Err(e) => {
+                        failures.push(fail(example, should_match, Some(format!("example is not valid JSON: {e}"))))
+                    }
                 }
             }
         }
@@ -390,7 +390,10 @@ mod tests {
             ("[[rule]]\nid='x y'\ntitle='t'\nseverity='low'\npattern='{ $.a = 1 }'\ndescription='d'", "the id must"),
             ("[[suppression]]\nrules=['x']\nreason='r'", "needs a `pattern` or `source_cidrs`"),
             ("[[suppression]]\nrules=['x']\nsource_cidrs=['10.0.0.0/33']\nreason='r'", "invalid"),
-            ("[[rule]]\nid='x'\ntitle='t'\nseverity='low'\npattern='{ $.a = 1 }'\ndescription='d'\nextra=1", "unknown field"),
+            (
+                "[[rule]]\nid='x'\ntitle='t'\nseverity='low'\npattern='{ $.a = 1 }'\ndescription='d'\nextra=1",
+                "unknown field",
+            ),
         ];
         for (text, needle) in cases {
             let err = RuleSet::from_toml(text, "mine.toml").unwrap_err();
@@ -410,7 +413,8 @@ mod tests {
         set.merge(RuleSet::from_toml(&user, "u.toml").unwrap()).unwrap();
         assert!(set.active_rules().any(|r| r.id == "mine"));
         assert!(!set.active_rules().any(|r| r.id == first));
-        let dup = format!("[[rule]]\nid='{first}'\ntitle='t'\nseverity='low'\npattern='{{ $.a = 1 }}'\ndescription='d'");
+        let dup =
+            format!("[[rule]]\nid='{first}'\ntitle='t'\nseverity='low'\npattern='{{ $.a = 1 }}'\ndescription='d'");
         let err = set.merge(RuleSet::from_toml(&dup, "d.toml").unwrap()).unwrap_err();
         assert!(err.to_string().contains("already defined in built-in"), "{err}");
 

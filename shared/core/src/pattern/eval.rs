@@ -17,7 +17,10 @@ pub enum Matcher {
     /// `*abc*`
     Contains(String),
     /// A bare number: numeric equality with numbers, text equality with strings.
-    Number { value: f64, text: String },
+    Number {
+        value: f64,
+        text: String,
+    },
     /// `%regex%`: a match anywhere in the value unless anchored.
     Regex(regex::Regex),
 }

@@ -40,14 +40,8 @@ impl Parser {
     }
 
     fn looking_at(&self, s: &str) -> bool {
-        let mut i = self.pos;
-        for c in s.chars() {
-            if self.chars.get(i) != Some(&c) {
-                return false;
-            }
-            i += 1;
-        }
-        true
+        let mut rest = self.chars[self.pos.min(self.chars.len())..].iter();
+        s.chars().all(|c| rest.next() == Some(&c))
     }
 
     fn eat(&mut self, s: &str) -> bool {
@@ -149,9 +143,8 @@ impl Parser {
                             self.pos += 1;
                         }
                         let digits: String = self.chars[start..self.pos].iter().collect();
-                        let index = digits
-                            .parse::<usize>()
-                            .map_err(|_| self.error("an array index or '*' after '['"))?;
+                        let index =
+                            digits.parse::<usize>().map_err(|_| self.error("an array index or '*' after '['"))?;
                         steps.push(Step::Index(index));
                     }
                     self.expect(']', "']'")?;
@@ -201,8 +194,7 @@ impl Parser {
         } else {
             return Err(self.error("'=', '!=', '<', '>', '<=', '>=', IS or NOT EXISTS after selector"));
         };
-        if matches!(op, Op::IsNull | Op::IsTrue | Op::IsFalse | Op::NotExists)
-            && self.peek().is_some_and(is_bare_char)
+        if matches!(op, Op::IsNull | Op::IsTrue | Op::IsFalse | Op::NotExists) && self.peek().is_some_and(is_bare_char)
         {
             return Err(self.error("white space, ')', '&&', '||' or '}' after the keyword"));
         }
@@ -253,10 +245,7 @@ impl Parser {
                 while self.peek().is_some_and(|c| c != '%') {
                     let c = self.peek().unwrap_or_default();
                     if !is_regex_char(c) {
-                        return Err(self.error_at(
-                            self.pos,
-                            format!("'{c}' is not allowed in a filter-pattern regex"),
-                        ));
+                        return Err(self.error_at(self.pos, format!("'{c}' is not allowed in a filter-pattern regex")));
                     }
                     self.pos += 1;
                 }
@@ -272,8 +261,8 @@ impl Parser {
                 if body.is_empty() {
                     return Err(self.error_at(start, "an empty regex".into()));
                 }
-                let regex = regex::Regex::new(&body)
-                    .map_err(|e| self.error_at(body_start, format!("invalid regex: {e}")))?;
+                let regex =
+                    regex::Regex::new(&body).map_err(|e| self.error_at(body_start, format!("invalid regex: {e}")))?;
                 Ok(Matcher::Regex(regex))
             }
             _ => {
@@ -300,7 +289,8 @@ impl Parser {
 }
 
 fn is_key_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, '.' | '[' | ']' | '(' | ')' | '{' | '}' | '=' | '!' | '<' | '>' | '&' | '|' | '"' | '%')
+    !c.is_whitespace()
+        && !matches!(c, '.' | '[' | ']' | '(' | ')' | '{' | '}' | '=' | '!' | '<' | '>' | '&' | '|' | '"' | '%')
 }
 
 fn is_bare_char(c: char) -> bool {

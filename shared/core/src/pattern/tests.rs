@@ -175,7 +175,11 @@ fn wildcard_alongside_a_named_child_sees_every_value() {
 #[test]
 fn parse_errors_say_what_was_expected_and_where() {
     let cases: &[(&str, usize, &str)] = &[
-        ("{ $.eventName ConsoleLogin }", 15, "expected '=', '!=', '<', '>', '<=', '>=', IS or NOT EXISTS after selector"),
+        (
+            "{ $.eventName ConsoleLogin }",
+            15,
+            "expected '=', '!=', '<', '>', '<=', '>=', IS or NOT EXISTS after selector",
+        ),
         ("$.a = 1", 1, "expected '{'"),
         ("{ $.a = 1", 10, "expected '&&', '||' or '}'"),
         ("{ $.a = }", 9, "expected a value"),

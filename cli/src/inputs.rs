@@ -1,0 +1,52 @@
+//! Finding the log files under the paths given on the command line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+/// Whether a file found in a directory looks like a CloudTrail log.
+fn is_log_name(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".json") || name.ends_with(".json.gz")
+}
+
+/// Files named on the command line are taken as they are; directories are
+/// searched recursively for `.json` and `.json.gz` files (symbolic links are
+/// not followed), in name order.
+pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        if meta.is_dir() {
+            walk(path, &mut files)?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if files.is_empty() {
+        bail!("no .json or .json.gz files under {}", display_list(paths));
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}", dir.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{}", dir.display()))?;
+    entries.sort_by_key(|e| e.path());
+    for entry in entries {
+        let kind = entry.file_type().with_context(|| format!("{}", entry.path().display()))?;
+        let path = entry.path();
+        if kind.is_dir() {
+            walk(&path, files)?;
+        } else if kind.is_file() && is_log_name(&path) {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn display_list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,75 @@
+//! `trailwatch pattern check`.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use trailwatch_core::engine::{Collect, EngineOptions};
+use trailwatch_core::rule::{Examples, Rule};
+use trailwatch_core::text::printable;
+use trailwatch_core::{Engine, ErrorKind, Pattern, RuleSet, ScanSink, Severity};
+
+use crate::{inputs, render};
+
+/// CloudWatch Logs refuses longer patterns.
+const AWS_MAX_PATTERN: usize = 1024;
+
+pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    if let Err(e) = Pattern::parse(text) {
+        eprintln!("error: {}", e.kind);
+        if let ErrorKind::Pattern { column, .. } = e.kind {
+            eprintln!("  {}", printable(text, 2000));
+            eprintln!("  {}^", " ".repeat(column.saturating_sub(1)));
+        }
+        return Ok(ExitCode::from(1));
+    }
+    println!("pattern OK");
+    if text.chars().count() > AWS_MAX_PATTERN {
+        println!(
+            "note: {} characters; CloudWatch Logs accepts at most {AWS_MAX_PATTERN}, so it cannot be used as a metric filter",
+            text.chars().count()
+        );
+    }
+    if paths.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rule = Rule {
+        id: "pattern".into(),
+        title: "pattern".into(),
+        severity: Severity::Info,
+        pattern: text.to_string(),
+        description: String::new(),
+        runbook: String::new(),
+        tags: Vec::new(),
+        examples: Examples::default(),
+        origin: "command line".into(),
+    };
+    let mut set = RuleSet::default();
+    set.add(rule)?;
+    let engine = Engine::new(&set, EngineOptions::default())?;
+    let (mut records, mut matches, mut problems) = (0, 0, 0);
+    for path in inputs::collect(paths)? {
+        let name = path.display().to_string();
+        let mut sink = Collect::default();
+        match File::open(&path) {
+            Ok(file) => records += engine.scan(&name, file, &mut sink).records,
+            Err(e) => sink.problem(trailwatch_core::Error::new(ErrorKind::Io(e.to_string())).in_source(&name)),
+        }
+        for f in &sink.findings {
+            println!(
+                "{}  {}  {} record {}",
+                printable(f.event_id.as_deref().unwrap_or("-"), 200),
+                printable(f.event_name.as_deref().unwrap_or("-"), 200),
+                printable(&f.file, 500),
+                f.record_index
+            );
+        }
+        matches += sink.findings.len();
+        for p in &sink.problems {
+            eprintln!("{}", render::problem(p));
+        }
+        problems += sink.problems.len();
+    }
+    println!("{matches} of {records} records match");
+    Ok(if problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+}

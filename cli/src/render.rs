@@ -1,0 +1,112 @@
+//! Human-readable output. Every value that comes from a record passes
+//! through [`show`], which escapes control characters: log fields are
+//! attacker-controlled and must not drive the terminal.
+
+use std::fmt::Write as _;
+
+use trailwatch_core::stats::top;
+use trailwatch_core::text::printable;
+use trailwatch_core::{Error, Finding, StatsShard};
+
+const FIELD_MAX: usize = 300;
+
+fn show(value: Option<&str>) -> String {
+    printable(value.unwrap_or("-"), FIELD_MAX).into_owned()
+}
+
+/// A finding as a short block of text.
+pub fn finding(f: &Finding) -> String {
+    let mut out = String::new();
+    let severity = f.rule.severity.as_str().to_uppercase();
+    let _ = writeln!(out, "[{severity}] {}  ({})", f.rule.title, f.rule.id);
+    let _ = writeln!(
+        out,
+        "  {}  {} ({})  account {}  {}",
+        show(f.event_time.as_deref()),
+        show(f.event_name.as_deref()),
+        show(f.event_source.as_deref()),
+        show(f.account_id.as_deref()),
+        show(f.region.as_deref()),
+    );
+    let _ = write!(
+        out,
+        "  principal {} ({})  from {}",
+        show(f.principal_arn.as_deref()),
+        show(f.principal_type.as_deref()),
+        show(f.source_ip.as_deref()),
+    );
+    if let Some(mfa) = &f.mfa_used {
+        let _ = write!(out, "  MFA {}", show(Some(mfa)));
+    }
+    let _ = writeln!(out, "  outcome {}", printable(&f.outcome.to_string(), FIELD_MAX));
+    let _ = writeln!(
+        out,
+        "  event {}  in {} record {}",
+        show(f.event_id.as_deref()),
+        printable(&f.file, FIELD_MAX),
+        f.record_index
+    );
+    out.push('\n');
+    out
+}
+
+/// A read problem, one line.
+pub fn problem(e: &Error) -> String {
+    let level = if e.is_record_level() { "skipped record" } else { "error" };
+    format!("{level}: {}", printable(&e.to_string(), 1000))
+}
+
+/// ", 1 critical, 2 high" or "".
+pub fn by_severity(stats: &StatsShard) -> String {
+    let parts: Vec<String> = stats.findings_by_severity().iter().map(|(sev, n)| format!("{n} {sev}")).collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// A compact statistics report.
+pub fn stats(s: &StatsShard) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Statistics");
+    let _ = writeln!(
+        out,
+        "  {} records in {} files, events from {} to {}",
+        s.records,
+        s.files,
+        show(s.first_event_time.as_deref()),
+        show(s.last_event_time.as_deref())
+    );
+    let section = |out: &mut String, title: &str, counts: &trailwatch_core::stats::Counts| {
+        if counts.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "  {title}:");
+        for (key, n) in top(counts, 10) {
+            let _ = writeln!(out, "    {n:>8}  {}", show(Some(key)));
+        }
+    };
+    section(&mut out, "Accounts and regions", &s.account_regions);
+    section(&mut out, "Top events", &s.events);
+    section(&mut out, "Top principals", &s.principals);
+    section(&mut out, "Top source IPs", &s.source_ips);
+    section(&mut out, "Errors", &s.errors);
+    section(&mut out, "Access denied by principal", &s.denied_by_principal);
+    section(&mut out, "Root activity", &s.root_events);
+    section(&mut out, "IAM changes by principal", &s.iam_changes_by_principal);
+    if !s.console_logins.is_empty() {
+        let _ = writeln!(out, "  Console sign-ins (with MFA / without MFA / failed):");
+        for (who, c) in &s.console_logins {
+            let _ = writeln!(out, "    {} / {} / {}  {}", c.with_mfa, c.without_mfa, c.failed, show(Some(who)));
+        }
+    }
+    if !s.findings.is_empty() {
+        let _ = writeln!(out, "  Findings by rule:");
+        for (id, r) in &s.findings {
+            let _ = writeln!(out, "    {:>8}  [{}] {id}", r.count, r.severity);
+        }
+    }
+    section(&mut out, "Suppressed by rule", &s.suppressed);
+    out
+}

@@ -1,0 +1,76 @@
+//! `trailwatch rules list` and `trailwatch rules test`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use trailwatch_core::RuleSet;
+
+use crate::RuleArgs;
+
+pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let set = args.load()?;
+    if json {
+        let rules: Vec<serde_json::Value> = set
+            .all_rules()
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(map) = v.as_object_mut() {
+                    map.insert("origin".into(), r.origin.clone().into());
+                    map.insert("enabled".into(), (!set.is_disabled(&r.id)).into());
+                }
+                v
+            })
+            .collect();
+        let out = serde_json::json!({ "rules": rules, "suppressions": set.suppressions() });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = set.all_rules().iter().map(|r| r.id.len()).max().unwrap_or(0);
+    for rule in set.all_rules() {
+        let state = if set.is_disabled(&rule.id) { " (disabled)" } else { "" };
+        println!("{:<width$}  {:<8}  {}{state}", rule.id, rule.severity.as_str(), rule.title);
+        if !rule.tags.is_empty() {
+            println!("{:<width$}  {:<8}  tags: {}", "", "", rule.tags.join(", "));
+        }
+    }
+    let active = set.active_rules().count();
+    println!("\n{} rules, {active} enabled.", set.all_rules().len());
+    if !set.suppressions().is_empty() {
+        println!("\nSuppressions:");
+        for s in set.suppressions() {
+            let mut what = Vec::new();
+            if let Some(p) = &s.pattern {
+                what.push(format!("pattern {p}"));
+            }
+            if !s.source_cidrs.is_empty() {
+                let cidrs: Vec<String> = s.source_cidrs.iter().map(|c| c.to_string()).collect();
+                what.push(format!("source IP in {}", cidrs.join(", ")));
+            }
+            println!("  {} -- {} when {} ({})", s.rules.join(", "), s.reason, what.join(" and "), s.origin);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let args = RuleArgs { rules: paths.to_vec() };
+    let set: RuleSet = args.load()?;
+    let failures = set.test_examples();
+    let examples: usize = set.active_rules().map(|r| r.examples.matches.len() + r.examples.no_match.len()).sum();
+    let without: Vec<&str> =
+        set.active_rules().filter(|r| r.examples.matches.is_empty()).map(|r| r.id.as_str()).collect();
+    for failure in &failures {
+        println!("FAIL {failure}");
+    }
+    if !without.is_empty() {
+        println!("note: rules without a `match` example: {}", without.join(", "));
+    }
+    println!(
+        "{} rules, {examples} examples: {} passed, {} failed",
+        set.active_rules().count(),
+        examples - failures.len(),
+        failures.len()
+    );
+    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,118 @@
+//! `trailwatch scan`: scan files, print findings as they are found.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use trailwatch_core::engine::EngineOptions;
+use trailwatch_core::{Engine, Error, Finding, ScanSink, StatsShard};
+
+use crate::{inputs, render, Format, ScanArgs};
+
+/// Exit status when some input could not be read completely.
+pub const EXIT_PROBLEMS: u8 = 3;
+
+struct Printer<W: Write> {
+    out: W,
+    format: Format,
+    problems: u64,
+    write_error: Option<std::io::Error>,
+}
+
+impl<W: Write> ScanSink for Printer<W> {
+    fn finding(&mut self, finding: Finding) {
+        if self.write_error.is_some() {
+            return;
+        }
+        let written = match self.format {
+            Format::Text => self.out.write_all(render::finding(&finding).as_bytes()),
+            Format::Jsonl => writeln!(self.out, "{}", finding.to_json()),
+        };
+        if let Err(e) = written {
+            self.write_error = Some(e);
+        }
+    }
+
+    fn problem(&mut self, error: Error) {
+        self.problems += 1;
+        eprintln!("{}", render::problem(&error));
+    }
+}
+
+/// A progress line on stderr, at most a few times a second.
+struct Progress {
+    enabled: bool,
+    last: Instant,
+}
+
+impl Progress {
+    fn update(&mut self, done: usize, total: usize, records: u64, findings: u64) {
+        if self.enabled && self.last.elapsed() > Duration::from_millis(200) {
+            eprint!("\r{done}/{total} files, {records} records, {findings} findings ");
+            self.last = Instant::now();
+        }
+    }
+
+    fn clear(&self) {
+        if self.enabled {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let set = args.rules.load()?;
+    let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
+    let files = inputs::collect(&args.paths)?;
+    let stdout = std::io::stdout();
+    let mut printer =
+        Printer { out: BufWriter::new(stdout.lock()), format: args.format, problems: 0, write_error: None };
+    let mut progress = Progress { enabled: !args.quiet && std::io::stderr().is_terminal(), last: Instant::now() };
+    let mut stats = StatsShard::default();
+    let (mut records, mut findings, mut suppressed) = (0, 0, 0);
+    for (n, path) in files.iter().enumerate() {
+        let name = path.display().to_string();
+        let summary = match File::open(path) {
+            Ok(file) => engine.scan(&name, file, &mut printer),
+            Err(e) => {
+                printer.problem(trailwatch_core::Error::at(
+                    trailwatch_core::ErrorKind::Io(e.to_string()),
+                    trailwatch_core::Location { source: Some(name), ..Default::default() },
+                ));
+                continue;
+            }
+        };
+        records += summary.records;
+        findings += summary.findings;
+        suppressed += summary.suppressed;
+        stats.merge(&summary.stats);
+        progress.update(n + 1, files.len(), records, findings);
+        if let Some(e) = printer.write_error.take() {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e).context("writing findings");
+        }
+    }
+    progress.clear();
+    printer.out.flush().context("writing findings")?;
+    drop(printer.out);
+    if args.stats {
+        let text = render::stats(&stats);
+        match args.format {
+            Format::Text => print!("\n{text}"),
+            Format::Jsonl => eprint!("\n{text}"),
+        }
+    }
+    if !args.quiet {
+        eprintln!(
+            "Scanned {} file(s), {records} record(s): {findings} finding(s){}, {suppressed} suppressed, {} problem(s).",
+            files.len(),
+            render::by_severity(&stats),
+            printer.problems
+        );
+    }
+    Ok(if printer.problems > 0 { ExitCode::from(EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+}
