@@ -1,0 +1,178 @@
+//! The `trailwatch` binary end to end, on the files in events/.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn trailwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trailwatch")).args(args).current_dir(repo()).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trailwatch-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn given_the_samples_when_scanned_as_jsonl_then_each_finding_has_every_field() {
+    let out = trailwatch(&["scan", "events/cloudtrail", "--format", "jsonl", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo().join("events/cloudtrail-expected.json")).unwrap()).unwrap();
+    let want: usize =
+        expected["events"].as_object().unwrap().values().map(|v| v["rules"].as_array().unwrap().len()).sum();
+    let lines: Vec<serde_json::Value> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    assert_eq!(lines.len(), want);
+    for line in &lines {
+        for field in [
+            "rule",
+            "title",
+            "severity",
+            "tags",
+            "event_id",
+            "event_name",
+            "event_source",
+            "event_time",
+            "account_id",
+            "region",
+            "principal_arn",
+            "source_ip",
+            "outcome",
+            "file",
+            "record_index",
+        ] {
+            assert!(line.get(field).is_some(), "{field} missing in {line}");
+        }
+    }
+}
+
+#[test]
+fn given_malformed_files_then_each_problem_is_reported_and_good_records_still_scanned() {
+    let out = trailwatch(&["scan", "events/malformed", "--format", "jsonl", "--quiet"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    for needle in [
+        "bad-records.json, record 1, byte 609: record is not a JSON object",
+        "bad-records.json, record 2, byte 630: record is not valid JSON",
+        "bad-records.json, record 4, byte 1247: record holds bytes that are not UTF-8",
+        "bad-records.json, record 5, byte 1252: record nests deeper than",
+        "empty.json, byte 0: the file is empty",
+        "not-json.json, byte 0: not a CloudTrail JSON file",
+        "truncated.json, record 1, byte 906: the JSON ends early",
+        "truncated.json.gz, byte",
+        "corrupt or truncated gzip",
+        "wrong-shape.json, byte 0: not of the form",
+    ] {
+        assert!(stderr.contains(needle), "stderr lacks {needle:?}:\n{stderr}");
+    }
+    let findings: Vec<serde_json::Value> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let from = |file: &str| findings.iter().filter(|f| f["file"].as_str().unwrap().ends_with(file)).count();
+    // Each good root login gives two findings (root usage + root console login).
+    assert_eq!(from("bad-records.json"), 6, "three good records survive the bad ones");
+    assert_eq!(from("/truncated.json"), 2, "the record before the cut survives");
+    assert!(from("truncated.json.gz") >= 10, "records before the gzip cut survive");
+}
+
+#[test]
+fn min_severity_and_user_rules_and_suppressions_apply() {
+    let out = trailwatch(&["scan", "events/cloudtrail", "--format", "jsonl", "--min-severity", "critical", "-q"]);
+    let lines = text(&out.stdout);
+    assert!(lines.lines().count() > 0);
+    assert!(lines.lines().all(|l| l.contains(r#""severity":"critical""#)), "{lines}");
+
+    let rules = temp_file(
+        "mine.toml",
+        br#"
+disable = ["cis-cloudwatch-2-unauthorized-api-calls"]
+
+[[rule]]
+id = "bob-anything"
+title = "Bob did something"
+severity = "info"
+pattern = '{ $.userIdentity.userName = bob }'
+description = "Anything bob does."
+examples.match = ['{"userIdentity":{"userName":"bob"}}']
+examples.no_match = ['{"userIdentity":{"userName":"alice"}}']
+
+[[suppression]]
+rules = ["root-console-login"]
+source_cidrs = ["203.0.113.0/24"]
+reason = "office network"
+"#,
+    );
+    let out = trailwatch(&["scan", "events/cloudtrail", "--format", "jsonl", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(r#""rule":"bob-anything""#));
+    assert!(!stdout.contains("cis-cloudwatch-2-unauthorized-api-calls"));
+    assert!(!stdout.contains(r#""rule":"root-console-login""#));
+    assert!(text(&out.stderr).contains("1 suppressed"), "{}", text(&out.stderr));
+
+    let out = trailwatch(&["rules", "test", rules.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("0 failed"));
+    let out = trailwatch(&["rules", "list", "--rules", rules.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("bob-anything") && stdout.contains("(disabled)") && stdout.contains("office network"));
+}
+
+#[test]
+fn a_bad_rule_file_fails_with_file_rule_and_pattern_error() {
+    let rules = temp_file(
+        "bad.toml",
+        b"[[rule]]\nid='broken'\ntitle='t'\nseverity='high'\npattern='{ $.eventName ConsoleLogin }'\ndescription='d'\n",
+    );
+    let out = trailwatch(&["scan", "events/cloudtrail", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("rule 'broken'") && stderr.contains("column 15"),
+        "{stderr}"
+    );
+
+    let failing = temp_file(
+        "failing.toml",
+        b"[[rule]]\nid='wrong-example'\ntitle='t'\nseverity='low'\npattern='{ $.a = 1 }'\ndescription='d'\nexamples.match=['{\"a\":2}']\n",
+    );
+    let out = trailwatch(&["rules", "test", failing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("FAIL wrong-example"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn pattern_check_validates_and_lists_matching_event_ids() {
+    let out = trailwatch(&["pattern", "check", "{ $.eventName ConsoleLogin }"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("at column 15") && stderr.contains("              ^"), "{stderr}");
+
+    let out = trailwatch(&["pattern", "check", "{ $.userIdentity.type = Root }", "events/cloudtrail"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("pattern OK"));
+    assert!(stdout.contains("ConsoleLogin") && stdout.contains("6 of 67 records match"), "{stdout}");
+}
+
+#[test]
+fn control_characters_from_records_never_reach_the_terminal() {
+    let log = temp_file(
+        "evil.json",
+        br#"{"Records":[{"eventName":"ConsoleLogin","userIdentity":{"type":"Root","arn":"arn:aws:iam::1:root\u001b[2J"},"responseElements":{"ConsoleLogin":"Success"},"userAgent":"x\r\nFAKE LINE","eventID":"e\u202e1"}]}"#,
+    );
+    let out = trailwatch(&["scan", log.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{202e}'), "{stdout:?}");
+    assert!(stdout.contains("root\\u{1b}[2J"), "{stdout}");
+}
