@@ -1,1 +1,155 @@
-fn main() {}
+//! End-to-end throughput and peak memory, against the gunzip floor.
+//!
+//! `cargo bench -p trailwatch-core --bench throughput` (or `make bench`):
+//! generates seeded CloudTrail files of ~50k and ~500k records (cached under
+//! target/bench-data), then, each in a fresh single-threaded child process so
+//! that peak memory is the scan's own:
+//!
+//! - gunzip only: decompress the file, discard the bytes (the floor);
+//! - end to end: decompress, stream records, run the whole built-in catalogue,
+//!   build findings and statistics.
+//!
+//! It prints MB/s of uncompressed JSON, records/s, the ratio to the floor and
+//! peak RSS (VmHWM). Each figure is the best of three runs.
+
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use flate2::read::MultiGzDecoder;
+use trailwatch_core::engine::EngineOptions;
+use trailwatch_core::synth::Generator;
+use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
+
+const SEED: u64 = 20261120;
+const SIZES: [usize; 2] = [50_000, 500_000];
+const RUNS: usize = 3;
+
+struct Count {
+    findings: u64,
+    problems: u64,
+}
+
+impl ScanSink for Count {
+    fn finding(&mut self, finding: Finding) {
+        std::hint::black_box(&finding);
+        self.findings += 1;
+    }
+    fn problem(&mut self, _: Error) {
+        self.problems += 1;
+    }
+}
+
+/// Peak resident set size of this process, in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Child: one measurement, printed as `seconds bytes records findings rss_kib`.
+fn child(mode: &str, path: &Path) {
+    let start = Instant::now();
+    let (bytes, records, findings) = match mode {
+        "gunzip" => {
+            let mut decoder = MultiGzDecoder::new(File::open(path).expect("bench file"));
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut total = 0u64;
+            loop {
+                let n = decoder.read(&mut buf).expect("gunzip");
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+            }
+            (total, 0, 0)
+        }
+        _ => {
+            let engine =
+                Engine::new(&RuleSet::builtin().expect("catalogue"), EngineOptions::default()).expect("engine");
+            let mut sink = Count { findings: 0, problems: 0 };
+            let summary = engine.scan("bench", File::open(path).expect("bench file"), &mut sink);
+            assert_eq!(sink.problems, 0, "the generated file reads cleanly");
+            (0, summary.records, sink.findings)
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    println!("{seconds} {bytes} {records} {findings} {}", peak_rss_kib());
+}
+
+fn data_file(records: usize) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
+    std::fs::create_dir_all(&dir).expect("bench data dir");
+    let path = dir.join(format!("cloudtrail-{records}-{SEED}.json.gz"));
+    if !path.exists() {
+        eprintln!("generating {} ...", path.display());
+        let tmp = path.with_extension("tmp");
+        let file = BufWriter::new(File::create(&tmp).expect("create bench file"));
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::new(6));
+        Generator::new(SEED).write_log(records, &mut gz).expect("write bench file");
+        gz.finish().expect("finish gzip");
+        std::fs::rename(&tmp, &path).expect("rename bench file");
+    }
+    path
+}
+
+struct Run {
+    seconds: f64,
+    bytes: u64,
+    records: u64,
+    findings: u64,
+    rss_kib: u64,
+}
+
+fn measure(mode: &str, path: &Path) -> Run {
+    let exe = std::env::current_exe().expect("bench binary");
+    (0..RUNS)
+        .map(|_| {
+            let out = Command::new(&exe).args(["--child", mode]).arg(path).output().expect("child");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let text = String::from_utf8_lossy(&out.stdout);
+            let f: Vec<f64> = text.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+            Run { seconds: f[0], bytes: f[1] as u64, records: f[2] as u64, findings: f[3] as u64, rss_kib: f[4] as u64 }
+        })
+        .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
+        .expect("runs")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        child(&args[i + 1], Path::new(&args[i + 2]));
+        return;
+    }
+    let rules = RuleSet::builtin().expect("catalogue").active_rules().count();
+    println!("trailwatch throughput (one core, {rules} built-in rules, statistics on, best of {RUNS})");
+    println!();
+    println!(
+        "| records | uncompressed MB | gunzip floor MB/s | end-to-end MB/s | records/s | ratio to floor | findings | peak RSS gunzip | peak RSS end-to-end |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for records in SIZES {
+        let path = data_file(records);
+        let floor = measure("gunzip", &path);
+        let scan = measure("scan", &path);
+        assert_eq!(scan.records as usize, records);
+        let mb = floor.bytes as f64 / 1e6;
+        let floor_rate = mb / floor.seconds;
+        let scan_rate = mb / scan.seconds;
+        println!(
+            "| {records} | {mb:.1} | {floor_rate:.0} | {scan_rate:.0} | {:.0} | {:.2} | {} | {:.1} MiB | {:.1} MiB |",
+            scan.records as f64 / scan.seconds,
+            scan_rate / floor_rate,
+            scan.findings,
+            floor.rss_kib as f64 / 1024.0,
+            scan.rss_kib as f64 / 1024.0,
+        );
+    }
+}

@@ -9,11 +9,12 @@ use std::io::Read;
 use std::sync::Arc;
 
 use ipnet::IpNet;
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, ErrorKind, Location, Result};
-use crate::extract::{PathTable, Values};
+use crate::extract::{PathTable, Scalar, Values};
 use crate::finding::Finding;
-use crate::pattern::Pattern;
+use crate::pattern::{Expr, Matcher, Op, Pattern, Test};
 use crate::reader::{LogReader, RawRecord, DEFAULT_MAX_RECORD_BYTES};
 use crate::record::{Fact, FactSlots, RecordFacts};
 use crate::rule::{Rule, RuleSet, Severity, Suppression};
@@ -91,11 +92,81 @@ impl Default for EngineOptions {
     }
 }
 
+/// Which rules can match a record, by its `eventName`. Most rules require
+/// the event name to be one of a few literals; a record is only tested
+/// against those rules whose set holds its name, plus the rules that have no
+/// such requirement. This is exact: a skipped rule could not have matched.
+#[derive(Default)]
+struct Dispatch {
+    by_name: FxHashMap<Box<str>, Vec<usize>>,
+    always: Vec<usize>,
+    all: Vec<usize>,
+}
+
+impl Dispatch {
+    fn new(rules: &[CompiledRule], name_slot: usize) -> Self {
+        let mut dispatch = Dispatch { all: (0..rules.len()).collect(), ..Default::default() };
+        for (i, rule) in rules.iter().enumerate() {
+            match required_names(rule.pattern.expr(), name_slot) {
+                Some(names) => {
+                    for name in names {
+                        dispatch.by_name.entry(name.into()).or_default().push(i);
+                    }
+                }
+                None => dispatch.always.push(i),
+            }
+        }
+        dispatch
+    }
+
+    /// Calls `f` with the index of every rule that may match, in rule order.
+    fn candidates(&self, values: &Values<'_>, name_slot: usize, mut f: impl FnMut(usize)) {
+        let named: &[usize] = match values.get(name_slot) {
+            [] => &[],
+            [Scalar::Str(name)] => self.by_name.get(name.as_ref()).map_or(&[], Vec::as_slice),
+            // A number or other odd value: test every rule.
+            _ => return self.all.iter().for_each(|&i| f(i)),
+        };
+        let (mut a, mut b) = (self.always.iter().peekable(), named.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x <= y => a.next(),
+                (_, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => return,
+            };
+            if let Some(&i) = next {
+                f(i);
+            }
+        }
+    }
+}
+
+/// The event names a pattern requires, if it can only match when
+/// `$.eventName` equals one of them.
+fn required_names(expr: &Expr, name_slot: usize) -> Option<Vec<String>> {
+    match expr {
+        Expr::Test(Test { slot, op: Op::Eq(Matcher::Exact(name)), .. }) if *slot == name_slot => {
+            Some(vec![name.clone()])
+        }
+        Expr::Test(_) => None,
+        Expr::Or(parts) => {
+            let mut all = Vec::new();
+            for part in parts {
+                all.extend(required_names(part, name_slot)?);
+            }
+            Some(all)
+        }
+        Expr::And(parts) => parts.iter().filter_map(|p| required_names(p, name_slot)).min_by_key(Vec::len),
+    }
+}
+
 /// A rule set compiled for scanning. Build once, scan many files.
 pub struct Engine {
     table: PathTable,
     facts: FactSlots,
     rules: Vec<CompiledRule>,
+    dispatch: Dispatch,
     suppressions: Vec<CompiledSuppression>,
     options: EngineOptions,
 }
@@ -129,7 +200,8 @@ impl Engine {
             };
             suppressions.push(CompiledSuppression { suppression: s.clone(), pattern });
         }
-        Ok(Engine { table, facts, rules, suppressions, options })
+        let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName));
+        Ok(Engine { table, facts, rules, dispatch, suppressions, options })
     }
 
     /// The rules that run.
@@ -173,28 +245,35 @@ impl Engine {
         let facts = RecordFacts::new(&values, &self.facts);
         summary.records += 1;
         summary.stats.observe(&facts);
-        for compiled in &self.rules {
+        self.dispatch.candidates(&values, self.facts.slot(Fact::EventName), |i| {
+            let compiled = &self.rules[i];
             if !compiled.pattern.matches(&values) {
-                continue;
+                return;
             }
             let id = compiled.rule.id.as_str();
             if self.suppressions.iter().any(|s| s.suppression.applies_to(id) && s.silences(&values, &facts)) {
                 summary.suppressed += 1;
                 summary.stats.observe_suppressed(id);
-                continue;
+                return;
             }
             let finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
             summary.findings += 1;
             summary.stats.observe_finding(&finding);
             sink.finding(finding);
-        }
+        });
         Ok(())
     }
 
     /// The rules one JSON record matches (suppressions not applied).
     pub fn matching_rules(&self, json: &str) -> std::result::Result<Vec<&Arc<Rule>>, serde_json::Error> {
         let values = self.table.extract(json)?;
-        Ok(self.rules.iter().filter(|r| r.pattern.matches(&values)).map(|r| &r.rule).collect())
+        let mut out = Vec::new();
+        self.dispatch.candidates(&values, self.facts.slot(Fact::EventName), |i| {
+            if self.rules[i].pattern.matches(&values) {
+                out.push(&self.rules[i].rule);
+            }
+        });
+        Ok(out)
     }
 }
 
@@ -286,6 +365,27 @@ reason = "drill"
         assert!(sink.findings.is_empty(), "{:?}", sink.findings.iter().map(|f| &f.rule.id).collect::<Vec<_>>());
         assert!(summary.suppressed >= 2);
         assert_eq!(summary.stats.suppressed.get("root-console-login"), Some(&1));
+    }
+
+    #[test]
+    fn dispatch_by_event_name_finds_what_testing_every_rule_finds() {
+        let engine = engine_with("");
+        let mut generator = crate::synth::Generator::new(3);
+        for _ in 0..3000 {
+            let json = generator.record().to_string();
+            let values = engine.table.extract(&json).unwrap();
+            let every: Vec<&str> =
+                engine.rules.iter().filter(|r| r.pattern.matches(&values)).map(|r| r.rule.id.as_str()).collect();
+            let dispatched: Vec<&str> = engine.matching_rules(&json).unwrap().iter().map(|r| r.id.as_str()).collect();
+            assert_eq!(every, dispatched, "{json}");
+        }
+        // A number compares as its text: dispatch must not skip the rule.
+        let engine = engine_with(
+            "[[rule]]\nid='five'\ntitle='t'\nseverity='low'\npattern='{ $.eventName = \"5\" }'\ndescription='d'",
+        );
+        let ids: Vec<&str> =
+            engine.matching_rules(r#"{"eventName": 5}"#).unwrap().iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["five"]);
     }
 
     #[test]

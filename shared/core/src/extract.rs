@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use smallvec::SmallVec;
@@ -35,9 +36,13 @@ impl<'a> Scalar<'a> {
     }
 }
 
+/// Above this many named children a node looks keys up by hash.
+const LINEAR_KEYS: usize = 4;
+
 #[derive(Debug, Default, Clone)]
 struct Node {
     keys: Vec<(Box<str>, usize)>,
+    hashed: FxHashMap<Box<str>, usize>,
     indexes: Vec<(usize, usize)>,
     any: Option<usize>,
     slot: Option<usize>,
@@ -45,7 +50,15 @@ struct Node {
 
 impl Node {
     fn key(&self, key: &str) -> Option<usize> {
+        if self.keys.len() > LINEAR_KEYS {
+            return self.hashed.get(key).copied();
+        }
         self.keys.iter().find(|(k, _)| &**k == key).map(|(_, n)| *n)
+    }
+
+    fn add_key(&mut self, key: &str, node: usize) {
+        self.keys.push((key.into(), node));
+        self.hashed.insert(key.into(), node);
     }
 
     fn index(&self, index: usize) -> Option<usize> {
@@ -95,7 +108,7 @@ impl PathTable {
                     let next = self.nodes.len();
                     self.nodes.push(Node::default());
                     match step {
-                        Step::Key(k) => self.nodes[node].keys.push((k.as_str().into(), next)),
+                        Step::Key(k) => self.nodes[node].add_key(k, next),
                         Step::Index(i) => self.nodes[node].indexes.push((*i, next)),
                         Step::AnyChild => self.nodes[node].any = Some(next),
                     }

@@ -13,6 +13,7 @@
 //! - [`finding`]: what a match produces.
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`key`]: S3 key decoding and classification.
+//! - [`synth`]: seeded generator of realistic CloudTrail logs (benchmarks, tests).
 //! - [`text`]: making attacker-controlled text safe to display.
 //! - [`error`]: the one error type, with file, byte offset and record index.
 
@@ -26,6 +27,7 @@ pub mod reader;
 pub mod record;
 pub mod rule;
 pub mod stats;
+pub mod synth;
 pub mod text;
 
 pub use engine::{Engine, ScanSink, ScanSummary};

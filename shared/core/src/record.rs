@@ -67,7 +67,8 @@ impl FactSlots {
         }))
     }
 
-    fn slot(&self, fact: Fact) -> usize {
+    /// The slot the fact's values are extracted into.
+    pub fn slot(&self, fact: Fact) -> usize {
         self.0[fact as usize]
     }
 }
