@@ -4,14 +4,68 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 use crate::record::{Fact, RecordFacts};
 use crate::rule::Severity;
 
-/// Counts by a text key, sorted for stable output.
-pub type Counts = BTreeMap<String, u64>;
+/// Counts by a text key. A hash map for speed on the per-record path;
+/// serialized sorted by key, so the same counts always give the same JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts(FxHashMap<String, u64>);
+
+impl Counts {
+    pub fn new() -> Self {
+        Counts::default()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&u64> {
+        self.0.get(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &u64)> {
+        self.0.iter()
+    }
+
+    /// Sorted by key.
+    pub fn sorted(&self) -> Vec<(&str, u64)> {
+        let mut all: Vec<(&str, u64)> = self.0.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        all.sort_unstable();
+        all
+    }
+
+    /// Adds `n` to `key`, allocating only for a new key.
+    pub fn add(&mut self, key: &str, n: u64) {
+        match self.0.get_mut(key) {
+            Some(c) => *c += n,
+            None => {
+                self.0.insert(key.to_string(), n);
+            }
+        }
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.sorted())
+    }
+}
+
+impl<'de> Deserialize<'de> for Counts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        FxHashMap::deserialize(deserializer).map(Counts)
+    }
+}
 
 /// Console sign-ins of one principal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +109,8 @@ pub struct StatsShard {
     pub root_events: Counts,
     /// Write calls to IAM, by principal.
     pub iam_changes_by_principal: Counts,
-    /// Source IPs seen for people (IAM users, root, Identity Center).
+    /// Source IPs seen for people (IAM users, root, Identity Center), at most
+    /// [`MAX_IPS_PER_PERSON`] each.
     pub human_source_ips: BTreeMap<String, BTreeSet<String>>,
     /// By rule id.
     pub findings: BTreeMap<String, RuleCounts>,
@@ -64,21 +119,21 @@ pub struct StatsShard {
 }
 
 fn bump(counts: &mut Counts, key: &str) {
-    bump_by(counts, key, 1);
+    counts.add(key, 1);
 }
 
-fn bump_by(counts: &mut Counts, key: &str, n: u64) {
-    match counts.get_mut(key) {
-        Some(c) => *c += n,
-        None => {
-            counts.insert(key.to_string(), n);
-        }
-    }
+/// Counts `a` + `sep` + `b`, building the key in `scratch`.
+fn bump_pair(counts: &mut Counts, scratch: &mut String, a: &str, sep: char, b: &str) {
+    scratch.clear();
+    scratch.push_str(a);
+    scratch.push(sep);
+    scratch.push_str(b);
+    counts.add(scratch, 1);
 }
 
 fn merge_counts(into: &mut Counts, from: &Counts) {
-    for (k, v) in from {
-        bump_by(into, k, *v);
+    for (k, v) in from.iter() {
+        into.add(k, *v);
     }
 }
 
@@ -98,6 +153,17 @@ fn keep_max(slot: &mut Option<String>, candidate: Option<&str>) {
     }
 }
 
+/// At most this many source IPs are kept per person (the lowest, so that
+/// merging stays order-independent); enough to tell "new IP" in a summary
+/// without letting one odd principal grow a shard without bound.
+pub const MAX_IPS_PER_PERSON: usize = 64;
+
+fn cap_ips(ips: &mut BTreeSet<String>) {
+    while ips.len() > MAX_IPS_PER_PERSON {
+        ips.pop_last();
+    }
+}
+
 impl StatsShard {
     /// Counts one record.
     pub fn observe(&mut self, facts: &RecordFacts<'_, '_>) {
@@ -107,10 +173,11 @@ impl StatsShard {
         keep_max(&mut self.last_event_time, time);
         let account = facts.account_id().unwrap_or("unknown");
         let region = facts.get(Fact::Region).unwrap_or("unknown");
-        bump(&mut self.account_regions, &format!("{account}/{region}"));
+        let mut scratch = String::with_capacity(96);
+        bump_pair(&mut self.account_regions, &mut scratch, account, '/', region);
         let source = facts.get(Fact::EventSource).unwrap_or("unknown");
         let name = facts.get(Fact::EventName).unwrap_or("unknown");
-        bump(&mut self.events, &format!("{source}:{name}"));
+        bump_pair(&mut self.events, &mut scratch, source, ':', name);
         let principal = facts.principal().unwrap_or("unknown");
         bump(&mut self.principals, principal);
         if let Some(ip) = facts.get(Fact::SourceIp) {
@@ -119,6 +186,7 @@ impl StatsShard {
                 let ips = self.human_source_ips.entry(principal.to_string()).or_default();
                 if !ips.contains(ip) {
                     ips.insert(ip.to_string());
+                    cap_ips(ips);
                 }
             }
         }
@@ -198,7 +266,9 @@ impl StatsShard {
             mine.failed += login.failed;
         }
         for (who, ips) in &other.human_source_ips {
-            self.human_source_ips.entry(who.clone()).or_default().extend(ips.iter().cloned());
+            let mine = self.human_source_ips.entry(who.clone()).or_default();
+            mine.extend(ips.iter().cloned());
+            cap_ips(mine);
         }
         for (id, counts) in &other.findings {
             match self.findings.get_mut(id) {
@@ -216,8 +286,46 @@ impl StatsShard {
 
 /// The `n` largest entries, largest first (ties by key).
 pub fn top(counts: &Counts, n: usize) -> Vec<(&str, u64)> {
-    let mut all: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let mut all = counts.sorted();
     all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     all.truncate(n);
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Collect, Engine, EngineOptions};
+    use crate::rule::RuleSet;
+
+    fn shard(seed: u64, records: usize) -> StatsShard {
+        let mut text = Vec::new();
+        crate::synth::Generator::new(seed).write_log(records, &mut text).unwrap();
+        let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+        engine.scan("s", std::io::Cursor::new(text), &mut Collect::default()).stats
+    }
+
+    #[test]
+    fn merging_in_any_order_gives_the_same_aggregate() {
+        let shards: Vec<StatsShard> = (1..=4).map(|seed| shard(seed, 400)).collect();
+        let merge = |order: &[usize]| {
+            let mut total = StatsShard::default();
+            for &i in order {
+                total.merge(&shards[i]);
+            }
+            total
+        };
+        let a = merge(&[0, 1, 2, 3]);
+        assert_eq!(a, merge(&[3, 1, 0, 2]));
+        // (s0 + s1) + (s2 + s3) == s0 + s1 + s2 + s3
+        let mut left = merge(&[0, 1]);
+        left.merge(&merge(&[2, 3]));
+        assert_eq!(a, left);
+        assert_eq!(a.records, 1600);
+        assert_eq!(a.files, 4);
+        // And the JSON form is stable and round-trips.
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, serde_json::to_string(&merge(&[2, 0, 3, 1])).unwrap());
+        assert_eq!(serde_json::from_str::<StatsShard>(&json).unwrap(), a);
+    }
 }

@@ -99,13 +99,15 @@ impl Generator {
         if self.rng.u8(..100) < 95 {
             format!("10.{}.{}.{}", self.rng.u8(0..4), self.rng.u8(0..8), self.rng.u8(1..30))
         } else {
-            format!("{}.{}.{}.{}", self.rng.u8(1..224), self.rng.u8(..), self.rng.u8(..), self.rng.u8(1..255))
+            // ...from a few hundred outside addresses.
+            let n = self.rng.u16(..300);
+            format!("{}.{}.{}.{}", 1 + n % 223, (n * 7) % 256, (n * 13) % 256, 1 + n % 254)
         }
     }
 
     fn role_identity(&mut self, account: &str) -> Value {
         let role = *self.pick(&ROLES);
-        let session = format!("session-{}", self.rng.u16(..500));
+        let session = format!("session-{}", self.rng.u16(..20));
         json!({
             "type": "AssumedRole",
             "principalId": format!("AROAEXAMPLEID{}:{session}", self.rng.u16(..1000)),
@@ -270,6 +272,11 @@ impl Generator {
             "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": format!("{}.{region}.amazonaws.com", source.split('.').next().unwrap_or("api"))},
             "sessionCredentialFromConsole": "false"
         });
+        // People work from a few office and home addresses.
+        let arn = record["userIdentity"]["arn"].as_str().unwrap_or("");
+        if arn.contains(":user/") || arn.contains("AWSReservedSSO") || arn.ends_with(":root") {
+            record["sourceIPAddress"] = json!(format!("203.0.113.{}", 10 + self.rng.u8(..6)));
+        }
         if let Some(map) = record.as_object_mut() {
             for (k, v) in extra {
                 map.insert(k.to_string(), v);
