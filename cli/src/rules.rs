@@ -66,11 +66,7 @@ pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     if !without.is_empty() {
         println!("note: rules without a `match` example: {}", without.join(", "));
     }
-    println!(
-        "{} rules, {examples} examples: {} passed, {} failed",
-        set.active_rules().count(),
-        examples - failures.len(),
-        failures.len()
-    );
+    println!("{} rules, {examples} examples", set.active_rules().count());
+    println!("examples: {} passed, {} failed", examples - failures.len(), failures.len());
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -16,7 +16,13 @@ fn hits(stdout: &[u8], only: &BTreeSet<String>) -> BTreeSet<Hit> {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
         .filter(|v| only.contains(v["rule"].as_str().unwrap()))
-        .map(|v| (v["rule"].as_str().unwrap().into(), v["file"].as_str().unwrap().into(), v["record_index"].as_u64().unwrap()))
+        .map(|v| {
+            (
+                v["rule"].as_str().unwrap().into(),
+                v["file"].as_str().unwrap().into(),
+                v["record_index"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -63,9 +69,17 @@ fn cis_rules_match_exactly_what_an_independent_implementation_matches() {
     let (ours, theirs) = (hits(&ours.stdout, &cis), hits(&oracle.stdout, &cis));
     let only_ours: Vec<_> = ours.difference(&theirs).take(10).collect();
     let only_theirs: Vec<_> = theirs.difference(&ours).take(10).collect();
-    assert!(only_ours.is_empty() && only_theirs.is_empty(), "only trailwatch: {only_ours:?}\nonly oracle: {only_theirs:?}");
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "only trailwatch: {only_ours:?}\nonly oracle: {only_theirs:?}"
+    );
     // Every CIS rule matched something, so the comparison is not vacuous.
     let fired: BTreeSet<&str> = ours.iter().map(|(rule, _, _)| rule.as_str()).collect();
-    assert_eq!(fired.len(), cis.len(), "rules that never fired: {:?}", cis.iter().filter(|r| !fired.contains(r.as_str())).collect::<Vec<_>>());
+    assert_eq!(
+        fired.len(),
+        cis.len(),
+        "rules that never fired: {:?}",
+        cis.iter().filter(|r| !fired.contains(r.as_str())).collect::<Vec<_>>()
+    );
     assert!(ours.len() > 500, "{} matches", ours.len());
 }
