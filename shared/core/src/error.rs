@@ -106,6 +106,12 @@ impl Error {
         self
     }
 
+    /// True when reading the input failed for a reason outside the file
+    /// (I/O, network): trying again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Io(_))
+    }
+
     /// True when the problem affects one record only and reading went on.
     pub fn is_record_level(&self) -> bool {
         matches!(

@@ -23,6 +23,16 @@ pub struct LogKey {
     pub region: String,
     /// `YYYY/MM/DD` from the key.
     pub date: String,
+    /// The delivery time in the file name, `YYYYMMDDTHHmmZ`.
+    pub time: String,
+}
+
+impl LogKey {
+    /// `YYYY/MM/DD/HH` of the file name's time, for date-partitioned state.
+    pub fn hour_path(&self) -> String {
+        let t = &self.time;
+        format!("{}/{}/{}/{}", &t[0..4], &t[4..6], &t[6..8], &t[9..11])
+    }
 }
 
 /// What an object in a CloudTrail bucket is.
@@ -79,13 +89,17 @@ pub fn classify_key(key: &str, size: Option<u64>) -> KeyKind {
     match rest {
         [_, "CloudTrail-Digest", ..] => KeyKind::Digest,
         [_, "CloudTrail-Insight", ..] => KeyKind::Insight,
-        [account, "CloudTrail", region, y, m, d, file] if is_account(account) && is_log_file(file, account, region) => {
-            KeyKind::Log(LogKey {
-                org_id,
-                account_id: account.to_string(),
-                region: region.to_string(),
-                date: format!("{y}/{m}/{d}"),
-            })
+        [account, "CloudTrail", region, y, m, d, file] if is_account(account) => {
+            match log_file_time(file, account, region) {
+                Some(time) => KeyKind::Log(LogKey {
+                    org_id,
+                    account_id: account.to_string(),
+                    region: region.to_string(),
+                    date: format!("{y}/{m}/{d}"),
+                    time: time.to_string(),
+                }),
+                None => KeyKind::Other,
+            }
         }
         _ => KeyKind::Other,
     }
@@ -95,10 +109,16 @@ fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json.gz`
-fn is_log_file(file: &str, account: &str, region: &str) -> bool {
-    let prefix = format!("{account}_CloudTrail_{region}_");
-    file.starts_with(&prefix) && (file.ends_with(".json.gz") || file.ends_with(".json"))
+/// `<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json.gz`: the time.
+fn log_file_time<'a>(file: &'a str, account: &str, region: &str) -> Option<&'a str> {
+    let rest = file.strip_prefix(account)?.strip_prefix("_CloudTrail_")?.strip_prefix(region)?.strip_prefix('_')?;
+    if !(rest.ends_with(".json.gz") || rest.ends_with(".json")) {
+        return None;
+    }
+    let time = rest.get(..14)?;
+    let b = time.as_bytes();
+    let ok = b[..8].iter().chain(&b[9..13]).all(u8::is_ascii_digit) && b[8] == b'T' && b[13] == b'Z';
+    ok.then_some(time)
 }
 
 #[cfg(test)]

@@ -11,12 +11,14 @@
 //! - [`engine`]: runs a rule set over a log file and reports findings.
 //! - [`record`]: the key facts of a record that findings and statistics use.
 //! - [`finding`]: what a match produces.
+//! - [`alert`]: findings grouped into readable, size-bounded alerts.
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`key`]: S3 key decoding and classification.
 //! - [`synth`]: seeded generator of realistic CloudTrail logs (benchmarks, tests).
 //! - [`text`]: making attacker-controlled text safe to display.
 //! - [`error`]: the one error type, with file, byte offset and record index.
 
+pub mod alert;
 pub mod engine;
 pub mod error;
 pub mod extract;

@@ -292,7 +292,13 @@ impl<R: Read + 'static> LogReader<R> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let kind = if self.gzip { ErrorKind::Gzip(e.to_string()) } else { io_kind(&e) };
+                    // Bad compressed data is the file's fault; anything else
+                    // (a dropped connection while streaming) may pass on retry.
+                    let bad_data = matches!(
+                        e.kind(),
+                        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof
+                    );
+                    let kind = if self.gzip && bad_data { ErrorKind::Gzip(e.to_string()) } else { io_kind(&e) };
                     return Err(self.error_at(kind, self.base + self.end as u64, None));
                 }
             }
