@@ -92,7 +92,7 @@ pub fn alerts_for_file(
         }
     }
     // Most severe first; ties keep the order in the file.
-    groups.sort_by(|a, b| b.first().rule.severity.cmp(&a.first().rule.severity));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.first().rule.severity));
 
     let mut alerts = Vec::new();
     let problem_slot = usize::from(!problems.is_empty());

@@ -1,0 +1,12 @@
+//! The detection Lambda: every new CloudTrail log file in S3 becomes
+//! readable alerts on SNS, exactly once.
+//!
+//! # Layout
+//!
+//! - [`envelope`]: decoding S3, EventBridge, SNS, SQS and CloudTrail notifications.
+//! - [`handler`]: claim, scan, publish, record: the per-object flow.
+//! - [`config`]: settings from the environment and the rules to load.
+
+pub mod config;
+pub mod envelope;
+pub mod handler;

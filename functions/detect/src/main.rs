@@ -1,0 +1,48 @@
+//! Lambda entry point: set up logging, build clients and the engine once,
+//! hand each invocation to the handler.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use trailwatch_aws::config::{s3_client, sdk_config, sns_client};
+use trailwatch_aws::s3::S3Store;
+use trailwatch_aws::sns::SnsSink;
+use trailwatch_core::alert::AlertLimits;
+use trailwatch_core::engine::{Engine, EngineOptions};
+use trailwatch_detect::config::{load_rules, Settings};
+use trailwatch_detect::handler::Detector;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+
+    let settings = Settings::from_env()?;
+    let config = sdk_config().await;
+    let store = S3Store::new(s3_client(&config));
+    let rules = load_rules(&store, settings.extra_rules.as_deref()).await?;
+    let engine = Engine::new(&rules, EngineOptions { min_severity: settings.min_severity, ..Default::default() })?;
+    tracing::info!(rules = engine.rules().count(), min_severity = %settings.min_severity, "ready");
+    let detector = Arc::new(Detector {
+        engine: Arc::new(engine),
+        store,
+        sink: SnsSink::new(sns_client(&config), settings.alert_topic_arn),
+        state_bucket: settings.state_bucket,
+        limits: AlertLimits::default(),
+    });
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let detector = detector.clone();
+        async move {
+            let deadline = event.context.deadline / 1000;
+            detector.handle(&event.payload, deadline).await.map_err(lambda_runtime::Error::from)
+        }
+    }))
+    .await
+}

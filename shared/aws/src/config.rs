@@ -1,0 +1,41 @@
+//! Building SDK clients once, at start-up.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+
+/// The shared SDK configuration: credentials, region and endpoint from the
+/// environment (`AWS_ENDPOINT_URL` points every client at a local emulator),
+/// one HTTPS client (rustls with ring).
+pub async fn sdk_config() -> SdkConfig {
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await
+}
+
+/// An S3 client; path-style addressing when an endpoint override is set
+/// (local emulators do not resolve bucket subdomains).
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = config.endpoint_url().is_some();
+    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
+    aws_sdk_s3::Client::from_conf(s3)
+}
+
+pub fn sns_client(config: &SdkConfig) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(config)
+}
+
+/// A required setting; the error names the variable.
+pub fn required_env(name: &str) -> anyhow::Result<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_string()),
+        _ => anyhow::bail!("the environment variable {name} must be set"),
+    }
+}
+
+/// Splits `s3://bucket/key` into its parts.
+pub fn parse_s3_uri(uri: &str) -> anyhow::Result<(String, String)> {
+    let rest = uri.strip_prefix("s3://").ok_or_else(|| anyhow::anyhow!("'{uri}' is not an s3:// URI"))?;
+    match rest.split_once('/') {
+        Some((bucket, key)) if !bucket.is_empty() => Ok((bucket.to_string(), key.to_string())),
+        _ => anyhow::bail!("'{uri}' has no bucket and key"),
+    }
+}

@@ -1,0 +1,20 @@
+//! trailwatch's edge to AWS: the ports the Lambda handlers are written
+//! against, their AWS SDK implementations, in-memory stand-ins for tests,
+//! and the layout of the state bucket.
+//!
+//! # Layout
+//!
+//! - [`ports`]: `ObjectStore` and `AlertSink`, the traits handlers take.
+//! - [`s3`], [`sns`]: the SDK implementations.
+//! - [`memory`]: in-memory implementations with fault injection.
+//! - [`state`]: markers and statistics shards in the state bucket.
+//! - [`config`]: building SDK clients once at start-up.
+
+pub mod config;
+pub mod memory;
+pub mod ports;
+pub mod s3;
+pub mod sns;
+pub mod state;
+
+pub use ports::{AlertSink, Failure, FailureKind, ObjectStore};

@@ -1,0 +1,96 @@
+//! The small traits the Lambda handlers are written against. Each has an AWS
+//! SDK implementation ([`crate::s3`], [`crate::sns`]) and an in-memory one
+//! ([`crate::memory`]) for tests.
+
+use std::future::Future;
+use std::io::Read;
+
+use trailwatch_core::alert::Alert;
+
+/// A streaming object body, read on a blocking thread.
+pub type Body = Box<dyn Read + Send + 'static>;
+
+/// Why a store or sink call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The object does not exist.
+    NotFound,
+    /// A conditional write found the object already there.
+    PreconditionFailed,
+    /// Throttling, a 5xx, a timeout, a dropped connection: try again.
+    Transient,
+    /// Anything else (access denied, bad request): retrying alone will not help.
+    Permanent,
+}
+
+/// A failed call, with what went wrong in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Failure { kind, message: message.into() }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Failure>;
+
+/// An object opened for reading.
+pub struct Object {
+    pub etag: Option<String>,
+    pub size: Option<u64>,
+    pub body: Body,
+}
+
+/// One entry of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+}
+
+/// S3, or a stand-in.
+pub trait ObjectStore: Send + Sync {
+    /// Opens an object for streaming.
+    fn get(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Object>> + Send;
+
+    /// Reads a small object whole.
+    fn get_small(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Vec<u8>>> + Send {
+        async move {
+            let object = self.get(bucket, key).await?;
+            tokio::task::spawn_blocking(move || {
+                let mut bytes = Vec::new();
+                let mut body = object.body;
+                body.read_to_end(&mut bytes).map(|_| bytes)
+            })
+            .await
+            .map_err(|e| Failure::new(FailureKind::Transient, e.to_string()))?
+            .map_err(|e| Failure::new(FailureKind::Transient, format!("reading s3://{bucket}/{key}: {e}")))
+        }
+    }
+
+    /// Writes an object; with `only_if_absent`, fails with
+    /// [`FailureKind::PreconditionFailed`] when it already exists.
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        only_if_absent: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    fn delete(&self, bucket: &str, key: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every object under a prefix (all pages).
+    fn list(&self, bucket: &str, prefix: &str) -> impl Future<Output = Result<Vec<Listed>>> + Send;
+}
+
+/// SNS, or a stand-in.
+pub trait AlertSink: Send + Sync {
+    /// Publishes up to 10 alerts in one call; one result per alert, in order.
+    fn publish(&self, alerts: &[Alert]) -> impl Future<Output = Result<Vec<Result<()>>>> + Send;
+}
