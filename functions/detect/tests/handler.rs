@@ -69,7 +69,7 @@ async fn given_a_log_when_processed_then_grouped_alerts_a_shard_and_a_done_marke
     let published = sink.published();
     assert_eq!(published.len(), alerts);
     assert!(
-        published[0].subject.starts_with("[CRITICAL] Root console login in 123456789012 (us-east-1)"),
+        published[0].subject.starts_with("[CRITICAL] Root console login by root in 123456789012 (us-east-1)"),
         "{}",
         published[0].subject
     );

@@ -7,8 +7,13 @@ use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 /// environment (`AWS_ENDPOINT_URL` points every client at a local emulator),
 /// one HTTPS client (rustls with ring).
 pub async fn sdk_config() -> SdkConfig {
-    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client()).load().await
+}
+
+/// The one HTTP client: rustls with the ring provider (no C crypto library to
+/// build), plain HTTP allowed for local emulators.
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 /// An S3 client; path-style addressing when an endpoint override is set

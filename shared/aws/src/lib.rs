@@ -9,6 +9,7 @@
 //! - [`memory`]: in-memory implementations with fault injection.
 //! - [`state`]: markers and statistics shards in the state bucket.
 //! - [`config`]: building SDK clients once at start-up.
+//! - `testing` (feature `test-harness`): a moto server for integration tests.
 
 pub mod config;
 pub mod memory;
@@ -16,5 +17,7 @@ pub mod ports;
 pub mod s3;
 pub mod sns;
 pub mod state;
+#[cfg(feature = "test-harness")]
+pub mod testing;
 
 pub use ports::{AlertSink, Failure, FailureKind, ObjectStore};

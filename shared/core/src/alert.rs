@@ -139,6 +139,18 @@ pub fn console_link(region: Option<&str>, event_id: Option<&str>) -> Option<Stri
     Some(format!("https://{region}.console.aws.amazon.com/cloudtrail/home?region={region}#/events/{id}"))
 }
 
+/// A principal's short name: `alice` for an IAM user, `role/session` for
+/// an assumed role, `root`, or the value itself when it is not an ARN.
+pub fn short_principal(principal: &str) -> &str {
+    let Some(resource) = principal.strip_prefix("arn:").and_then(|rest| rest.splitn(5, ':').nth(4)) else {
+        return principal;
+    };
+    if let Some(user) = resource.strip_prefix("user/") {
+        return user.rsplit('/').next().unwrap_or(user);
+    }
+    ["assumed-role/", "role/", "federated-user/"].iter().find_map(|p| resource.strip_prefix(p)).unwrap_or(resource)
+}
+
 fn where_text(account: Option<&str>, region: Option<&str>) -> String {
     format!("{} ({})", account.unwrap_or("unknown account"), region.unwrap_or("unknown region"))
 }
@@ -150,15 +162,15 @@ fn group_alert(file: FileContext<'_>, group: &Group<'_>, limits: AlertLimits) ->
     let account = first.account_id.as_deref().or(file.account_id);
     let region = first.region.as_deref().or(file.region);
     let times = if count > 1 { format!(" x{count}") } else { String::new() };
-    let subject = ascii_line(
-        &format!(
-            "[{}] {}{times} in {}",
-            rule.severity.as_str().to_uppercase(),
-            rule.title,
-            where_text(account, region)
-        ),
-        MAX_SUBJECT,
-    );
+    let head = format!("[{}] {}{times}", rule.severity.as_str().to_uppercase(), rule.title);
+    let tail = format!(" in {}", where_text(account, region));
+    let subject = match first.principal_arn.as_deref().map(short_principal) {
+        // Who, when it fits: the place matters more, so it is never cut for the name.
+        Some(who) if head.len() + tail.len() + who.len() + 4 <= MAX_SUBJECT => {
+            ascii_line(&format!("{head} by {who}{tail}"), MAX_SUBJECT)
+        }
+        _ => ascii_line(&format!("{head}{tail}"), MAX_SUBJECT),
+    };
 
     let mut body = String::new();
     let _ = writeln!(body, "{} ({} severity)", rule.title, rule.severity);
@@ -340,7 +352,7 @@ mod tests {
         let sink = scan(&records);
         let alerts = alerts_for_file(FILE, &sink.findings, &[], true, AlertLimits::default());
         assert_eq!(alerts.len(), 2);
-        assert_eq!(alerts[0].subject, "[LOW] Unauthorized API call x5 in 123456789012 (us-east-1)");
+        assert_eq!(alerts[0].subject, "[LOW] Unauthorized API call x5 by a in 123456789012 (us-east-1)");
         for i in 0..5 {
             assert!(alerts[0].body.contains(&format!("Event ID:   ev-{i}")), "{}", alerts[0].body);
         }
@@ -403,6 +415,21 @@ mod tests {
             console_link(Some("us-east-1"), Some("a/b#c")).unwrap(),
             "https://us-east-1.console.aws.amazon.com/cloudtrail/home?region=us-east-1#/events/a%2Fb%23c"
         );
+    }
+
+    #[test]
+    fn short_principal_names() {
+        let cases = [
+            ("arn:aws:iam::123456789012:user/alice", "alice"),
+            ("arn:aws:iam::123456789012:user/division/bob", "bob"),
+            ("arn:aws:sts::123456789012:assumed-role/deploy/ci-run-1", "deploy/ci-run-1"),
+            ("arn:aws:iam::123456789012:root", "root"),
+            ("kms.amazonaws.com", "kms.amazonaws.com"),
+            ("AIDAEXAMPLE", "AIDAEXAMPLE"),
+        ];
+        for (arn, want) in cases {
+            assert_eq!(short_principal(arn), want, "{arn}");
+        }
     }
 
     #[test]

@@ -1,0 +1,122 @@
+//! The detection handler against a real S3/SNS/SQS emulator (moto server),
+//! through the AWS SDK over HTTP: alerts arrive on an SQS queue subscribed to
+//! the topic, redelivery sends nothing, an SNS failure is an error and the
+//! retry publishes exactly once.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::Value;
+use trailwatch_aws::ports::{FailureKind, ObjectStore};
+use trailwatch_aws::s3::S3Store;
+use trailwatch_aws::sns::SnsSink;
+use trailwatch_aws::testing::Moto;
+use trailwatch_core::alert::AlertLimits;
+use trailwatch_core::engine::{Engine, EngineOptions};
+use trailwatch_core::RuleSet;
+use trailwatch_detect::handler::Detector;
+
+const LOGS: &str = "trailwatch-logs";
+const STATE: &str = "trailwatch-state";
+const FAR: u64 = 4_000_000_000;
+
+fn repo(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn detector(moto: &Moto, topic_arn: &str) -> Detector<S3Store, SnsSink> {
+    let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+    Detector {
+        engine: Arc::new(engine),
+        store: S3Store::new(moto.s3()),
+        sink: SnsSink::new(moto.sns(), topic_arn),
+        state_bucket: STATE.into(),
+        limits: AlertLimits::default(),
+    }
+}
+
+fn attribute<'a>(message: &'a Value, name: &str) -> &'a str {
+    message["MessageAttributes"][name]["Value"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn alerts_reach_subscribers_exactly_once_through_real_s3_and_sns() {
+    let moto = Moto::start().await;
+    let s3 = moto.s3();
+    for bucket in [LOGS, STATE] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let (topic_arn, queue_url) = moto.topic_with_queue("trailwatch-alerts").await;
+    let mut event: Value = serde_json::from_slice(&repo("events/s3-put-moto.json")).unwrap();
+    let key = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_string();
+    let file = key.rsplit('/').next().unwrap();
+    let put = s3
+        .put_object()
+        .bucket(LOGS)
+        .key(&key)
+        .body(ByteStream::from(repo(&format!("events/cloudtrail/{file}"))))
+        .send()
+        .await
+        .unwrap();
+    // As S3 would send it: the notification carries the object's ETag.
+    event["Records"][0]["s3"]["object"]["eTag"] = put.e_tag().unwrap().into();
+
+    // The emulator honours conditional writes, which the claim relies on.
+    let store = S3Store::new(moto.s3());
+    store.put(STATE, "probe", b"1".to_vec(), true).await.unwrap();
+    let again = store.put(STATE, "probe", b"2".to_vec(), true).await.unwrap_err();
+    assert_eq!(again.kind, FailureKind::PreconditionFailed, "{again}");
+
+    // GIVEN a topic that does not exist WHEN invoked THEN an error, nothing sent.
+    let broken = detector(&moto, "arn:aws:sns:us-east-1:123456789012:no-such-topic");
+    let err = broken.handle(&event, FAR).await.unwrap_err();
+    assert!(err.message.contains("publishing alerts failed"), "{err}");
+    assert!(moto.drain(&queue_url).await.is_empty());
+
+    // WHEN retried with the topic back THEN every alert arrives once.
+    let working = detector(&moto, &topic_arn);
+    working.handle(&event, FAR).await.unwrap();
+    let messages = moto.drain(&queue_url).await;
+    assert!(messages.len() >= 5, "{} messages", messages.len());
+    let root = messages
+        .iter()
+        .find(|m| m["Subject"].as_str().unwrap_or_default().contains("Root console login by root"))
+        .expect("root login alert");
+    assert_eq!(root["Subject"], "[CRITICAL] Root console login by root in 123456789012 (us-east-1)");
+    assert_eq!(attribute(root, "severity"), "critical");
+    assert_eq!(attribute(root, "rule"), "root-console-login");
+    assert_eq!(attribute(root, "account_id"), "123456789012");
+    let body = root["Message"].as_str().unwrap();
+    assert!(body.contains("Source IP:  203.0.113.45") && body.contains("console.aws.amazon.com/cloudtrail"), "{body}");
+    let subjects: std::collections::BTreeSet<&str> = messages.iter().map(|m| m["Subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects.len(), messages.len(), "no alert twice");
+
+    // WHEN the same notification comes again THEN nothing new is sent.
+    working.handle(&event, FAR).await.unwrap();
+    assert!(moto.drain(&queue_url).await.is_empty(), "redelivery sent alerts");
+
+    // The marker and the statistics shard are in the state bucket.
+    let listed = s3.list_objects_v2().bucket(STATE).send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(keys.iter().any(|k| k.starts_with("markers/")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.starts_with("shards/2026/11/20/09/")), "{keys:?}");
+}
+
+#[tokio::test]
+async fn missing_objects_and_non_logs_are_skipped_not_failed() {
+    let moto = Moto::start().await;
+    let s3 = moto.s3();
+    for bucket in [LOGS, STATE] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let (topic_arn, queue_url) = moto.topic_with_queue("alerts").await;
+    let working = detector(&moto, &topic_arn);
+    // The object in the notification was never uploaded.
+    let event: Value = serde_json::from_slice(&repo("events/s3-put.json")).unwrap();
+    let response = working.handle(&event, FAR).await.unwrap();
+    assert!(response.to_string().contains("Missing"), "{response}");
+    let digest = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": LOGS}, "object": {"key": "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/20/x.json.gz", "size": 10}}}]});
+    let response = working.handle(&digest, FAR).await.unwrap();
+    assert!(response.to_string().contains("digest"), "{response}");
+    assert!(moto.drain(&queue_url).await.is_empty());
+}
