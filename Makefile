@@ -2,9 +2,13 @@
 # commands in README.md; CI runs `make lint test` (see .ci/run).
 
 CARGO ?= cargo
+PYTHON ?= python3
 BIN := target/release/trailwatch
+VENV := .venv
+# Python tools, pinned, installed into the project's own virtualenv.
+PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2
 
-.PHONY: demo test lint bench build-cli rules-test clean
+.PHONY: demo test lint bench build-cli invoke venv clean
 
 ## Build the CLI and scan the bundled sample logs.
 demo: build-cli
@@ -15,7 +19,7 @@ build-cli:
 
 ## Every test: unit, sample logs, CLI end to end, the differential test
 ## against the independent filter-pattern implementation, rule examples.
-test:
+test: venv
 	$(CARGO) test --workspace --locked
 	$(CARGO) run --quiet --locked -p trailwatch -- rules test
 
@@ -28,5 +32,19 @@ lint:
 bench:
 	$(CARGO) bench --locked -p trailwatch-core --bench throughput
 
+## The detection function under `cargo lambda watch`, invoked with
+## events/s3-put.json against a local moto server; prints the alerts.
+invoke: venv
+	$(VENV)/bin/python functions/local/run.py invoke
+
+## The Python tools the tests and local runs use (moto, cargo-lambda).
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PY_TOOLS)
+	touch $@
+
 clean:
 	$(CARGO) clean
+	rm -rf $(VENV)

@@ -10,12 +10,15 @@
 
 use std::fmt::Write as _;
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::Error;
 use crate::finding::Finding;
 use crate::rule::Severity;
 use crate::text::{ascii_line, printable};
+
+/// What stays literal in a console link's event id: letters, digits, `-_.`.
+const LINK_ID: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
 
 /// SNS caps subjects below 100 characters.
 pub const MAX_SUBJECT: usize = 99;
@@ -135,7 +138,7 @@ fn safe_region(region: Option<&str>) -> Option<&str> {
 pub fn console_link(region: Option<&str>, event_id: Option<&str>) -> Option<String> {
     let region = safe_region(region)?;
     let id = event_id.filter(|id| !id.is_empty() && id.len() <= 128)?;
-    let id = utf8_percent_encode(id, NON_ALPHANUMERIC);
+    let id = utf8_percent_encode(id, LINK_ID);
     Some(format!("https://{region}.console.aws.amazon.com/cloudtrail/home?region={region}#/events/{id}"))
 }
 
@@ -358,7 +361,7 @@ mod tests {
         }
         assert!(alerts[0]
             .body
-            .contains("https://us-east-1.console.aws.amazon.com/cloudtrail/home?region=us-east-1#/events/ev%2D0"));
+            .contains("https://us-east-1.console.aws.amazon.com/cloudtrail/home?region=us-east-1#/events/ev-0"));
         assert!(alerts[1].body.contains("ev-9"));
         assert_eq!(
             alerts[0].attributes,

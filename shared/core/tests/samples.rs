@@ -61,3 +61,28 @@ fn sample_logs_trigger_exactly_the_designed_rules() {
         assert!(fired.contains(&rule.id), "no sample triggers {}", rule.id);
     }
 }
+
+/// GIVEN the sign-in sample WHEN its findings become alerts THEN subjects,
+/// bodies and attributes are exactly the golden file
+/// (events/golden/signin-alerts.txt; `UPDATE_GOLDEN=1` rewrites it).
+#[test]
+fn alert_rendering_matches_the_golden_file() {
+    use trailwatch_core::alert::{alerts_for_file, AlertLimits, FileContext};
+    let name = "123456789012_CloudTrail_us-east-1_20261120T0910Z_Sg1nInEvents0001.json.gz";
+    let source = format!("s3://trailwatch-logs/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/20/{name}");
+    let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+    let mut sink = Collect::default();
+    let summary = engine.scan(&source, File::open(events_dir().join("cloudtrail").join(name)).unwrap(), &mut sink);
+    let file = FileContext { source: &source, account_id: Some("123456789012"), region: Some("us-east-1") };
+    let alerts = alerts_for_file(file, &sink.findings, &sink.problems, summary.complete, AlertLimits::default());
+    let mut text = String::new();
+    for a in &alerts {
+        text.push_str(&format!("===== {}\nSubject: {}\nAttributes: {:?}\n\n{}\n", a.id, a.subject, a.attributes, a.body));
+    }
+    let golden = events_dir().join("golden/signin-alerts.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).expect("golden file (run with UPDATE_GOLDEN=1 to create it)");
+    assert_eq!(text, want, "alerts differ from {}", golden.display());
+}

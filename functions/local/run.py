@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Run trailwatch's Lambda functions locally, end to end, with no AWS account.
+
+Starts a moto server (S3, SNS, SQS) on a free loopback port, creates what the
+SAM template would create (log and state buckets, alert topic, an SQS queue
+subscribed to it), uploads the sample CloudTrail logs, runs the functions
+under `cargo lambda watch`, invokes them, and prints every message a
+subscriber of the topic receives. Everything stops at the end.
+
+  run.py invoke   the detection function with events/s3-put.json
+  run.py all      the detection function for every sample log
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+LOGS, STATE = "trailwatch-logs", "trailwatch-state"
+REGION = "us-east-1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port, what, seconds=600):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    sys.exit(f"{what} did not start on port {port}")
+
+
+def log_key(path):
+    # 123456789012_CloudTrail_us-east-1_20261120T0910Z_x.json.gz
+    account, _, region, stamp, _ = path.name.split("_", 4)
+    return f"AWSLogs/{account}/CloudTrail/{region}/{stamp[0:4]}/{stamp[4:6]}/{stamp[6:8]}/{path.name}"
+
+
+def s3_event(key, etag):
+    event = json.loads((ROOT / "events" / "s3-put.json").read_text())
+    obj = event["Records"][0]["s3"]["object"]
+    obj["key"], obj["eTag"] = key, etag.strip('"')
+    return event
+
+
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else "invoke"
+    procs = []
+    try:
+        moto_port = free_port()
+        procs.append(subprocess.Popen([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for(moto_port, "moto_server", 30)
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                   AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION)
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        s3, sns, sqs = (session.client(n, endpoint_url=endpoint) for n in ("s3", "sns", "sqs"))
+        for bucket in (LOGS, STATE):
+            s3.create_bucket(Bucket=bucket)
+        topic = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
+        queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+
+        samples = sorted((ROOT / "events" / "cloudtrail").glob("*.json*"))
+        if mode == "invoke":
+            wanted = json.loads((ROOT / "events" / "s3-put.json").read_text())["Records"][0]["s3"]["object"]["key"]
+            samples = [p for p in samples if log_key(p) == wanted]
+        events = []
+        for path in samples:
+            key = log_key(path)
+            etag = s3.put_object(Bucket=LOGS, Key=key, Body=path.read_bytes())["ETag"]
+            events.append((key, s3_event(key, etag)))
+
+        watch_port = free_port()
+        fn_env = ["--env-var", f"ALERT_TOPIC_ARN={topic}", "--env-var", f"STATE_BUCKET={STATE}",
+                  "--env-var", f"AWS_ENDPOINT_URL={endpoint}", "--env-var", "LOG_LEVEL=warn"]
+        cargo_lambda = ["cargo", "lambda"]
+        env["PATH"] = f"{VENV_BIN}:{env['PATH']}"
+        procs.append(subprocess.Popen(cargo_lambda + ["watch", "--ignore-changes", "-P", str(watch_port), "-p", "trailwatch-detect"] + fn_env,
+                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        wait_for(watch_port, "cargo lambda watch")
+        for key, event in events:
+            print(f"invoking detect for s3://{LOGS}/{key}", file=sys.stderr)
+            out = subprocess.run(cargo_lambda + ["invoke", "detect", "-P", str(watch_port), "--data-ascii", json.dumps(event)],
+                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+            if out.returncode != 0:
+                sys.exit(f"invoke failed: {out.stdout}{out.stderr}")
+        print_messages(sqs, queue)
+    finally:
+        for p in reversed(procs):
+            try:
+                os.killpg(p.pid, signal.SIGTERM) if p.args[0] == "cargo" else p.terminate()
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=30)
+
+
+def print_messages(sqs, queue):
+    count = 0
+    while True:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not got:
+            break
+        for m in got:
+            note = json.loads(m["Body"])
+            attrs = {k: v["Value"] for k, v in note.get("MessageAttributes", {}).items()}
+            print("=" * 78)
+            print(f"Subject: {note.get('Subject')}")
+            print(f"Attributes: {json.dumps(attrs, sort_keys=True)}")
+            print()
+            print(note["Message"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+            count += 1
+    print(f"{count} message(s) on the topic.", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
