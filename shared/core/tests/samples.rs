@@ -77,7 +77,10 @@ fn alert_rendering_matches_the_golden_file() {
     let alerts = alerts_for_file(file, &sink.findings, &sink.problems, summary.complete, AlertLimits::default());
     let mut text = String::new();
     for a in &alerts {
-        text.push_str(&format!("===== {}\nSubject: {}\nAttributes: {:?}\n\n{}\n", a.id, a.subject, a.attributes, a.body));
+        text.push_str(&format!(
+            "===== {}\nSubject: {}\nAttributes: {:?}\n\n{}\n",
+            a.id, a.subject, a.attributes, a.body
+        ));
     }
     let golden = events_dir().join("golden/signin-alerts.txt");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
