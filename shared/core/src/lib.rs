@@ -13,6 +13,7 @@
 //! - [`finding`]: what a match produces.
 //! - [`alert`]: findings grouped into readable, size-bounded alerts.
 //! - [`stats`]: mergeable per-file statistics.
+//! - [`summary`]: summary windows, coverage and the periodic report.
 //! - [`key`]: S3 key decoding and classification.
 //! - [`synth`]: seeded generator of realistic CloudTrail logs (benchmarks, tests).
 //! - [`text`]: making attacker-controlled text safe to display.
@@ -29,6 +30,7 @@ pub mod reader;
 pub mod record;
 pub mod rule;
 pub mod stats;
+pub mod summary;
 pub mod synth;
 pub mod text;
 
