@@ -5,6 +5,7 @@
 //! - `scan`: scan files and directories, print findings.
 //! - `rules`: list the rules in force, run their examples.
 //! - `pattern`: check a filter pattern and try it on files.
+//! - `summary`: the periodic report from local files.
 //! - `inputs`: finding log files under the paths given.
 //! - `render`: human-readable output.
 
@@ -13,6 +14,7 @@ mod pattern;
 mod render;
 mod rules;
 mod scan;
+mod summary;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +46,13 @@ enum Command {
     /// rest is still scanned), 1 when nothing could be scanned (bad rules, no
     /// such path).
     Scan(ScanArgs),
+    /// The periodic summary report from local log files: the same report, and
+    /// the same numbers, as the summary Lambda sends for the same files.
+    ///
+    /// The window is the full period of --window (UTC-aligned) that ends
+    /// before --at; without --at, the one holding the latest file (by the
+    /// delivery time in CloudTrail file names). Files outside it are left out.
+    Summary(SummaryArgs),
     /// List the rules in force or run their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -102,6 +111,42 @@ struct ScanArgs {
     quiet: bool,
 }
 
+#[derive(Args, Debug)]
+struct SummaryArgs {
+    /// Log files (.json, .json.gz) or directories to search recursively.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Only count findings of this severity or higher.
+    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
+    min_severity: Severity,
+    /// The window's length: whole hours dividing a day (1h ... 12h) or days.
+    #[arg(long, default_value = "24h")]
+    window: String,
+    /// Report the window ending before this time (RFC 3339, as a scheduled
+    /// event's `time`), e.g. 2026-11-21T00:05:00Z.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Name account/regions that delivered no log file for longer than this.
+    #[arg(long, default_value = "1h")]
+    gap: String,
+    /// The previous window's summary (from --format json), to show what is new.
+    #[arg(long, value_name = "FILE")]
+    previous: Option<PathBuf>,
+    /// text: the report as e-mailed; json: the aggregate and coverage.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    format: SummaryFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum SummaryFormat {
+    /// The report as e-mailed.
+    Text,
+    /// The merged statistics and coverage, as the Lambda stores them.
+    Json,
+}
+
 #[derive(Subcommand, Debug)]
 enum RulesCommand {
     /// List every rule (built-in and from --rules) and every suppression.
@@ -143,6 +188,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Summary(args) => summary::run(&args),
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
         Command::Pattern(PatternCommand::Check { pattern, paths }) => pattern::check(&pattern, &paths),

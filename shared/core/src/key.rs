@@ -105,6 +105,18 @@ pub fn classify_key(key: &str, size: Option<u64>) -> KeyKind {
     }
 }
 
+/// The account, region and time in a CloudTrail log file's name
+/// (`<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json[.gz]`).
+pub fn parse_log_file_name(name: &str) -> Option<(String, String, String)> {
+    let mut parts = name.splitn(4, '_');
+    let (account, marker, region) = (parts.next()?, parts.next()?, parts.next()?);
+    if !is_account(account) || marker != "CloudTrail" {
+        return None;
+    }
+    let time = log_file_time(name, account, region)?;
+    Some((account.to_string(), region.to_string(), time.to_string()))
+}
+
 fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -124,6 +136,16 @@ fn log_file_time<'a>(file: &'a str, account: &str, region: &str) -> Option<&'a s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_log_file_names() {
+        assert_eq!(
+            parse_log_file_name("123456789012_CloudTrail_eu-west-1_20261120T0955Z_NetworkEvts00004.json.gz"),
+            Some(("123456789012".into(), "eu-west-1".into(), "20261120T0955Z".into()))
+        );
+        assert_eq!(parse_log_file_name("notes.json"), None);
+        assert_eq!(parse_log_file_name("123456789012_CloudTrail_eu-west-1_2026112_x.json"), None);
+    }
 
     #[test]
     fn decodes_plus_then_percent() {

@@ -132,9 +132,12 @@ impl<'v, 'a> RecordFacts<'v, 'a> {
         self.get(Fact::ErrorCode).is_some() || self.get(Fact::ConsoleLogin) == Some("Failure")
     }
 
-    /// Root acting itself (not an AWS service acting on the root's behalf).
+    /// Root acting itself: not an AWS service acting on its behalf, not a
+    /// service event (the CIS root-usage conditions).
     pub fn is_root(&self) -> bool {
-        self.get(Fact::IdentityType) == Some("Root") && self.get(Fact::InvokedBy).is_none()
+        self.get(Fact::IdentityType) == Some("Root")
+            && self.get(Fact::InvokedBy).is_none()
+            && self.get(Fact::EventType) != Some("AwsServiceEvent")
     }
 
     /// A person rather than a workload: IAM users, root, Identity Center

@@ -200,7 +200,7 @@ impl StatsShard {
             let login = self.console_logins.entry(principal.to_string()).or_default();
             if facts.failed() {
                 login.failed += 1;
-            } else if facts.get(Fact::MfaUsed) == Some("Yes") {
+            } else if facts.get(Fact::MfaUsed).is_some_and(|m| m.eq_ignore_ascii_case("yes")) {
                 login.with_mfa += 1;
             } else {
                 login.without_mfa += 1;

@@ -227,6 +227,23 @@ pub fn coverage(
     }
 }
 
+/// What a summary saw, as stored next to the shards (`summaries/<label>.json`)
+/// and printed by `trailwatch summary --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryFile {
+    pub window: String,
+    pub start: String,
+    pub end: String,
+    pub stats: StatsShard,
+    pub coverage: Coverage,
+}
+
+impl SummaryFile {
+    pub fn new(window: &Window, stats: StatsShard, coverage: Coverage) -> Self {
+        SummaryFile { window: window.label(), start: stamp(window.start), end: stamp(window.end), stats, coverage }
+    }
+}
+
 /// A rendered summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {

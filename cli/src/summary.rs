@@ -1,0 +1,105 @@
+//! `trailwatch summary`: the periodic report, from local log files, with the
+//! same renderer and the same numbers as the summary Lambda.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use trailwatch_core::engine::{Collect, EngineOptions};
+use trailwatch_core::key::parse_log_file_name;
+use trailwatch_core::summary::{coverage, parse_file_time, render, Delivered, SummaryFile, Window};
+use trailwatch_core::{Engine, StatsShard};
+
+use crate::{inputs, render as show, SummaryArgs, SummaryFormat};
+
+/// How many unprocessed or incomplete files the report names.
+const LIST_CAP: usize = 50;
+
+pub fn run(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
+    let set = args.rules.load()?;
+    let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
+    let files = inputs::collect(&args.paths)?;
+    let length = Window::parse_length(&args.window)?;
+    let gap = Window::parse_length(&args.gap)?;
+
+    // Account, region and time from CloudTrail file names, where they follow it.
+    let named: Vec<_> = files
+        .iter()
+        .map(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let parsed = parse_log_file_name(name)
+                .and_then(|(account, region, time)| parse_file_time(&time).map(|t| (account, region, t)));
+            (path, parsed)
+        })
+        .collect();
+    let at = match &args.at {
+        Some(text) => Window::parse_time(text)?,
+        None => match named.iter().filter_map(|(_, p)| p.as_ref().map(|(_, _, t)| *t)).max() {
+            Some(latest) => latest + time::Duration::try_from(length).context("window length")?,
+            None => bail!("no file name carries a CloudTrail delivery time; pass --at to choose the window"),
+        },
+    };
+    let window = Window::ending_before(at, length)?;
+
+    let mut stats = StatsShard::default();
+    let mut delivered = Vec::new();
+    let mut processed = BTreeSet::new();
+    let mut incomplete = Vec::new();
+    let mut known = BTreeSet::new();
+    let mut problems = 0;
+    for (path, parsed) in &named {
+        let source = path.display().to_string();
+        if let Some((account, region, time)) = parsed {
+            known.insert((account.clone(), region.clone()));
+            if !window.contains(*time) {
+                continue;
+            }
+            delivered.push(Delivered {
+                source: source.clone(),
+                account_id: account.clone(),
+                region: region.clone(),
+                time: *time,
+            });
+        }
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) => {
+                eprintln!("error: {source}: {e}");
+                problems += 1;
+                continue;
+            }
+        };
+        let mut sink = Collect::default();
+        let summary = engine.scan(&source, file, &mut sink);
+        for p in &sink.problems {
+            eprintln!("{}", show::problem(p));
+        }
+        problems += sink.problems.len();
+        if !summary.complete {
+            incomplete.push(source.clone());
+        }
+        processed.insert(source);
+        stats.merge(&summary.stats);
+    }
+    let previous = match &args.previous {
+        Some(path) => {
+            let text = std::fs::read(path).with_context(|| path.display().to_string())?;
+            let file: SummaryFile = serde_json::from_slice(&text)
+                .with_context(|| format!("{}: not a summary JSON file", path.display()))?;
+            Some(file.stats)
+        }
+        None => None,
+    };
+    let coverage = coverage(&window, &delivered, &processed, incomplete, &known, gap, LIST_CAP);
+    match args.format {
+        SummaryFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&SummaryFile::new(&window, stats, coverage))?)
+        }
+        SummaryFormat::Text => {
+            let report = render(&window, &stats, &coverage, previous.as_ref());
+            println!("Subject: {}\n\n{}", report.subject, report.body);
+        }
+    }
+    Ok(if problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+}
