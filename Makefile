@@ -8,7 +8,7 @@ VENV := .venv
 # Python tools, pinned, installed into the project's own virtualenv.
 PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2
 
-.PHONY: demo test lint bench build-cli invoke venv clean
+.PHONY: demo test lint bench build-cli invoke invoke-summary local venv clean
 
 ## Build the CLI and scan the bundled sample logs.
 demo: build-cli
@@ -36,6 +36,11 @@ bench:
 ## events/s3-put.json against a local moto server; prints the alerts.
 invoke: venv
 	$(VENV)/bin/python functions/local/run.py invoke
+
+## Every sample log through the detection function, then the summary
+## function with events/schedule.json; prints alerts and the report.
+invoke-summary: venv
+	$(VENV)/bin/python functions/local/run.py invoke-summary
 
 ## The Python tools the tests and local runs use (moto, cargo-lambda).
 venv: $(VENV)/.installed

@@ -7,8 +7,10 @@ subscribed to it), uploads the sample CloudTrail logs, runs the functions
 under `cargo lambda watch`, invokes them, and prints every message a
 subscriber of the topic receives. Everything stops at the end.
 
-  run.py invoke   the detection function with events/s3-put.json
-  run.py all      the detection function for every sample log
+  run.py invoke           the detection function with events/s3-put.json
+  run.py invoke-summary   the detection function for every sample log, then
+                          the summary function with events/schedule.json
+  run.py all              the same (what `make local` runs)
 """
 import json
 import os
@@ -74,9 +76,11 @@ def main():
         for bucket in (LOGS, STATE):
             s3.create_bucket(Bucket=bucket)
         topic = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
+        summary_topic = sns.create_topic(Name="trailwatch-summary")["TopicArn"]
         queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        for arn in (topic, summary_topic):
+            sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
 
         samples = sorted((ROOT / "events" / "cloudtrail").glob("*.json*"))
         if mode == "invoke":
@@ -89,16 +93,24 @@ def main():
             events.append((key, s3_event(key, etag)))
 
         watch_port = free_port()
-        fn_env = ["--env-var", f"ALERT_TOPIC_ARN={topic}", "--env-var", f"STATE_BUCKET={STATE}",
-                  "--env-var", f"AWS_ENDPOINT_URL={endpoint}", "--env-var", "LOG_LEVEL=warn"]
+        fn_env = []
+        for setting in (f"ALERT_TOPIC_ARN={topic}", f"SUMMARY_TOPIC_ARN={summary_topic}", f"STATE_BUCKET={STATE}",
+                        f"LOG_BUCKET={LOGS}", f"AWS_ENDPOINT_URL={endpoint}", "LOG_LEVEL=warn"):
+            fn_env += ["--env-var", setting]
         cargo_lambda = ["cargo", "lambda"]
         env["PATH"] = f"{VENV_BIN}:{env['PATH']}"
-        procs.append(subprocess.Popen(cargo_lambda + ["watch", "--ignore-changes", "-P", str(watch_port), "-p", "trailwatch-detect"] + fn_env,
+        procs.append(subprocess.Popen(cargo_lambda + ["watch", "--ignore-changes", "-P", str(watch_port)] + fn_env,
                                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
         wait_for(watch_port, "cargo lambda watch")
         for key, event in events:
             print(f"invoking detect for s3://{LOGS}/{key}", file=sys.stderr)
             out = subprocess.run(cargo_lambda + ["invoke", "detect", "-P", str(watch_port), "--data-ascii", json.dumps(event)],
+                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+            if out.returncode != 0:
+                sys.exit(f"invoke failed: {out.stdout}{out.stderr}")
+        if mode in ("invoke-summary", "all"):
+            print("invoking summary with events/schedule.json", file=sys.stderr)
+            out = subprocess.run(cargo_lambda + ["invoke", "summary", "-P", str(watch_port), "--data-file", "events/schedule.json"],
                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
             if out.returncode != 0:
                 sys.exit(f"invoke failed: {out.stdout}{out.stderr}")

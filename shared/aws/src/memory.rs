@@ -105,6 +105,17 @@ impl ObjectStore for MemoryStore {
             .map(|((_, k), v)| Listed { key: k.clone(), size: v.len() as u64 })
             .collect())
     }
+
+    async fn list_prefixes(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        self.fault("list", prefix)?;
+        let mut out: Vec<String> = lock(&self.objects)
+            .keys()
+            .filter(|(b, k)| b == bucket && k.starts_with(prefix))
+            .filter_map(|(_, k)| k[prefix.len()..].find('/').map(|i| k[..prefix.len() + i + 1].to_string()))
+            .collect();
+        out.dedup();
+        Ok(out)
+    }
 }
 
 /// Keeps what was published. Clones share the same list.

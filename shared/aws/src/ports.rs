@@ -87,6 +87,10 @@ pub trait ObjectStore: Send + Sync {
 
     /// Every object under a prefix (all pages).
     fn list(&self, bucket: &str, prefix: &str) -> impl Future<Output = Result<Vec<Listed>>> + Send;
+
+    /// The "folders" one level below a prefix: `AWSLogs/` gives
+    /// `AWSLogs/123456789012/`, ... (all pages).
+    fn list_prefixes(&self, bucket: &str, prefix: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
 }
 
 /// SNS, or a stand-in.

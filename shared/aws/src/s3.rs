@@ -101,4 +101,16 @@ impl ObjectStore for S3Store {
         }
         Ok(out)
     }
+
+    async fn list_prefixes(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        let what = format!("ListObjectsV2 s3://{bucket}/{prefix} (folders)");
+        let mut pages =
+            self.client.list_objects_v2().bucket(bucket).prefix(prefix).delimiter("/").into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&what, e))?;
+            out.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)));
+        }
+        Ok(out)
+    }
 }

@@ -1,0 +1,216 @@
+//! The summary handler: a scheduled event in, one report out.
+//!
+//! The window comes from the event's `time`, never the wall clock, so a late
+//! or retried invocation reports the same window and the same numbers. The
+//! window's statistics shards are merged hour by hour (each hour's shards
+//! read concurrently, a bounded number at a time), so memory follows the
+//! merged aggregate, not the number of shards. Coverage compares the log
+//! files delivered in the window (listed from the log bucket) with the shards.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+use tracing::{info, warn};
+use trailwatch_aws::ports::{AlertSink, FailureKind, ObjectStore};
+use trailwatch_aws::state::{ShardFile, SHARDS, SUMMARIES};
+use trailwatch_core::alert::Alert;
+use trailwatch_core::key::{classify_key, KeyKind};
+use trailwatch_core::summary::{coverage, parse_file_time, render, Delivered, SummaryFile, Window};
+use trailwatch_core::StatsShard;
+
+/// Why a summary could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SummaryError(pub String);
+
+/// Settings, fixed at cold start.
+#[derive(Debug, Clone)]
+pub struct SummarySettings {
+    pub state_bucket: String,
+    pub log_bucket: String,
+    /// The trail's S3 key prefix (with its trailing `/`), or empty.
+    pub log_prefix: String,
+    pub window: Duration,
+    pub gap: Duration,
+    /// Shards read at once.
+    pub concurrency: usize,
+    /// Unprocessed or incomplete files named in the report.
+    pub list_cap: usize,
+}
+
+pub struct Summarizer<S, A> {
+    pub store: S,
+    pub sink: A,
+    pub settings: SummarySettings,
+}
+
+/// What the shards of a window add up to.
+#[derive(Default)]
+struct Merged {
+    stats: StatsShard,
+    processed: BTreeSet<String>,
+    incomplete: Vec<String>,
+    unreadable_shards: u64,
+}
+
+impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
+    pub async fn handle(&self, event: &Value) -> Result<Value, SummaryError> {
+        let time = event
+            .get("time")
+            .and_then(Value::as_str)
+            .ok_or_else(|| SummaryError("the event has no `time`: expected an EventBridge scheduled event".into()))?;
+        let at = Window::parse_time(time).map_err(|e| SummaryError(e.to_string()))?;
+        let window = Window::ending_before(at, self.settings.window).map_err(|e| SummaryError(e.to_string()))?;
+        let merged = self.merge_shards(&window).await?;
+        let (delivered, known) = self.deliveries(&window).await?;
+        let previous = self.previous(&window).await;
+        let coverage = coverage(
+            &window,
+            &delivered,
+            &merged.processed,
+            merged.incomplete,
+            &known,
+            self.settings.gap,
+            self.settings.list_cap,
+        );
+        let report = render(&window, &merged.stats, &coverage, previous.as_ref());
+
+        let file = SummaryFile::new(&window, merged.stats, coverage);
+        let body = serde_json::to_vec(&file).map_err(|e| SummaryError(e.to_string()))?;
+        let key = format!("{SUMMARIES}{}.json", window.label());
+        self.store.put(&self.settings.state_bucket, &key, body, false).await.map_err(|f| SummaryError(f.message))?;
+
+        let severity = report.severity.map_or("info", |s| s.as_str());
+        let alert = Alert {
+            id: "summary".into(),
+            severity: report.severity.unwrap_or(trailwatch_core::Severity::Info),
+            subject: report.subject.clone(),
+            body: report.body,
+            attributes: vec![
+                ("kind".into(), "summary".into()),
+                ("severity".into(), severity.into()),
+                ("rule".into(), "summary".into()),
+                ("account_id".into(), "all".into()),
+            ],
+        };
+        let results = self.sink.publish(std::slice::from_ref(&alert)).await.map_err(|f| SummaryError(f.message))?;
+        if let Some(Err(f)) = results.into_iter().next() {
+            return Err(SummaryError(format!("publishing the summary failed: {}", f.message)));
+        }
+        info!(
+            window = %window.label(),
+            records = file.stats.records,
+            files = file.stats.files,
+            delivered = file.coverage.delivered,
+            unprocessed = file.coverage.unprocessed_total,
+            silent = file.coverage.silent.len(),
+            unreadable_shards = merged.unreadable_shards,
+            "summary published"
+        );
+        Ok(json!({
+            "window": window.label(),
+            "subject": report.subject,
+            "records": file.stats.records,
+            "delivered": file.coverage.delivered,
+            "processed": file.coverage.processed,
+        }))
+    }
+
+    async fn merge_shards(&self, window: &Window) -> Result<Merged, SummaryError> {
+        let bucket = &self.settings.state_bucket;
+        let mut merged = Merged::default();
+        for hour in window.hour_paths() {
+            let listed =
+                self.store.list(bucket, &format!("{SHARDS}{hour}/")).await.map_err(|f| SummaryError(f.message))?;
+            let mut reads = stream::iter(listed)
+                .map(|entry| async move { (self.store.get_small(bucket, &entry.key).await, entry.key) })
+                .buffer_unordered(self.settings.concurrency.max(1));
+            while let Some((read, key)) = reads.next().await {
+                let bytes = match read {
+                    Ok(bytes) => bytes,
+                    // Removed by a lifecycle rule between listing and reading.
+                    Err(f) if f.kind == FailureKind::NotFound => continue,
+                    Err(f) => return Err(SummaryError(f.message)),
+                };
+                match serde_json::from_slice::<ShardFile>(&bytes) {
+                    Ok(shard) => {
+                        merged.stats.merge(&shard.stats);
+                        if !shard.complete {
+                            merged.incomplete.push(shard.source.clone());
+                        }
+                        merged.processed.insert(shard.source);
+                    }
+                    Err(e) => {
+                        // Its log file then shows as unprocessed in the report.
+                        warn!(key, error = %e, "unreadable statistics shard");
+                        merged.unreadable_shards += 1;
+                    }
+                }
+            }
+        }
+        Ok(merged)
+    }
+
+    /// The log files delivered in the window, and every account/region that
+    /// has a folder in the log bucket.
+    async fn deliveries(&self, window: &Window) -> Result<(Vec<Delivered>, BTreeSet<(String, String)>), SummaryError> {
+        let bucket = &self.settings.log_bucket;
+        let fail = |f: trailwatch_aws::Failure| SummaryError(f.message);
+        let root = format!("{}AWSLogs/", self.settings.log_prefix);
+        let mut accounts = Vec::new();
+        for prefix in self.store.list_prefixes(bucket, &root).await.map_err(fail)? {
+            let name = prefix[root.len()..].trim_end_matches('/');
+            if name.starts_with("o-") {
+                accounts.extend(self.store.list_prefixes(bucket, &prefix).await.map_err(fail)?);
+            } else {
+                accounts.push(prefix);
+            }
+        }
+        let mut delivered = Vec::new();
+        let mut known = BTreeSet::new();
+        for account in accounts {
+            let trail = format!("{account}CloudTrail/");
+            for region_prefix in self.store.list_prefixes(bucket, &trail).await.map_err(fail)? {
+                let account_id = account.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
+                let region = region_prefix[trail.len()..].trim_end_matches('/').to_string();
+                known.insert((account_id, region));
+                for day in window.day_paths() {
+                    for entry in self.store.list(bucket, &format!("{region_prefix}{day}/")).await.map_err(fail)? {
+                        if let KeyKind::Log(log) = classify_key(&entry.key, Some(entry.size)) {
+                            if let Some(time) = parse_file_time(&log.time) {
+                                delivered.push(Delivered {
+                                    source: format!("s3://{bucket}/{}", entry.key),
+                                    account_id: log.account_id,
+                                    region: log.region,
+                                    time,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok((delivered, known))
+    }
+
+    /// The previous window's aggregate, when it was stored.
+    async fn previous(&self, window: &Window) -> Option<StatsShard> {
+        let key = format!("{SUMMARIES}{}.json", window.previous().label());
+        match self.store.get_small(&self.settings.state_bucket, &key).await {
+            Ok(bytes) => match serde_json::from_slice::<SummaryFile>(&bytes) {
+                Ok(file) => Some(file.stats),
+                Err(e) => {
+                    warn!(key, error = %e, "unreadable previous summary; comparing with nothing");
+                    None
+                }
+            },
+            Err(f) if f.kind == FailureKind::NotFound => None,
+            Err(f) => {
+                warn!(key, error = %f.message, "could not read the previous summary; comparing with nothing");
+                None
+            }
+        }
+    }
+}

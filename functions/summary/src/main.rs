@@ -1,0 +1,36 @@
+//! Lambda entry point: set up logging, build clients once, hand each
+//! scheduled event to the handler.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use trailwatch_aws::config::{s3_client, sdk_config, sns_client};
+use trailwatch_aws::s3::S3Store;
+use trailwatch_aws::sns::SnsSink;
+use trailwatch_summary::config::Settings;
+use trailwatch_summary::handler::Summarizer;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+
+    let settings = Settings::from_env()?;
+    let config = sdk_config().await;
+    let summarizer = Arc::new(Summarizer {
+        store: S3Store::new(s3_client(&config)),
+        sink: SnsSink::new(sns_client(&config), settings.topic_arn),
+        settings: settings.summary,
+    });
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let summarizer = summarizer.clone();
+        async move { summarizer.handle(&event.payload).await.map_err(lambda_runtime::Error::from) }
+    }))
+    .await
+}

@@ -1,0 +1,62 @@
+//! The summary handler with in-memory S3 and SNS.
+
+mod common;
+
+use common::*;
+use trailwatch_aws::memory::{MemorySink, MemoryStore};
+use trailwatch_summary::handler::Summarizer;
+
+#[tokio::test]
+async fn given_a_window_with_a_missing_shard_and_a_quiet_region_then_the_report_names_both() {
+    let store = MemoryStore::default();
+    deliver_and_detect(store.clone(), MemorySink::default()).await;
+    let sink = MemorySink::default();
+    let summarizer = Summarizer { store: store.clone(), sink: sink.clone(), settings: settings() };
+
+    let response = summarizer.handle(&event("schedule.json")).await.unwrap();
+    assert_eq!(response["window"], "2026-11-20T00:00Z-24h");
+    let sent = sink.published();
+    assert_eq!(sent.len(), 1);
+    let report = &sent[0];
+    assert!(report.subject.starts_with("trailwatch daily summary 2026-11-20: 5 critical"), "{}", report.subject);
+    assert!(report.attributes.contains(&("kind".into(), "summary".into())));
+    let body = &report.body;
+    assert!(body.contains("Log files delivered: 5   processed: 4"), "{body}");
+    assert!(body.contains(&format!("s3://{LOGS}/{}", log_key(UNPROCESSED))), "{body}");
+    assert!(body.contains("123456789012 ap-southeast-2: 1440 minutes without a log file"), "{body}");
+    assert!(body.contains("Records: 59"), "{body}");
+    assert!(store.object(STATE, "summaries/2026-11-20T00:00Z-24h.json").is_some());
+
+    // The same scheduled event again: the same report.
+    summarizer.handle(&event("schedule.json")).await.unwrap();
+    assert_eq!(sink.published()[1], sink.published()[0]);
+}
+
+#[tokio::test]
+async fn the_next_window_compares_with_the_stored_previous_one() {
+    let store = MemoryStore::default();
+    deliver_and_detect(store.clone(), MemorySink::default()).await;
+    let sink = MemorySink::default();
+    let summarizer = Summarizer { store: store.clone(), sink: sink.clone(), settings: settings() };
+    summarizer.handle(&event("schedule.json")).await.unwrap();
+    let mut next = event("schedule.json");
+    next["time"] = "2026-11-22T00:05:00Z".into();
+    summarizer.handle(&next).await.unwrap();
+    let body = &sink.published()[1].body;
+    assert!(body.contains("trailwatch daily summary 2026-11-21"));
+    assert!(body.contains("No root activity."), "{body}");
+    assert!(body.contains("No account/region used that was not used before."), "{body}");
+}
+
+#[tokio::test]
+async fn an_event_without_time_is_an_error_and_a_failed_publish_is_an_error() {
+    let store = MemoryStore::default();
+    let sink = MemorySink::default();
+    let summarizer = Summarizer { store, sink: sink.clone(), settings: settings() };
+    let err = summarizer.handle(&serde_json::json!({"detail": {}})).await.unwrap_err();
+    assert!(err.0.contains("no `time`"), "{err}");
+    sink.fail_next(1);
+    assert!(summarizer.handle(&event("schedule.json")).await.is_err());
+    summarizer.handle(&event("schedule.json")).await.unwrap();
+    assert!(sink.published()[0].body.contains("Log files delivered: 0"));
+}
