@@ -6,9 +6,11 @@ PYTHON ?= python3
 BIN := target/release/trailwatch
 VENV := .venv
 # Python tools, pinned, installed into the project's own virtualenv.
-PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2
+PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2 ziglang==0.17.0 cfn-lint==1.58.0 aws-sam-cli==1.170.0
+# Tools from the virtualenv first; SAM's telemetry off; a region for validation.
+TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: demo test lint bench build-cli invoke invoke-summary local venv clean
+.PHONY: demo test lint bench build-cli template-check build deploy invoke invoke-summary local venv clean
 
 ## Build the CLI and scan the bundled sample logs.
 demo: build-cli
@@ -19,9 +21,23 @@ build-cli:
 
 ## Every test: unit, sample logs, CLI end to end, the differential test
 ## against the independent filter-pattern implementation, rule examples.
-test: venv
+test: venv template-check
 	$(CARGO) test --workspace --locked
 	$(CARGO) run --quiet --locked -p trailwatch -- rules test
+
+## The SAM template: both linters, then the security assertions.
+template-check: venv
+	$(TOOLS_ENV) cfn-lint template.yaml
+	$(TOOLS_ENV) sam validate --lint --template template.yaml
+	$(VENV)/bin/python functions/local/check_template.py
+
+## Both Lambda bootstraps (arm64, release) with cargo-lambda, through SAM.
+build: venv
+	$(TOOLS_ENV) sam build --template template.yaml
+
+## First deployment: asks for the parameters and remembers them.
+deploy: build
+	$(TOOLS_ENV) sam deploy --guided
 
 ## Formatting and lints, as CI checks them.
 lint:
@@ -41,6 +57,11 @@ invoke: venv
 ## function with events/schedule.json; prints alerts and the report.
 invoke-summary: venv
 	$(VENV)/bin/python functions/local/run.py invoke-summary
+
+## What the template creates, locally: moto server, buckets, topics, a
+## subscribed queue; every sample log through detect, then summary.
+local: venv
+	$(VENV)/bin/python functions/local/run.py all
 
 ## The Python tools the tests and local runs use (moto, cargo-lambda).
 venv: $(VENV)/.installed

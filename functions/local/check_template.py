@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Security assertions on template.yaml (run by `make test` after cfn-lint and
+`sam validate --lint`): every bucket encrypted, public access blocked and
+TLS-only; every topic KMS-encrypted; the queue encrypted; no wildcard action
+or resource in any function policy; failed invocations go to the dead-letter
+queue; alarms on errors, throttles and dead letters notify the alert topic;
+the trail is multi-region with log file validation."""
+import sys
+from pathlib import Path
+
+import yaml
+
+
+class Loader(yaml.SafeLoader):
+    pass
+
+
+def tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {("Ref" if suffix == "Ref" else "Fn::" + suffix): value}
+
+
+Loader.add_multi_constructor("!", tag)
+template = yaml.load((Path(__file__).resolve().parents[2] / "template.yaml").read_text(), Loader=Loader)
+resources = template["Resources"]
+passed, failed = 0, []
+
+
+def check(ok, what):
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failed.append(what)
+
+
+def of_type(kind):
+    return {name: r for name, r in resources.items() if r["Type"] == kind}
+
+
+def statements(policy):
+    """Policy statements, looking through Fn::If (both branches)."""
+    if isinstance(policy, dict) and "Fn::If" in policy:
+        for branch in policy["Fn::If"][1:]:
+            yield from statements(branch)
+    elif isinstance(policy, dict) and "Statement" in policy:
+        for s in policy["Statement"]:
+            yield from statements(s)
+    elif isinstance(policy, dict) and "Effect" in policy:
+        yield policy
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+bucket_policies = {p["Properties"]["Bucket"]["Ref"]: p for p in of_type("AWS::S3::BucketPolicy").values()}
+for name, bucket in of_type("AWS::S3::Bucket").items():
+    props = bucket["Properties"]
+    check("BucketEncryption" in props, f"{name}: encrypted")
+    pab = props.get("PublicAccessBlockConfiguration", {})
+    check(all(pab.get(k) is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")),
+          f"{name}: public access blocked")
+    policy = bucket_policies.get(name)
+    tls = policy and any(s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+                         for s in statements(policy["Properties"]["PolicyDocument"]))
+    check(bool(tls), f"{name}: TLS-only bucket policy")
+    check(props.get("OwnershipControls") is not None, f"{name}: ACLs disabled")
+
+for name, topic in of_type("AWS::SNS::Topic").items():
+    check("KmsMasterKeyId" in topic["Properties"], f"{name}: KMS-encrypted")
+for name, queue in of_type("AWS::SQS::Queue").items():
+    props = queue["Properties"]
+    check(props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, f"{name}: encrypted")
+
+functions = of_type("AWS::Serverless::Function")
+check(set(functions) == {"DetectFunction", "SummaryFunction"}, "both functions defined")
+for name, fn in functions.items():
+    props = fn["Properties"]
+    check(props.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure", {}).get("Type") == "SQS",
+          f"{name}: failed invocations go to the dead-letter queue")
+    for policy in props.get("Policies", []):
+        for s in statements(policy):
+            for action in as_list(s["Action"]):
+                check(action != "*" and not action.endswith(":*"), f"{name}: action {action} is not a wildcard")
+            for resource in as_list(s["Resource"]):
+                check(resource != "*", f"{name}: resource is not '*'")
+    check(fn["Metadata"]["BuildMethod"] == "rust-cargolambda", f"{name}: built with cargo-lambda")
+
+globals_fn = template["Globals"]["Function"]
+check(globals_fn["Runtime"] == "provided.al2023" and globals_fn["Architectures"] == ["arm64"], "al2023 on arm64")
+check(globals_fn["LoggingConfig"]["LogFormat"] == "JSON", "JSON logs")
+
+for name, rule in of_type("AWS::Events::Rule").items():
+    for target in rule["Properties"]["Targets"]:
+        check("DeadLetterConfig" in target, f"{name}: target has a dead-letter queue")
+
+alarms = of_type("AWS::CloudWatch::Alarm").values()
+for metric in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible"):
+    check(any(a["Properties"]["MetricName"] == metric and a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopic"}] for a in alarms),
+          f"alarm on {metric} notifies the alert topic")
+
+trail = resources["Trail"]["Properties"]
+check(trail["IsMultiRegionTrail"] is True and trail["EnableLogFileValidation"] is True, "trail: multi-region, validated")
+
+key_policy = resources["TopicKey"]["Properties"]["KeyPolicy"]
+check(any(s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com" for s in statements(key_policy)),
+      "topic key lets CloudWatch alarms publish")
+
+for what in failed:
+    print(f"FAIL {what}")
+print(f"template: {passed} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
