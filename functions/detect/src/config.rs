@@ -69,3 +69,47 @@ pub async fn load_rules(store: &impl ObjectStore, extra: Option<&str>) -> anyhow
     set.check_references()?;
     Ok(set)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailwatch_aws::memory::MemoryStore;
+
+    #[test]
+    fn a_missing_required_setting_is_named() {
+        // The only test in this binary that touches the environment.
+        std::env::remove_var("ALERT_TOPIC_ARN");
+        std::env::set_var("STATE_BUCKET", "state");
+        let err = Settings::from_env().unwrap_err();
+        assert!(err.to_string().contains("ALERT_TOPIC_ARN"), "{err}");
+        std::env::set_var("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t");
+        std::env::set_var("MIN_SEVERITY", "urgent");
+        let err = Settings::from_env().unwrap_err();
+        assert!(format!("{err:#}").contains("MIN_SEVERITY"), "{err:#}");
+        std::env::set_var("MIN_SEVERITY", "high");
+        assert_eq!(Settings::from_env().unwrap().min_severity, Severity::High);
+    }
+
+    #[tokio::test]
+    async fn extra_rules_load_from_an_s3_object_or_prefix_and_errors_name_the_object() {
+        let store = MemoryStore::default();
+        let rule = "[[rule]]\nid='mine'\ntitle='t'\nseverity='low'\npattern='{ $.a = 1 }'\ndescription='d'\n";
+        store.insert("rules", "team/a.toml", rule);
+        store.insert("rules", "team/b.toml", "disable = ['cis-cloudwatch-10-security-group-changes']");
+        store.insert("rules", "team/readme.txt", "ignored");
+        let set = load_rules(&store, Some("s3://rules/team/")).await.unwrap();
+        assert!(set.active_rules().any(|r| r.id == "mine"));
+        assert!(set.is_disabled("cis-cloudwatch-10-security-group-changes"));
+        let one = load_rules(&store, Some("s3://rules/team/a.toml")).await.unwrap();
+        assert!(one.active_rules().any(|r| r.id == "mine"));
+
+        store.insert(
+            "rules",
+            "bad.toml",
+            "[[rule]]\nid='x'\ntitle='t'\nseverity='low'\npattern='{ $.a }'\ndescription='d'\n",
+        );
+        let err = load_rules(&store, Some("s3://rules/bad.toml")).await.unwrap_err();
+        assert!(format!("{err:#}").contains("s3://rules/bad.toml"), "{err:#}");
+        assert!(load_rules(&store, Some("s3://rules/missing.toml")).await.is_err());
+    }
+}

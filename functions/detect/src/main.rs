@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
-use trailwatch_aws::config::{s3_client, sdk_config, sns_client};
+use trailwatch_aws::config::{init_logging, s3_client, sdk_config, sns_client};
 use trailwatch_aws::s3::S3Store;
 use trailwatch_aws::sns::SnsSink;
 use trailwatch_core::alert::AlertLimits;
@@ -15,13 +15,7 @@ use trailwatch_detect::handler::Detector;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_current_span(false)
-        .with_target(false)
-        .init();
+    init_logging();
 
     let settings = Settings::from_env()?;
     let config = sdk_config().await;

@@ -28,6 +28,17 @@ pub fn sns_client(config: &SdkConfig) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(config)
 }
 
+/// JSON logs for Lambda, at `LOG_LEVEL` (default `info`).
+pub fn init_logging() {
+    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+}
+
 /// A required setting; the error names the variable.
 pub fn required_env(name: &str) -> anyhow::Result<String> {
     match std::env::var(name) {
