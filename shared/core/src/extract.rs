@@ -10,10 +10,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use rustc_hash::FxHashMap;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use smallvec::SmallVec;
 
 use crate::pattern::Step;
 
@@ -36,13 +34,23 @@ impl<'a> Scalar<'a> {
     }
 }
 
-/// Above this many named children a node looks keys up by hash.
-const LINEAR_KEYS: usize = 4;
+/// Buckets of a node's key table (a power of two).
+const BUCKETS: usize = 64;
+
+/// A cheap hash of a key: its length and first and last bytes.
+fn bucket(key: &str) -> usize {
+    let b = key.as_bytes();
+    let (first, last) = (b.first().copied().unwrap_or(0) as usize, b.last().copied().unwrap_or(0) as usize);
+    (b.len() * 31 + first * 7 + last) & (BUCKETS - 1)
+}
 
 #[derive(Debug, Default, Clone)]
 struct Node {
     keys: Vec<(Box<str>, usize)>,
-    hashed: FxHashMap<Box<str>, usize>,
+    /// Per bucket, 1 + the index in `keys` of its first key (0: none);
+    /// `chain[i]` links keys of the same bucket the same way.
+    table: Vec<u16>,
+    chain: Vec<u16>,
     indexes: Vec<(usize, usize)>,
     any: Option<usize>,
     slot: Option<usize>,
@@ -50,17 +58,26 @@ struct Node {
 
 impl Node {
     fn key(&self, key: &str) -> Option<usize> {
-        if self.keys.len() > LINEAR_KEYS {
-            return self.hashed.get(key).copied();
+        let mut at = *self.table.get(bucket(key))?;
+        while at != 0 {
+            let (candidate, node) = &self.keys[at as usize - 1];
+            if candidate.len() == key.len() && **candidate == *key {
+                return Some(*node);
+            }
+            at = self.chain[at as usize - 1];
         }
-        self.keys.iter().find(|(k, _)| &**k == key).map(|(_, n)| *n)
+        None
     }
 
     fn add_key(&mut self, key: &str, node: usize) {
+        if self.table.is_empty() {
+            self.table = vec![0; BUCKETS];
+        }
+        let b = bucket(key);
         self.keys.push((key.into(), node));
-        self.hashed.insert(key.into(), node);
+        self.chain.push(self.table[b]);
+        self.table[b] = self.keys.len() as u16;
     }
-
     fn index(&self, index: usize) -> Option<usize> {
         self.indexes.iter().find(|(i, _)| *i == index).map(|(_, n)| *n)
     }
@@ -124,23 +141,47 @@ impl PathTable {
 
     /// Extracts every interned selector's values from one JSON record.
     pub fn extract<'a>(&self, json: &'a str) -> Result<Values<'a>, serde_json::Error> {
-        let mut values = Values { slots: vec![SmallVec::new(); self.slots] };
+        let mut found = Found { items: Vec::with_capacity(32) };
         let mut de = serde_json::Deserializer::from_str(json);
-        NodeSeed { table: self, node: 0, out: &mut values }.deserialize(&mut de)?;
+        NodeSeed { table: self, node: 0, out: &mut found }.deserialize(&mut de)?;
         de.end()?;
-        Ok(values)
+        Ok(Values::group(found.items, self.slots))
     }
 }
 
+/// Values in the order the walk reached them, tagged with their slot.
+struct Found<'a> {
+    items: Vec<(u32, Scalar<'a>)>,
+}
+
 /// What each selector reached in one record; empty means "not present".
+/// Stored flat, grouped by slot: a record reaches a few dozen values, so
+/// this costs two small allocations instead of one entry per selector.
 #[derive(Debug, Clone)]
 pub struct Values<'a> {
-    slots: Vec<SmallVec<[Scalar<'a>; 1]>>,
+    items: Vec<Scalar<'a>>,
+    /// `items[start[slot]..start[slot + 1]]` are the slot's values.
+    start: Vec<u32>,
 }
 
 impl<'a> Values<'a> {
+    fn group(mut found: Vec<(u32, Scalar<'a>)>, slots: usize) -> Values<'a> {
+        found.sort_by_key(|(slot, _)| *slot);
+        let mut start = vec![0u32; slots + 1];
+        for (slot, _) in &found {
+            start[*slot as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        Values { items: found.into_iter().map(|(_, v)| v).collect(), start }
+    }
+
     pub fn get(&self, slot: usize) -> &[Scalar<'a>] {
-        self.slots.get(slot).map_or(&[], |v| v.as_slice())
+        match (self.start.get(slot), self.start.get(slot + 1)) {
+            (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
+            _ => &[],
+        }
     }
 
     /// The first string the selector reached, if any.
@@ -152,13 +193,13 @@ impl<'a> Values<'a> {
 struct NodeSeed<'t, 'v, 'a> {
     table: &'t PathTable,
     node: usize,
-    out: &'v mut Values<'a>,
+    out: &'v mut Found<'a>,
 }
 
 impl<'t, 'v, 'a> NodeSeed<'t, 'v, 'a> {
     fn push(&mut self, value: Scalar<'a>) {
         if let Some(slot) = self.table.nodes[self.node].slot {
-            self.out.slots[slot].push(value);
+            self.out.items.push((slot as u32, value));
         }
     }
 
