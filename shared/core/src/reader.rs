@@ -80,6 +80,7 @@ pub struct LogReader<R: Read> {
     seen_records: bool,
     index: usize,
     max_record: usize,
+    scan_stack: Vec<u8>,
 }
 
 impl<R: Read + 'static> LogReader<R> {
@@ -101,6 +102,7 @@ impl<R: Read + 'static> LogReader<R> {
             seen_records: false,
             index: 0,
             max_record: DEFAULT_MAX_RECORD_BYTES,
+            scan_stack: Vec::new(),
         }
     }
 
@@ -431,7 +433,9 @@ impl<R: Read + 'static> LogReader<R> {
     fn scan_record(&mut self, index: usize) -> Result<(usize, usize, usize)> {
         self.start = self.pos;
         let offset = self.here();
-        let mut scan = Scan::container();
+        // The bracket stack is reused from record to record (it is empty
+        // again whenever a record ends).
+        let mut scan = Scan { stack: std::mem::take(&mut self.scan_stack), ..Scan::container() };
         let mut dropped: u64 = 0;
         loop {
             let bytes = &self.buf[self.pos..self.end];
@@ -441,6 +445,8 @@ impl<R: Read + 'static> LogReader<R> {
             match done {
                 Some(n) => {
                     self.pos += n;
+                    scan.stack.clear();
+                    self.scan_stack = scan.stack;
                     let location = |kind| self.error_at(kind, offset, Some(index));
                     if dropped > 0 {
                         let size = dropped + (self.pos - self.start) as u64;
