@@ -6,6 +6,7 @@
 //! returns a [`ScanSummary`] with the file's statistics.
 
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use ipnet::IpNet;
@@ -15,7 +16,7 @@ use crate::error::{Error, ErrorKind, Location, Result};
 use crate::extract::{PathTable, Scalar, Values};
 use crate::finding::Finding;
 use crate::pattern::{Expr, Matcher, Op, Pattern, Test};
-use crate::reader::{LogReader, RawRecord, DEFAULT_MAX_RECORD_BYTES};
+use crate::reader::{LogReader, RawRecord, RecordVisitor, DEFAULT_MAX_RECORD_BYTES};
 use crate::record::{Fact, FactSlots, RecordFacts};
 use crate::rule::{Rule, RuleSet, Severity, Suppression};
 use crate::stats::StatsShard;
@@ -213,25 +214,16 @@ impl Engine {
     /// errors. Never fails: problems go to the sink and into the summary.
     pub fn scan<R: Read + 'static>(&self, source: &str, input: R, sink: &mut dyn ScanSink) -> ScanSummary {
         let mut reader = LogReader::new(source, input).with_max_record_bytes(self.options.max_record_bytes);
-        let mut summary = ScanSummary { source: source.to_string(), complete: true, ..Default::default() };
-        summary.stats.files = 1;
-        while let Some(next) = reader.next_record() {
-            let problem = match next {
-                Ok(raw) => match self.scan_record(source, raw, &mut summary, sink) {
-                    Ok(()) => continue,
-                    Err(e) => e,
-                },
-                Err(e) => e,
-            };
-            if !problem.is_record_level() {
-                summary.complete = false;
-            }
-            summary.problems += 1;
-            summary.stats.problems += 1;
-            sink.problem(problem);
-        }
-        summary.gzip = reader.is_gzip();
-        summary
+        let mut scan = FileScan {
+            engine: self,
+            source,
+            summary: ScanSummary { source: source.to_string(), ..Default::default() },
+            sink,
+        };
+        scan.summary.stats.files = 1;
+        scan.summary.complete = reader.visit(&mut scan);
+        scan.summary.gzip = reader.is_gzip();
+        scan.summary
     }
 
     fn scan_record(
@@ -277,8 +269,29 @@ impl Engine {
     }
 }
 
+/// One file being scanned by an engine.
+struct FileScan<'e, 's> {
+    engine: &'e Engine,
+    source: &'e str,
+    summary: ScanSummary,
+    sink: &'s mut dyn ScanSink,
+}
+
+impl RecordVisitor for FileScan<'_, '_> {
+    fn record(&mut self, raw: RawRecord<'_>) -> Result<ControlFlow<()>> {
+        self.engine.scan_record(self.source, raw, &mut self.summary, self.sink)?;
+        Ok(ControlFlow::Continue(()))
+    }
+
+    fn problem(&mut self, error: Error) {
+        self.summary.problems += 1;
+        self.summary.stats.problems += 1;
+        self.sink.problem(error);
+    }
+}
+
 /// Turns serde_json's line/column into a byte offset in the file.
-fn record_error(e: &serde_json::Error, source: &str, raw: RawRecord<'_>) -> Error {
+pub(crate) fn record_error(e: &serde_json::Error, source: &str, raw: RawRecord<'_>) -> Error {
     let line_start: usize = raw.json.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum();
     let offset = raw.offset + (line_start + e.column().saturating_sub(1)) as u64;
     let message = e.to_string();

@@ -77,6 +77,9 @@ pub enum ErrorKind {
     /// A rule or rule file is invalid.
     #[error("{0}")]
     Rule(String),
+    /// A query option is invalid (a time, an address, a column name).
+    #[error("{0}")]
+    Query(String),
     /// An S3 key could not be decoded.
     #[error("bad S3 key: {0}")]
     Key(String),

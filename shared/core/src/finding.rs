@@ -117,17 +117,22 @@ impl Finding {
     }
 }
 
-/// Pulls `requestParameters` out of the record text (only for findings, so
-/// the cost of a second parse is paid on matches alone).
+/// `requestParameters`, cut for findings.
 fn request_parameters(json: &str) -> Option<String> {
+    request_parameters_json(json).map(|compact| cut(&compact, MAX_REQUEST_PARAMETERS))
+}
+
+/// Pulls `requestParameters` out of the record text as compact JSON (only
+/// for matches, so the cost of a second parse is paid on them alone).
+pub fn request_parameters_json(json: &str) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Only<'a> {
         #[serde(borrow, rename = "requestParameters")]
         request_parameters: Option<&'a RawValue>,
     }
     let raw = serde_json::from_str::<Only<'_>>(json).ok()?.request_parameters?;
-    let compact = serde_json::from_str::<serde_json::Value>(raw.get()).ok()?.to_string();
-    Some(cut(&compact, MAX_REQUEST_PARAMETERS))
+    let value = serde_json::from_str::<serde_json::Value>(raw.get()).ok()?;
+    Some(value.to_string())
 }
 
 /// Cuts text at a char boundary at most `max` bytes in, marking the cut.

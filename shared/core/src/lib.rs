@@ -9,6 +9,7 @@
 //! - [`pattern`]: the CloudWatch Logs JSON filter-pattern language.
 //! - [`rule`]: rules, rule files, suppressions and the built-in catalogue.
 //! - [`engine`]: runs a rule set over a log file and reports findings.
+//! - [`query`]: investigation: filters, columns and named reports over records.
 //! - [`record`]: the key facts of a record that findings and statistics use.
 //! - [`finding`]: what a match produces.
 //! - [`alert`]: findings grouped into readable, size-bounded alerts.
@@ -26,6 +27,7 @@ pub mod extract;
 pub mod finding;
 pub mod key;
 pub mod pattern;
+pub mod query;
 pub mod reader;
 pub mod record;
 pub mod rule;

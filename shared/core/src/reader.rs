@@ -60,6 +60,14 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// What walks a file's records with [`LogReader::visit`].
+pub trait RecordVisitor {
+    /// One record; an error skips it (reading goes on), `Break` stops reading.
+    fn record(&mut self, raw: RawRecord<'_>) -> Result<std::ops::ControlFlow<()>>;
+    /// A problem: a skipped record, or the fault that ended the file.
+    fn problem(&mut self, error: Error);
+}
+
 /// Pulls records out of one CloudTrail log file. See the module docs.
 pub struct LogReader<R: Read> {
     source: String,
@@ -139,6 +147,23 @@ impl<R: Read + 'static> LogReader<R> {
                 Some(Err(e))
             }
         }
+    }
+
+    /// Hands every record to `visitor`, and every problem, until the end of
+    /// the file, a fault that ends it, or the visitor stops. Returns false
+    /// when a fault ended the file early.
+    pub fn visit(&mut self, visitor: &mut dyn RecordVisitor) -> bool {
+        let mut complete = true;
+        while let Some(next) = self.next_record() {
+            let problem = match next.map(|raw| visitor.record(raw)) {
+                Ok(Ok(std::ops::ControlFlow::Continue(()))) => continue,
+                Ok(Ok(std::ops::ControlFlow::Break(()))) => break,
+                Ok(Err(e)) | Err(e) => e,
+            };
+            complete &= problem.is_record_level();
+            visitor.problem(problem);
+        }
+        complete
     }
 
     fn error_at(&self, kind: ErrorKind, offset: u64, record: Option<usize>) -> Error {

@@ -42,6 +42,13 @@ pub struct Selector {
     pub steps: Vec<Step>,
 }
 
+impl Selector {
+    /// Parses `$.a.b[0]`, `$.a[*].b`, `$.a.*`; errors name the column.
+    pub fn parse(text: &str) -> Result<Selector> {
+        parse::parse_selector(text)
+    }
+}
+
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("$")?;

@@ -22,6 +22,16 @@ pub(super) fn parse(text: &str) -> Result<Expr> {
     Ok(expr)
 }
 
+/// Parses a lone selector such as `$.requestParameters.groupId` or `$.resources[*].ARN`.
+pub(super) fn parse_selector(text: &str) -> Result<Selector> {
+    let mut p = Parser { chars: text.trim().chars().collect(), pos: 0, regexes: 0 };
+    let selector = p.selector()?;
+    if p.pos < p.chars.len() {
+        return Err(p.error("'.', '[' or the end of the selector"));
+    }
+    Ok(selector)
+}
+
 struct Parser {
     chars: Vec<char>,
     pos: usize,

@@ -1,0 +1,391 @@
+//! Named reports: the questions people ask of CloudTrail most, each a filter,
+//! a set of columns and an order, or a grouping. The Athena named queries in
+//! `template.yaml` answer the same questions with the same columns; a test
+//! holds the two to the same rows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+
+use super::{Column, Filters, Row};
+
+/// A named report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    SgHistory,
+    ConsoleLogins,
+    S3Sigv2,
+    S3Anonymous,
+    ActiveUsers,
+    KeyActivity(String),
+    RootActivity,
+    IamChanges,
+}
+
+/// Every report: its name and what it answers.
+pub const REPORTS: [(&str, &str); 8] = [
+    ("sg-history", "every security-group change by group: who, when, from where, which rules"),
+    ("console-logins", "every console sign-in: user, how (root, iam, sso, federated), MFA, outcome, IP"),
+    ("s3-sigv2", "callers still signing S3 requests with SigV2, by principal and bucket"),
+    ("s3-anonymous", "anonymous S3 requests (accountId anonymous or ANONYMOUS_PRINCIPAL)"),
+    ("active-users", "distinct principals per day, with their number of events"),
+    ("key-activity", "everything one access key did (give the key ID), and the session keys it obtained"),
+    ("root-activity", "what the root user did itself (the CIS root-usage condition)"),
+    ("iam-changes", "every IAM write call, with its request parameters"),
+];
+
+/// How a report's rows come out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// One row per record, sorted by these columns (indexes into `columns`).
+    Rows { sort_by: Vec<usize> },
+    /// One row per distinct value of the key columns.
+    Groups(Grouping),
+}
+
+/// A grouping: key columns, a count, first and last event time, and the
+/// distinct values of one more column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grouping {
+    pub keys: Vec<Column>,
+    pub count: &'static str,
+    pub distinct: Option<(Column, &'static str)>,
+}
+
+const SG_EVENTS: &str = "{ ($.eventSource = ec2.amazonaws.com) && (($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = ModifySecurityGroupRules) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup)) }";
+const ANONYMOUS_S3: &str = "{ ($.eventSource = s3.amazonaws.com) && (($.userIdentity.accountId = ANONYMOUS_PRINCIPAL) || ($.userIdentity.accountId = anonymous) || ($.userIdentity.principalId = ANONYMOUS_PRINCIPAL)) }";
+
+impl Report {
+    /// A report by name; `key-activity` needs the access key ID as `argument`.
+    pub fn parse(name: &str, argument: Option<&str>) -> Result<Report> {
+        let report = match name {
+            "sg-history" => Report::SgHistory,
+            "console-logins" => Report::ConsoleLogins,
+            "s3-sigv2" => Report::S3Sigv2,
+            "s3-anonymous" => Report::S3Anonymous,
+            "active-users" => Report::ActiveUsers,
+            "root-activity" => Report::RootActivity,
+            "iam-changes" => Report::IamChanges,
+            "key-activity" => match argument {
+                Some(key) if !key.trim().is_empty() => return Ok(Report::KeyActivity(key.trim().to_string())),
+                _ => return Err(query_error("key-activity needs an access key ID, e.g. --report key-activity=AKIA...")),
+            },
+            other => {
+                let names: Vec<&str> = REPORTS.iter().map(|(n, _)| *n).collect();
+                return Err(query_error(&format!("no report '{other}': use one of {}", names.join(", "))));
+            }
+        };
+        match argument {
+            Some(_) => Err(query_error(&format!("report {name} takes no argument"))),
+            None => Ok(report),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        let index = match self {
+            Report::SgHistory => 0,
+            Report::ConsoleLogins => 1,
+            Report::S3Sigv2 => 2,
+            Report::S3Anonymous => 3,
+            Report::ActiveUsers => 4,
+            Report::KeyActivity(_) => 5,
+            Report::RootActivity => 6,
+            Report::IamChanges => 7,
+        };
+        REPORTS[index].0
+    }
+
+    /// Adds the report's own conditions to the user's filters.
+    pub fn apply(&self, filters: &mut Filters) {
+        let pattern = match self {
+            Report::SgHistory => SG_EVENTS,
+            Report::ConsoleLogins => "{ ($.eventSource = signin.amazonaws.com) && ($.eventName = ConsoleLogin) }",
+            Report::S3Sigv2 => "{ ($.eventSource = s3.amazonaws.com) && ($.additionalEventData.SignatureVersion = SigV2) }",
+            Report::S3Anonymous => ANONYMOUS_S3,
+            Report::ActiveUsers => "{ ($.userIdentity.type = *) && ($.userIdentity.type != AWSService) }",
+            Report::KeyActivity(key) => {
+                filters.access_keys.push(key.clone());
+                return;
+            }
+            Report::RootActivity => "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }",
+            Report::IamChanges => "{ ($.eventSource = iam.amazonaws.com) && ($.readOnly IS FALSE) }",
+        };
+        filters.patterns.push(pattern.to_string());
+    }
+
+    /// The columns of each row (for grouped reports: what groups are built from).
+    pub fn columns(&self) -> Vec<Column> {
+        use Column::*;
+        match self {
+            Report::SgHistory => vec![GroupId, Time, Event, Principal, Ip, Account, Region, Error, Change],
+            Report::ConsoleLogins => {
+                vec![Time, Account, User, PrincipalType, Via, Mfa, Outcome, ErrorMessage, Ip, UserAgent]
+            }
+            Report::S3Anonymous => vec![Time, Account, Region, Bucket, Event, ObjectKey, Ip, UserAgent, Error],
+            Report::KeyActivity(_) => {
+                vec![Time, Account, Region, Source, Event, Principal, Ip, UserAgent, Error, DerivedKey, Resources]
+            }
+            Report::RootActivity => vec![Time, Account, Region, Source, Event, Ip, UserAgent, Error],
+            Report::IamChanges => vec![Time, Account, Event, Principal, Ip, Error, Request],
+            Report::S3Sigv2 => vec![Principal, Bucket, Time, Event],
+            Report::ActiveUsers => vec![Day, Principal, PrincipalType, Time],
+        }
+    }
+
+    pub fn shape(&self) -> Shape {
+        match self {
+            Report::SgHistory => Shape::Rows { sort_by: vec![0, 1] },
+            Report::S3Sigv2 => Shape::Groups(Grouping {
+                keys: vec![Column::Principal, Column::Bucket],
+                count: "requests",
+                distinct: Some((Column::Event, "events")),
+            }),
+            Report::ActiveUsers => Shape::Groups(Grouping {
+                keys: vec![Column::Day, Column::Principal, Column::PrincipalType],
+                count: "events",
+                distinct: None,
+            }),
+            _ => Shape::Rows { sort_by: vec![0] },
+        }
+    }
+}
+
+fn query_error(message: &str) -> Error {
+    Error::new(ErrorKind::Query(message.to_string()))
+}
+
+/// At most this many distinct values are listed per group.
+pub const MAX_DISTINCT: usize = 50;
+
+#[derive(Debug, Default)]
+struct Group {
+    count: u64,
+    first: Option<String>,
+    last: Option<String>,
+    distinct: BTreeSet<String>,
+    more: u64,
+}
+
+/// Rows folded into groups. Memory follows the number of groups, which
+/// [`Groups::add`] caps.
+#[derive(Debug)]
+pub struct Groups {
+    grouping: Grouping,
+    groups: BTreeMap<Vec<Option<String>>, Group>,
+    max_groups: usize,
+}
+
+impl Groups {
+    pub fn new(grouping: Grouping, max_groups: usize) -> Groups {
+        Groups { grouping, groups: BTreeMap::new(), max_groups }
+    }
+
+    /// Adds one row; fails when a new group would pass the cap.
+    pub fn add(&mut self, row: &Row<'_>) -> Result<()> {
+        let key: Vec<Option<String>> = self.grouping.keys.iter().map(|c| row.get(c).map(|v| v.into_owned())).collect();
+        if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
+            return Err(query_error(&format!(
+                "more than {} groups: narrow the query (--since, --account, ...)",
+                self.max_groups
+            )));
+        }
+        let group = self.groups.entry(key).or_default();
+        group.count += 1;
+        if let Some(time) = row.get(&Column::Time) {
+            if group.first.as_deref().is_none_or(|f| *time < *f) {
+                group.first = Some(time.to_string());
+            }
+            if group.last.as_deref().is_none_or(|l| *time > *l) {
+                group.last = Some(time.into_owned());
+            }
+        }
+        if let Some((column, _)) = &self.grouping.distinct {
+            if let Some(value) = row.get(column) {
+                if group.distinct.len() < MAX_DISTINCT || group.distinct.contains(value.as_ref()) {
+                    group.distinct.insert(value.into_owned());
+                } else {
+                    group.more += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The output's column names.
+    pub fn header(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.grouping.keys.iter().map(|c| c.name().to_string()).collect();
+        names.extend([self.grouping.count, "first_seen", "last_seen"].map(String::from));
+        if let Some((_, name)) = &self.grouping.distinct {
+            names.push(name.to_string());
+        }
+        names
+    }
+
+    /// One row per group, in key order.
+    pub fn into_rows(self) -> Vec<Vec<Option<String>>> {
+        let with_distinct = self.grouping.distinct.is_some();
+        self.groups
+            .into_iter()
+            .map(|(mut row, group)| {
+                row.extend([Some(group.count.to_string()), group.first, group.last]);
+                if with_distinct {
+                    let mut list = group.distinct.into_iter().collect::<Vec<_>>().join(",");
+                    if group.more > 0 {
+                        let _ = write!(list, ",... ({} more)", group.more);
+                    }
+                    row.push(Some(list));
+                }
+                row
+            })
+            .collect()
+    }
+}
+
+/// A security-group change in words, from the record's request (and, for a
+/// new group, response): `+ ingress tcp 22 from 0.0.0.0/0`,
+/// `- egress all from sg-0abc`, `~ sgr-0abc: tcp 443 from ::/0`,
+/// `created web in vpc-1`, `deleted`.
+pub fn security_group_change(json: &str) -> Option<String> {
+    let record: Value = serde_json::from_str(json).ok()?;
+    let request = &record["requestParameters"];
+    let event = record["eventName"].as_str()?;
+    let mut parts = Vec::new();
+    let (sign, direction) = match event {
+        "AuthorizeSecurityGroupIngress" => ("+", "ingress"),
+        "AuthorizeSecurityGroupEgress" => ("+", "egress"),
+        "RevokeSecurityGroupIngress" => ("-", "ingress"),
+        "RevokeSecurityGroupEgress" => ("-", "egress"),
+        "ModifySecurityGroupRules" => {
+            let rules = &request["ModifySecurityGroupRulesRequest"]["SecurityGroupRule"];
+            for item in one_or_many(rules) {
+                let id = text(&item["SecurityGroupRuleId"]).unwrap_or("?");
+                let rule = &item["SecurityGroupRule"];
+                let sources: Vec<&str> = ["CidrIpv4", "CidrIpv6", "ReferencedGroupId", "PrefixListId"]
+                    .iter()
+                    .filter_map(|k| text(&rule[*k]))
+                    .collect();
+                parts.push(format!(
+                    "~ {id}: {} from {}",
+                    protocol_ports(&rule["IpProtocol"], &rule["FromPort"], &rule["ToPort"]),
+                    sources.join(", ")
+                ));
+            }
+            return Some(if parts.is_empty() { "~ rules modified".into() } else { parts.join("; ") });
+        }
+        "CreateSecurityGroup" => {
+            let name = text(&request["groupName"]).unwrap_or("?");
+            let vpc = text(&request["vpcId"]).map(|v| format!(" in {v}")).unwrap_or_default();
+            return Some(format!("created {name}{vpc}"));
+        }
+        "DeleteSecurityGroup" => return Some("deleted".into()),
+        _ => return None,
+    };
+    for item in items(&request["ipPermissions"]) {
+        let mut sources = Vec::new();
+        for (list, key) in [("ipRanges", "cidrIp"), ("ipv6Ranges", "cidrIpv6"), ("groups", "groupId"), ("prefixListIds", "prefixListId")]
+        {
+            sources.extend(items(&item[list]).filter_map(|s| text(&s[key])));
+        }
+        parts.push(format!(
+            "{sign} {direction} {} from {}",
+            protocol_ports(&item["ipProtocol"], &item["fromPort"], &item["toPort"]),
+            if sources.is_empty() { "-".to_string() } else { sources.join(", ") }
+        ));
+    }
+    for item in items(&request["securityGroupRuleIds"]) {
+        if let Some(id) = text(&item["securityGroupRuleId"]) {
+            parts.push(format!("{sign} {direction} {id}"));
+        }
+    }
+    Some(if parts.is_empty() { format!("{sign} {direction}") } else { parts.join("; ") })
+}
+
+/// `{"items": [...]}`, as EC2 writes lists in CloudTrail.
+fn items(value: &Value) -> impl Iterator<Item = &Value> {
+    value["items"].as_array().into_iter().flatten()
+}
+
+fn one_or_many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(list) => list.iter().collect(),
+        Value::Object(_) => vec![value],
+        _ => Vec::new(),
+    }
+}
+
+fn text(value: &Value) -> Option<&str> {
+    value.as_str().filter(|s| !s.is_empty())
+}
+
+/// `tcp 22`, `tcp 1024-65535`, `all`, `icmp`.
+fn protocol_ports(protocol: &Value, from: &Value, to: &Value) -> String {
+    let protocol = match protocol {
+        Value::String(p) if p == "-1" => "all".to_string(),
+        Value::String(p) => p.clone(),
+        Value::Number(n) if n.as_i64() == Some(-1) => "all".to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => "?".to_string(),
+    };
+    let port = |v: &Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).filter(|p| *p >= 0);
+    match (port(from), port(to)) {
+        _ if protocol == "all" => protocol,
+        (Some(a), Some(b)) if a == b => format!("{protocol} {a}"),
+        (Some(a), Some(b)) => format!("{protocol} {a}-{b}"),
+        _ => protocol,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_report_parses_by_name_and_names_itself() {
+        for (name, _) in REPORTS {
+            let argument = (name == "key-activity").then_some("AKIAEXAMPLE");
+            assert_eq!(Report::parse(name, argument).unwrap().name(), name);
+        }
+        assert!(Report::parse("key-activity", None).is_err());
+        assert!(Report::parse("sg-history", Some("x")).is_err());
+        assert!(Report::parse("nope", None).unwrap_err().to_string().contains("sg-history"));
+    }
+
+    #[test]
+    fn security_group_changes_in_words() {
+        let cases = [
+            (
+                r#"{"eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"},{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{}}]}}}"#,
+                "+ ingress tcp 22 from 10.0.0.0/8, 0.0.0.0/0",
+            ),
+            (
+                r#"{"eventName":"RevokeSecurityGroupEgress","requestParameters":{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"-1","groups":{"items":[{"groupId":"sg-2"}]}}]}}}"#,
+                "- egress all from sg-2",
+            ),
+            (
+                r#"{"eventName":"RevokeSecurityGroupIngress","requestParameters":{"groupId":"sg-1","securityGroupRuleIds":{"items":[{"securityGroupRuleId":"sgr-9"}]}}}"#,
+                "- ingress sgr-9",
+            ),
+            (
+                r#"{"eventName":"ModifySecurityGroupRules","requestParameters":{"ModifySecurityGroupRulesRequest":{"GroupId":"sg-1","SecurityGroupRule":{"SecurityGroupRuleId":"sgr-1","SecurityGroupRule":{"IpProtocol":"tcp","FromPort":1024,"ToPort":65535,"CidrIpv6":"::/0"}}}}}"#,
+                "~ sgr-1: tcp 1024-65535 from ::/0",
+            ),
+            (
+                r#"{"eventName":"ModifySecurityGroupRules","requestParameters":{"ModifySecurityGroupRulesRequest":{"GroupId":"sg-1"}}}"#,
+                "~ rules modified",
+            ),
+            (
+                r#"{"eventName":"CreateSecurityGroup","requestParameters":{"groupName":"web","vpcId":"vpc-1"},"responseElements":{"groupId":"sg-3"}}"#,
+                "created web in vpc-1",
+            ),
+            (r#"{"eventName":"DeleteSecurityGroup","requestParameters":{"groupId":"sg-3"}}"#, "deleted"),
+        ];
+        for (json, want) in cases {
+            assert_eq!(security_group_change(json).as_deref(), Some(want), "{json}");
+        }
+        assert_eq!(security_group_change(r#"{"eventName":"RunInstances"}"#), None);
+        assert_eq!(security_group_change("not json"), None);
+    }
+}
