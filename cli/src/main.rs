@@ -3,14 +3,20 @@
 //! # Layout
 //!
 //! - `scan`: scan files and directories, print findings.
+//! - `query`: filter records, show columns, run named reports.
 //! - `rules`: list the rules in force, run their examples.
 //! - `pattern`: check a filter pattern and try it on files.
 //! - `summary`: the periodic report from local files.
 //! - `inputs`: finding log files under the paths given.
-//! - `render`: human-readable output.
+//! - `render`: human-readable output of findings and problems.
+//! - `output`: query rows as a table, CSV or JSON lines.
+//! - `progress`: the progress line on a terminal.
 
 mod inputs;
+mod output;
 mod pattern;
+mod progress;
+mod query;
 mod render;
 mod rules;
 mod scan;
@@ -46,6 +52,23 @@ enum Command {
     /// rest is still scanned), 1 when nothing could be scanned (bad rules, no
     /// such path).
     Scan(ScanArgs),
+    /// Ask questions of CloudTrail files: filter records, pick columns, run
+    /// named reports.
+    ///
+    /// Filters of different kinds are ANDed; a repeated filter is ORed
+    /// (--event ConsoleLogin --event SwitchRole). Text filters ignore ASCII
+    /// case and take * and ? anywhere; --where patterns keep CloudWatch Logs'
+    /// exact semantics. Files whose CloudTrail names put them outside
+    /// --since/--until (allowing an hour of late delivery), --account or
+    /// --region are not opened.
+    ///
+    /// Examples:
+    ///   trailwatch query logs/ --since 7d --event ConsoleLogin --no-error
+    ///   trailwatch query logs/ --user alice --ip 203.0.113.0/24 --format csv
+    ///   trailwatch query logs/ --report sg-history
+    ///   trailwatch query logs/ --report key-activity=AKIAIOSFODNN7EXAMPLE
+    #[command(after_long_help = query::help())]
+    Query(Box<query::QueryArgs>),
     /// The periodic summary report from local log files: the same report, and
     /// the same numbers, as the summary Lambda sends for the same files.
     ///
@@ -188,6 +211,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Query(args) => query::run(&args),
         Command::Summary(args) => summary::run(&args),
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),

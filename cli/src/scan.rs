@@ -1,14 +1,14 @@
 //! `trailwatch scan`: scan files, print findings as they are found.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::{Engine, Error, Finding, ScanSink, StatsShard};
 
+use crate::progress::Progress;
 use crate::{inputs, render, Format, ScanArgs};
 
 /// Exit status when some input could not be read completely.
@@ -41,27 +41,6 @@ impl<W: Write> ScanSink for Printer<W> {
     }
 }
 
-/// A progress line on stderr, at most a few times a second.
-struct Progress {
-    enabled: bool,
-    last: Instant,
-}
-
-impl Progress {
-    fn update(&mut self, done: usize, total: usize, records: u64, findings: u64) {
-        if self.enabled && self.last.elapsed() > Duration::from_millis(200) {
-            eprint!("\r{done}/{total} files, {records} records, {findings} findings ");
-            self.last = Instant::now();
-        }
-    }
-
-    fn clear(&self) {
-        if self.enabled {
-            eprint!("\r\x1b[K");
-        }
-    }
-}
-
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
@@ -69,7 +48,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut printer =
         Printer { out: BufWriter::new(stdout.lock()), format: args.format, problems: 0, write_error: None };
-    let mut progress = Progress { enabled: !args.quiet && std::io::stderr().is_terminal(), last: Instant::now() };
+    let mut progress = Progress::new(args.quiet);
     let mut stats = StatsShard::default();
     let (mut records, mut findings, mut suppressed) = (0, 0, 0);
     for (n, path) in files.iter().enumerate() {
@@ -88,7 +67,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         findings += summary.findings;
         suppressed += summary.suppressed;
         stats.merge(&summary.stats);
-        progress.update(n + 1, files.len(), records, findings);
+        progress.update(n + 1, files.len(), records, "findings", findings);
         if let Some(e) = printer.write_error.take() {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 return Ok(ExitCode::SUCCESS);

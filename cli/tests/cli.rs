@@ -162,7 +162,7 @@ fn pattern_check_validates_and_lists_matching_event_ids() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("pattern OK"));
-    assert!(stdout.contains("ConsoleLogin") && stdout.contains("6 of 67 records match"), "{stdout}");
+    assert!(stdout.contains("ConsoleLogin") && stdout.contains("7 of 88 records match"), "{stdout}");
 }
 
 #[test]

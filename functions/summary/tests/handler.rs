@@ -21,10 +21,10 @@ async fn given_a_window_with_a_missing_shard_and_a_quiet_region_then_the_report_
     assert!(report.subject.starts_with("trailwatch daily summary 2026-11-20: 5 critical"), "{}", report.subject);
     assert!(report.attributes.contains(&("kind".into(), "summary".into())));
     let body = &report.body;
-    assert!(body.contains("Log files delivered: 5   processed: 4"), "{body}");
+    assert!(body.contains("Log files delivered: 8   processed: 7"), "{body}");
     assert!(body.contains(&format!("s3://{LOGS}/{}", log_key(UNPROCESSED))), "{body}");
     assert!(body.contains("123456789012 ap-southeast-2: 1440 minutes without a log file"), "{body}");
-    assert!(body.contains("Records: 59"), "{body}");
+    assert!(body.contains("Records: 80"), "{body}");
     assert!(store.object(STATE, "summaries/2026-11-20T00:00Z-24h.json").is_some());
 
     // The same scheduled event again: the same report.

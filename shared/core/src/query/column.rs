@@ -46,7 +46,10 @@ pub enum Column {
     Record,
     /// Any field, by selector (`$.requestParameters.groupId`); `slot` is
     /// assigned when the query is built.
-    Field { selector: String, slot: usize },
+    Field {
+        selector: String,
+        slot: usize,
+    },
 }
 
 /// Every named column, its name and what it shows.
@@ -83,12 +86,13 @@ pub const NAMED: [(Column, &str, &str); 29] = [
 ];
 
 /// The columns `trailwatch query` prints when none are asked for.
-pub const DEFAULT: [Column; 10] = [
+pub const DEFAULT: [Column; 11] = [
     Column::Time,
     Column::Account,
     Column::Region,
     Column::Source,
     Column::Event,
+    Column::PrincipalType,
     Column::Principal,
     Column::Ip,
     Column::UserAgent,

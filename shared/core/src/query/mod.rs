@@ -324,7 +324,8 @@ impl RecordVisitor for FileQuery<'_, '_> {
             return Ok(ControlFlow::Continue(()));
         }
         self.summary.matched += 1;
-        let row = Row { slots: &query.slots, values: &values, facts, json: raw.json, file: self.source, index: raw.index };
+        let row =
+            Row { slots: &query.slots, values: &values, facts, json: raw.json, file: self.source, index: raw.index };
         let flow = self.sink.row(&row);
         self.summary.stopped = flow.is_break();
         Ok(flow)

@@ -71,7 +71,9 @@ impl Report {
             "iam-changes" => Report::IamChanges,
             "key-activity" => match argument {
                 Some(key) if !key.trim().is_empty() => return Ok(Report::KeyActivity(key.trim().to_string())),
-                _ => return Err(query_error("key-activity needs an access key ID, e.g. --report key-activity=AKIA...")),
+                _ => {
+                    return Err(query_error("key-activity needs an access key ID, e.g. --report key-activity=AKIA..."))
+                }
             },
             other => {
                 let names: Vec<&str> = REPORTS.iter().map(|(n, _)| *n).collect();
@@ -285,8 +287,12 @@ pub fn security_group_change(json: &str) -> Option<String> {
     };
     for item in items(&request["ipPermissions"]) {
         let mut sources = Vec::new();
-        for (list, key) in [("ipRanges", "cidrIp"), ("ipv6Ranges", "cidrIpv6"), ("groups", "groupId"), ("prefixListIds", "prefixListId")]
-        {
+        for (list, key) in [
+            ("ipRanges", "cidrIp"),
+            ("ipv6Ranges", "cidrIpv6"),
+            ("groups", "groupId"),
+            ("prefixListIds", "prefixListId"),
+        ] {
             sources.extend(items(&item[list]).filter_map(|s| text(&s[key])));
         }
         parts.push(format!(

@@ -148,7 +148,8 @@ fn files_are_pruned_by_the_time_account_and_region_in_their_names() {
 
 #[test]
 fn columns_show_derived_values() {
-    let columns = Column::parse_list("user,via,outcome,day,bucket,resources,$.requestParameters.key,access_key").unwrap();
+    let columns =
+        Column::parse_list("user,via,outcome,day,bucket,resources,$.requestParameters.key,access_key").unwrap();
     let query = Query::new(&Filters::default(), &columns).unwrap();
     struct Rows(Vec<Vec<Option<String>>>, Vec<Column>);
     impl QuerySink for Rows {
@@ -161,7 +162,8 @@ fn columns_show_derived_values() {
     let mut rows = Rows(Vec::new(), query.columns().to_vec());
     let file = format!(r#"{{"Records":[{}]}}"#, RECORDS.join(","));
     query.scan("mem.json", Cursor::new(file.into_bytes()), &mut rows);
-    let show = |row: &Vec<Option<String>>| row.iter().map(|v| v.as_deref().unwrap_or("-")).collect::<Vec<_>>().join("|");
+    let show =
+        |row: &Vec<Option<String>>| row.iter().map(|v| v.as_deref().unwrap_or("-")).collect::<Vec<_>>().join("|");
     let got: Vec<String> = rows.0.iter().map(show).collect();
     assert_eq!(
         got,
