@@ -112,6 +112,30 @@ key_policy = resources["TopicKey"]["Properties"]["KeyPolicy"]
 check(any(s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com" for s in statements(key_policy)),
       "topic key lets CloudWatch alarms publish")
 
+# Investigation: the workgroup enforces encrypted results and a scan cap;
+# the table is projected (no crawler); the investigator policy is scoped.
+workgroup = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+check(workgroup["EnforceWorkGroupConfiguration"] is True, "athena workgroup: configuration enforced")
+check("BytesScannedCutoffPerQuery" in workgroup, "athena workgroup: bytes scanned capped")
+check(workgroup["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] in ("SSE_S3", "SSE_KMS", "CSE_KMS"),
+      "athena workgroup: results encrypted")
+results_rules = resources["AthenaResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+check(any("ExpirationInDays" in r for r in results_rules), "athena results expire")
+table = resources["CloudTrailTable"]["Properties"]["TableInput"]
+check(table["Parameters"]["projection.enabled"] == "true", "cloudtrail table: partition projection")
+check([k["Name"] for k in table["PartitionKeys"]] == ["account", "region", "log_date"], "cloudtrail table: account/region/day partitions")
+check(table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "com.amazon.emr.hive.serde.CloudTrailSerde",
+      "cloudtrail table: CloudTrail SerDe")
+queries = of_type("AWS::Athena::NamedQuery")
+for name, query in queries.items():
+    sql = query["Properties"]["QueryString"]
+    check("log_date BETWEEN ? AND ?" in sql, f"{name}: partition-pruned by day")
+for s in statements(resources["InvestigatorPolicy"]["Properties"]["PolicyDocument"]):
+    for action in as_list(s["Action"]):
+        check(action != "*" and not action.endswith(":*"), f"InvestigatorPolicy: action {action} is not a wildcard")
+    for resource in as_list(s["Resource"]):
+        check(resource != "*", "InvestigatorPolicy: resource is not '*'")
+
 for what in failed:
     print(f"FAIL {what}")
 print(f"template: {passed} passed, {len(failed)} failed")

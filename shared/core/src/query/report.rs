@@ -122,7 +122,7 @@ impl Report {
     pub fn columns(&self) -> Vec<Column> {
         use Column::*;
         match self {
-            Report::SgHistory => vec![GroupId, Time, Event, Principal, Ip, Account, Region, Error, Change],
+            Report::SgHistory => vec![GroupId, Time, Event, Principal, Ip, Account, Region, Error, Change, Request],
             Report::ConsoleLogins => {
                 vec![Time, Account, User, PrincipalType, Via, Mfa, Outcome, ErrorMessage, Ip, UserAgent]
             }
