@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := target/release/trailwatch
 VENV := .venv
 # Python tools, pinned, installed into the project's own virtualenv.
-PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2 ziglang==0.17.0 cfn-lint==1.58.0 aws-sam-cli==1.170.0
+PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2 ziglang==0.17.0 cfn-lint==1.58.0 aws-sam-cli==1.170.0 duckdb==2.0.0
 # Tools from the virtualenv first; SAM's telemetry off; a region for validation.
 TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
@@ -20,10 +20,13 @@ build-cli:
 	$(CARGO) build --release --locked -p trailwatch
 
 ## Every test: unit, sample logs, CLI end to end, the differential test
-## against the independent filter-pattern implementation, rule examples.
+## against the independent filter-pattern implementation, rule examples,
+## and the Athena named queries run in DuckDB against `trailwatch query`.
 test: venv template-check
 	$(CARGO) test --workspace --locked
 	$(CARGO) run --quiet --locked -p trailwatch -- rules test
+	$(CARGO) build --quiet --locked -p trailwatch
+	$(VENV)/bin/python functions/local/athena_queries.py target/debug/trailwatch
 
 ## The SAM template: both linters, then the security assertions.
 template-check: venv
