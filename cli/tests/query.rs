@@ -84,7 +84,7 @@ fn each_filter_selects_the_samples_designed_for_it() {
         (&["--resource", "arn:aws:s3:::public-site"], &["anonymous-get-lowercase-form"]),
         (&["--where", "{ $.additionalEventData.MFAUsed = Yes }"], &["bob-login-with-mfa", "dave-login-mfa"]),
         (&["--account", "999999999999"], &[]),
-        (&["--region", "eu-*", "--user", "bob", "--error"], &["run-instances-denied", "sg-revoke-egress-failed"]),
+        (&["--region", "eu-*", "--user", "bob", "--error"], &["run-large-denied", "sg-revoke-egress-failed"]),
     ];
     for (filters, want) in cases {
         assert_eq!(selected(filters), *want, "{filters:?}");
