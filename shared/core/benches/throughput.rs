@@ -7,7 +7,14 @@
 //!
 //! - gunzip only: decompress the file, discard the bytes (the floor);
 //! - end to end: decompress, stream records, run the whole built-in catalogue,
-//!   build findings and statistics.
+//!   build findings and statistics;
+//! - query (filter): `trailwatch query --event ConsoleLogin --ip 10.0.0.0/8`
+//!   with the default columns, every row rendered;
+//! - query (report): `trailwatch query --report active-users`, which groups
+//!   every record by day and principal.
+//!
+//! Then time pruning: how many of a week of five-minute log files (by name)
+//! a one-day `--since/--until` query opens.
 //!
 //! It prints MB/s of uncompressed JSON, records/s, the ratio to the floor and
 //! peak RSS (VmHWM). Each figure is the best of three runs.
@@ -22,6 +29,8 @@ use flate2::read::MultiGzDecoder;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::reader::LogReader;
 use trailwatch_core::synth::Generator;
+use trailwatch_core::query::report::{Groups, Shape};
+use trailwatch_core::query::{column, Column, Filters, Query, QuerySink, Report, Row};
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
 
 const SEED: u64 = 20261120;
@@ -41,6 +50,77 @@ impl ScanSink for Count {
     fn problem(&mut self, _: Error) {
         self.problems += 1;
     }
+}
+
+/// Counts rows, renders their columns, or folds them into groups.
+struct Rows {
+    columns: Vec<Column>,
+    groups: Option<Groups>,
+    rows: u64,
+    problems: u64,
+}
+
+impl QuerySink for Rows {
+    fn row(&mut self, row: &Row<'_>) -> std::ops::ControlFlow<()> {
+        self.rows += 1;
+        match &mut self.groups {
+            Some(groups) => groups.add(row).expect("groups under the cap"),
+            None => {
+                std::hint::black_box(row.owned(&self.columns));
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+    fn problem(&mut self, _: Error) {
+        self.problems += 1;
+    }
+}
+
+fn query_file(path: &Path, report: Option<Report>) -> (u64, u64) {
+    let mut filters = Filters::default();
+    let columns = match &report {
+        Some(report) => {
+            report.apply(&mut filters);
+            report.columns()
+        }
+        None => {
+            filters.events.push("ConsoleLogin".into());
+            filters.ips.push("10.0.0.0/8".into());
+            column::DEFAULT.to_vec()
+        }
+    };
+    let query = Query::new(&filters, &columns).expect("query");
+    let groups = match report.as_ref().map(Report::shape) {
+        Some(Shape::Groups(grouping)) => Some(Groups::new(grouping, 1_000_000)),
+        _ => None,
+    };
+    let mut sink = Rows { columns: query.columns().to_vec(), groups, rows: 0, problems: 0 };
+    let summary = query.scan("bench", File::open(path).expect("bench file"), &mut sink);
+    assert_eq!(sink.problems, 0, "the generated file reads cleanly");
+    let rows = sink.groups.map_or(sink.rows, |g| g.into_rows().len() as u64);
+    (summary.records, rows)
+}
+
+/// A week of five-minute files in two regions; a one-day query. Returns
+/// (files, files the query opens).
+fn pruning() -> (usize, usize) {
+    let since = time::macros::datetime!(2026-11-18 00:00 UTC);
+    let filters = Filters { since: Some(since), until: Some(since + time::Duration::DAY), ..Filters::default() };
+    let query = Query::new(&filters, &[]).expect("query");
+    let mut names = Vec::new();
+    for day in 15..22 {
+        for minute in (0..24 * 60).step_by(5) {
+            for region in ["us-east-1", "eu-west-1"] {
+                names.push(format!(
+                    "123456789012_CloudTrail_{region}_202611{day}T{:02}{:02}Z_AbCdEfGhIjKlMnOp.json.gz",
+                    minute / 60,
+                    minute % 60
+                ));
+            }
+        }
+    }
+    let opened = names.iter().filter(|n| query.may_hold(n)).count();
+    (names.len(), opened)
 }
 
 /// Peak resident set size of this process, in KiB.
@@ -81,6 +161,14 @@ fn child(mode: &str, path: &Path) {
                 records += 1;
             }
             (0, records, 0)
+        }
+        "query-filter" => {
+            let (records, rows) = query_file(path, None);
+            (0, records, rows)
+        }
+        "query-report" => {
+            let (records, rows) = query_file(path, Some(Report::ActiveUsers));
+            (0, records, rows)
         }
         _ => {
             let engine =
@@ -146,6 +234,7 @@ fn main() {
         "| records | uncompressed MB | gunzip floor MB/s | gunzip + record split MB/s | end-to-end MB/s | records/s | ratio to floor | findings | peak RSS gunzip | peak RSS end-to-end |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut queries = Vec::new();
     for records in SIZES {
         let path = data_file(records);
         let floor = measure("gunzip", &path);
@@ -164,5 +253,28 @@ fn main() {
             floor.rss_kib as f64 / 1024.0,
             scan.rss_kib as f64 / 1024.0,
         );
+        for mode in ["query-filter", "query-report"] {
+            let run = measure(mode, &path);
+            assert_eq!(run.records as usize, records);
+            queries.push((records, mode, mb / run.seconds, run.records as f64 / run.seconds, floor_rate, scan_rate, run));
+        }
     }
+    println!();
+    println!("| records | query | MB/s | records/s | ratio to floor | ratio to scan | rows | peak RSS |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    for (records, mode, rate, per_second, floor_rate, scan_rate, run) in queries {
+        println!(
+            "| {records} | {mode} | {rate:.0} | {per_second:.0} | {:.2} | {:.2} | {} | {:.1} MiB |",
+            rate / floor_rate,
+            rate / scan_rate,
+            run.findings,
+            run.rss_kib as f64 / 1024.0
+        );
+    }
+    let (files, opened) = pruning();
+    println!();
+    println!(
+        "Time pruning: a one-day query over a week of five-minute files in two regions opens {opened} of {files} files ({} skipped by name).",
+        files - opened
+    );
 }
