@@ -27,10 +27,10 @@ use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
 use trailwatch_core::engine::EngineOptions;
-use trailwatch_core::reader::LogReader;
-use trailwatch_core::synth::Generator;
 use trailwatch_core::query::report::{Groups, Shape};
 use trailwatch_core::query::{column, Column, Filters, Query, QuerySink, Report, Row};
+use trailwatch_core::reader::LogReader;
+use trailwatch_core::synth::Generator;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
 
 const SEED: u64 = 20261120;
@@ -256,7 +256,15 @@ fn main() {
         for mode in ["query-filter", "query-report"] {
             let run = measure(mode, &path);
             assert_eq!(run.records as usize, records);
-            queries.push((records, mode, mb / run.seconds, run.records as f64 / run.seconds, floor_rate, scan_rate, run));
+            queries.push((
+                records,
+                mode,
+                mb / run.seconds,
+                run.records as f64 / run.seconds,
+                floor_rate,
+                scan_rate,
+                run,
+            ));
         }
     }
     println!();
