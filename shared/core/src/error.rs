@@ -80,6 +80,9 @@ pub enum ErrorKind {
     /// A query option is invalid (a time, an address, a column name).
     #[error("{0}")]
     Query(String),
+    /// A digest file or public key cannot be used for integrity checks.
+    #[error("{0}")]
+    Integrity(String),
     /// An S3 key could not be decoded.
     #[error("bad S3 key: {0}")]
     Key(String),

@@ -8,6 +8,7 @@
 //! - [`extract`]: pulls the fields rules need out of a record in one pass.
 //! - [`pattern`]: the CloudWatch Logs JSON filter-pattern language.
 //! - [`rule`]: rules, rule files, suppressions and the built-in catalogue.
+//! - [`digest`]: log file integrity: digest files, signatures, chains, log hashes.
 //! - [`engine`]: runs a rule set over a log file and reports findings.
 //! - [`query`]: investigation: filters, columns and named reports over records.
 //! - [`record`]: the key facts of a record that findings and statistics use.
@@ -21,6 +22,7 @@
 //! - [`error`]: the one error type, with file, byte offset and record index.
 
 pub mod alert;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod extract;
