@@ -7,6 +7,7 @@
 //! - `rules`: list the rules in force, run their examples.
 //! - `pattern`: check a filter pattern and try it on files.
 //! - `summary`: the periodic report from local files.
+//! - `validate`: log file integrity from digest files.
 //! - `inputs`: finding log files under the paths given.
 //! - `render`: human-readable output of findings and problems.
 //! - `output`: query rows as a table, CSV or JSON lines.
@@ -21,6 +22,7 @@ mod render;
 mod rules;
 mod scan;
 mod summary;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +78,24 @@ enum Command {
     /// before --at; without --at, the one holding the latest file (by the
     /// delivery time in CloudTrail file names). Files outside it are left out.
     Summary(SummaryArgs),
+    /// Verify CloudTrail log file integrity on local copies (a synced bucket):
+    /// digest signatures and chains, hours without a digest, and every log
+    /// file's hash.
+    ///
+    /// Prints per digest: valid, invalid signature, broken chain, missing,
+    /// moved, unknown key, or not verifiable (the newest digest of a copy,
+    /// whose signature only its S3 metadata holds: save it next to the file
+    /// as NAME.json.gz.signature). Per log file: valid, modified, deleted, or
+    /// not listed in any digest.
+    ///
+    /// Exit status: 0 when everything checked is intact; 4 when something was
+    /// changed, deleted, added or is missing (including gaps between
+    /// digests); 3 when some log file could not be read; 1 on bad options or
+    /// when no digest file is found.
+    ///
+    /// Example: aws cloudtrail list-public-keys --region us-east-1 > keys.json
+    ///          trailwatch validate copy/ --public-keys keys.json
+    Validate(validate::ValidateArgs),
     /// List the rules in force or run their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -213,6 +233,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&args),
         Command::Query(args) => query::run(&args),
         Command::Summary(args) => summary::run(&args),
+        Command::Validate(args) => validate::run(&args),
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
         Command::Pattern(PatternCommand::Check { pattern, paths }) => pattern::check(&pattern, &paths),

@@ -1,0 +1,265 @@
+//! `trailwatch validate`: CloudTrail log file integrity on local copies.
+//!
+//! Finds the digest files and log files under the paths given (matched by
+//! file name, so any local layout works), checks the digests with the core
+//! ([`trailwatch_core::digest`]), hashes every log file a digest lists, and
+//! looks for log files no digest lists.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use trailwatch_core::digest::chain::{self, DigestReport, FoundDigest, Gap, LogStatus};
+use trailwatch_core::digest::{DigestFile, PublicKeys};
+use trailwatch_core::key::parse_log_file_name;
+use trailwatch_core::query::filter::parse_time;
+use trailwatch_core::text::printable;
+
+use crate::inputs;
+
+/// Exit status when an integrity check failed.
+pub const EXIT_TAMPERED: u8 = 4;
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Directories (a synced bucket) or files holding digest and log files.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// CloudTrail's public keys: the output of `aws cloudtrail list-public-keys`.
+    /// Without it, signatures are not checked (chains and log hashes are).
+    #[arg(long, value_name = "FILE")]
+    public_keys: Option<PathBuf>,
+    /// Only digests ending at or after this time (RFC 3339, a date, or 7d, 2h ago).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only digests starting before this time.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// text: one line per digest, gap and log file; json: one document.
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    format: ValidateFormat,
+    /// Print only what is wrong (and the closing line).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Json,
+}
+
+/// The verdict on one log file.
+#[derive(Debug, Serialize)]
+struct LogReport {
+    file: String,
+    status: LogStatus,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Totals {
+    digests: usize,
+    digests_valid: usize,
+    digests_failed: usize,
+    digests_unverified: usize,
+    gaps: usize,
+    log_files: usize,
+    log_files_valid: usize,
+    log_files_failed: usize,
+    unreadable: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Output<'a> {
+    digests: &'a [DigestReport],
+    gaps: &'a [Gap],
+    log_files: &'a [LogReport],
+    unreadable_digests: &'a [String],
+    totals: &'a Totals,
+}
+
+fn overlaps(d: &DigestFile, since: Option<OffsetDateTime>, until: Option<OffsetDateTime>) -> bool {
+    let t = |s: &str| OffsetDateTime::parse(s, &Rfc3339).ok();
+    let (Some(start), Some(end)) = (t(&d.digest.digest_start_time), t(&d.digest.digest_end_time)) else {
+        return true;
+    };
+    since.is_none_or(|s| end >= s) && until.is_none_or(|u| start < u)
+}
+
+/// The newest digest's own signature, when a `.signature` file (its
+/// `x-amz-meta-signature`, hex) lies next to it.
+fn sidecar_signature(path: &Path) -> Option<String> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".signature");
+    std::fs::read_to_string(PathBuf::from(name)).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let now = OffsetDateTime::now_utc();
+    let since = args.since.as_deref().map(|t| parse_time(t, now)).transpose()?;
+    let until = args.until.as_deref().map(|t| parse_time(t, now)).transpose()?;
+    let keys = match &args.public_keys {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+            Some(PublicKeys::from_list_json(&bytes).with_context(|| format!("{}", path.display()))?)
+        }
+        None => None,
+    };
+
+    let mut found = Vec::new();
+    let mut unreadable_digests = Vec::new();
+    let mut logs: HashMap<String, PathBuf> = HashMap::new();
+    for path in inputs::collect(&args.paths)? {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        if name.contains("_CloudTrail-Digest_") {
+            let parsed = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| DigestFile::parse(&b).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(file) if overlaps(&file, since, until) => found.push(FoundDigest {
+                    location: path.display().to_string(),
+                    signature: sidecar_signature(&path).map(|s| (s, None)),
+                    file,
+                }),
+                Ok(_) => {}
+                Err(e) => unreadable_digests.push(format!("{}: {e}", path.display())),
+            }
+        } else if parse_log_file_name(&name).is_some() {
+            logs.insert(name, path);
+        }
+    }
+    if found.is_empty() && unreadable_digests.is_empty() {
+        bail!("no CloudTrail digest files (*_CloudTrail-Digest_*.json.gz) in the given range under the paths given");
+    }
+
+    let (digests, gaps) = chain::check(&found, keys.as_ref());
+    let mut log_reports = Vec::new();
+    for (name, key, want) in chain::listed_logs(&found) {
+        let status = match logs.get(&name) {
+            None => LogStatus::Deleted,
+            Some(path) => match File::open(path).and_then(trailwatch_core::digest::log_file_sha256) {
+                Ok(hash) if hash.eq_ignore_ascii_case(&want) => LogStatus::Valid,
+                Ok(_) => LogStatus::Modified,
+                Err(e) => LogStatus::Unreadable(e.to_string()),
+            },
+        };
+        let file = logs.get(&name).map_or(key, |p| p.display().to_string());
+        log_reports.push(LogReport { file, status });
+    }
+    let present: Vec<&str> = logs.keys().map(String::as_str).collect();
+    let mut extra = chain::not_listed(&present, &found);
+    extra.sort();
+    for name in extra {
+        log_reports.push(LogReport { file: logs[name].display().to_string(), status: LogStatus::NotListed });
+    }
+
+    let mut totals =
+        Totals { digests: digests.len(), gaps: gaps.len(), log_files: log_reports.len(), ..Totals::default() };
+    for d in &digests {
+        match (d.problems.is_empty(), d.is_failure()) {
+            (true, _) => totals.digests_valid += 1,
+            (false, true) => totals.digests_failed += 1,
+            (false, false) => totals.digests_unverified += 1,
+        }
+    }
+    for l in &log_reports {
+        match l.status {
+            LogStatus::Valid => totals.log_files_valid += 1,
+            LogStatus::Unreadable(_) => totals.unreadable += 1,
+            _ => totals.log_files_failed += 1,
+        }
+    }
+    totals.digests_failed += unreadable_digests.len();
+
+    match args.format {
+        ValidateFormat::Json => {
+            let output = Output {
+                digests: &digests,
+                gaps: &gaps,
+                log_files: &log_reports,
+                unreadable_digests: &unreadable_digests,
+                totals: &totals,
+            };
+            println!("{}", serde_json::to_string_pretty(&output)?);
+        }
+        ValidateFormat::Text => print_text(args.quiet, &digests, &gaps, &log_reports, &unreadable_digests, &totals),
+    }
+    let tampered = totals.digests_failed > 0 || totals.log_files_failed > 0 || totals.gaps > 0;
+    Ok(if tampered {
+        ExitCode::from(EXIT_TAMPERED)
+    } else if totals.unreadable > 0 {
+        ExitCode::from(crate::scan::EXIT_PROBLEMS)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_text(
+    quiet: bool,
+    digests: &[DigestReport],
+    gaps: &[Gap],
+    logs: &[LogReport],
+    unreadable: &[String],
+    totals: &Totals,
+) {
+    let show = |s: &str| printable(s, 500).into_owned();
+    for d in digests {
+        if quiet && !d.is_failure() {
+            continue;
+        }
+        let detail: Vec<String> = d
+            .problems
+            .iter()
+            .filter_map(|p| match p {
+                chain::DigestProblem::BrokenChain(why) | chain::DigestProblem::Moved(why) => Some(show(why)),
+                chain::DigestProblem::UnknownKey(fp) => Some(format!("no public key with fingerprint {}", show(fp))),
+                chain::DigestProblem::MalformedSignature(why) => Some(show(why)),
+                _ => None,
+            })
+            .collect();
+        let detail = if detail.is_empty() { String::new() } else { format!("  ({})", detail.join("; ")) };
+        println!(
+            "digest  {:<22} {}  {} to {}, {} log file(s){detail}",
+            d.status(),
+            show(&d.location),
+            show(&d.digest_start_time),
+            show(&d.digest_end_time),
+            d.log_files
+        );
+    }
+    for e in unreadable {
+        println!("digest  {:<22} {}", "invalid format", show(e));
+    }
+    for g in gaps {
+        let why = if g.restarted { "the chain starts again: logging or validation was off" } else { "no digest" };
+        println!("gap     {} to {}  {}: {why}", show(&g.from), show(&g.to), show(&g.chain));
+    }
+    for l in logs {
+        if quiet && l.status == LogStatus::Valid {
+            continue;
+        }
+        let detail = match &l.status {
+            LogStatus::Unreadable(e) => format!("  ({})", show(e)),
+            _ => String::new(),
+        };
+        println!("log     {:<22} {}{detail}", l.status.as_str(), show(&l.file));
+    }
+    eprintln!(
+        "{} digest(s): {} valid, {} failed, {} not verified; {} gap(s); {} log file(s): {} valid, {} failed, {} unreadable.",
+        totals.digests,
+        totals.digests_valid,
+        totals.digests_failed,
+        totals.digests_unverified,
+        totals.gaps,
+        totals.log_files,
+        totals.log_files_valid,
+        totals.log_files_failed,
+        totals.unreadable
+    );
+}
