@@ -27,6 +27,7 @@ async fn lambda_and_cli_summaries_agree() {
         sink: MemorySink::default(),
         state_bucket: "state".into(),
         limits: AlertLimits::default(),
+        keys: None,
     };
     for entry in std::fs::read_dir(repo.join("events/cloudtrail")).unwrap() {
         let path = entry.unwrap().path();

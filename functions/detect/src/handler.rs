@@ -30,6 +30,7 @@ use trailwatch_core::key::{classify_key, KeyKind, LogKey};
 use trailwatch_core::Engine;
 
 use crate::envelope::{self, ObjectRef};
+use crate::integrity::KeyCache;
 
 /// What happened to one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,11 @@ pub enum Outcome {
         findings: u64,
         alerts: usize,
         problems: u64,
+    },
+    /// A digest file, verified with the log files it lists.
+    Verified {
+        log_files: usize,
+        failures: usize,
     },
 }
 
@@ -63,18 +69,21 @@ pub struct Detector<S, A> {
     pub sink: A,
     pub state_bucket: String,
     pub limits: AlertLimits,
+    /// CloudTrail's public keys, to verify digest files as they arrive;
+    /// `None` skips digests.
+    pub keys: Option<Arc<KeyCache>>,
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// S3 ETags arrive with quotes from GetObject and without in notifications.
-fn normalize_etag(etag: Option<&str>) -> Option<String> {
+pub(crate) fn normalize_etag(etag: Option<&str>) -> Option<String> {
     etag.map(|e| e.trim_matches('"').to_string()).filter(|e| !e.is_empty())
 }
 
-enum Claim {
+pub(crate) enum Claim {
     /// Process it; these alert ids were already published by an earlier try.
     Go(Vec<String>),
     Duplicate,
@@ -137,6 +146,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         let fail = |message: String| ProcessError { uri: uri.clone(), message };
         let log = match classify_key(&object.key, object.size) {
             KeyKind::Log(log) => log,
+            KeyKind::Digest if self.keys.is_some() => return self.process_digest(object, deadline).await,
             other => {
                 let reason = other.skip_reason().unwrap_or("not a log");
                 info!(bucket = %object.bucket, key = %object.key, reason, "skipped");
@@ -188,7 +198,8 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         let published = match published {
             Ok(published) => published,
             Err((published, f)) => {
-                self.write_marker(&marker, MarkerState::Partial, etag, published, &summary).await;
+                self.write_marker(&marker, MarkerState::Partial, etag, published, (summary.records, summary.findings))
+                    .await;
                 return Err(fail(format!("publishing alerts failed: {}", f.message)));
             }
         };
@@ -205,10 +216,11 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         if let Err(f) =
             self.store.put(&self.state_bucket, &shard_key(&log, &object.bucket, &object.key), shard_body, false).await
         {
-            self.write_marker(&marker, MarkerState::Partial, etag, published, &summary).await;
+            self.write_marker(&marker, MarkerState::Partial, etag, published, (summary.records, summary.findings))
+                .await;
             return Err(fail(format!("writing the statistics shard failed: {}", f.message)));
         }
-        self.write_marker(&marker, MarkerState::Done, etag, published, &summary).await;
+        self.write_marker(&marker, MarkerState::Done, etag, published, (summary.records, summary.findings)).await;
         info!(
             bucket = %object.bucket,
             key = %object.key,
@@ -229,7 +241,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
     }
 
     /// Claims the object's marker (see the module docs).
-    async fn claim(&self, marker: &str, etag: Option<String>, deadline: u64) -> Result<Claim, Failure> {
+    pub(crate) async fn claim(&self, marker: &str, etag: Option<String>, deadline: u64) -> Result<Claim, Failure> {
         let claim = |published: Vec<String>| Marker {
             state: MarkerState::Claimed,
             etag: etag.clone(),
@@ -269,7 +281,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
     }
 
     /// Gives up a claim so a retry can take the object.
-    async fn release(&self, marker: &str, published: &[String], etag: Option<String>) {
+    pub(crate) async fn release(&self, marker: &str, published: &[String], etag: Option<String>) {
         let result = if published.is_empty() {
             self.store.delete(&self.state_bucket, marker).await
         } else {
@@ -288,15 +300,16 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         }
     }
 
-    async fn write_marker(
+    pub(crate) async fn write_marker(
         &self,
         marker: &str,
         state: MarkerState,
         etag: Option<String>,
         published: Vec<String>,
-        summary: &trailwatch_core::ScanSummary,
+        counts: (u64, u64),
     ) {
-        let m = Marker { state, etag, at: now(), published, records: summary.records, findings: summary.findings };
+        let (records, findings) = counts;
+        let m = Marker { state, etag, at: now(), published, records, findings };
         if let Err(f) =
             self.store.put(&self.state_bucket, marker, serde_json::to_vec(&m).unwrap_or_default(), false).await
         {
@@ -306,7 +319,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
 
     /// Publishes the alerts not published before, ten per call. Returns every
     /// published id, or those published so far and the failure.
-    async fn publish(
+    pub(crate) async fn publish(
         &self,
         alerts: Vec<Alert>,
         mut published: Vec<String>,

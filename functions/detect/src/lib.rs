@@ -5,8 +5,10 @@
 //!
 //! - [`envelope`]: decoding S3, EventBridge, SNS, SQS and CloudTrail notifications.
 //! - [`handler`]: claim, scan, publish, record: the per-object flow.
+//! - [`integrity`]: digest files verified on arrival, through the same flow.
 //! - [`config`]: settings from the environment and the rules to load.
 
 pub mod config;
 pub mod envelope;
 pub mod handler;
+pub mod integrity;

@@ -47,6 +47,7 @@ fn setup() -> (Detector<MemoryStore, MemorySink>, MemoryStore, MemorySink) {
         sink: sink.clone(),
         state_bucket: STATE.into(),
         limits: AlertLimits::default(),
+        keys: None,
     };
     (detector, store, sink)
 }

@@ -32,6 +32,7 @@ fn detector(moto: &Moto, topic_arn: &str) -> Detector<S3Store, SnsSink> {
         sink: SnsSink::new(moto.sns(), topic_arn),
         state_bucket: STATE.into(),
         limits: AlertLimits::default(),
+        keys: None,
     }
 }
 
@@ -119,4 +120,71 @@ async fn missing_objects_and_non_logs_are_skipped_not_failed() {
     let response = working.handle(&digest, FAR).await.unwrap();
     assert!(response.to_string().contains("digest"), "{response}");
     assert!(moto.drain(&queue_url).await.is_empty());
+}
+
+/// GIVEN a signed digest chain in real S3 (signature in the object metadata,
+/// as CloudTrail writes it) WHEN a listed log file is modified and the
+/// digest's notification arrives THEN one critical alert reaches the
+/// subscribed queue, once; an intact digest sends nothing.
+#[tokio::test]
+async fn a_tampered_log_file_raises_a_critical_alert_through_real_s3_and_sns() {
+    use time::macros::datetime;
+    use trailwatch_aws::memory::StaticKeys;
+    use trailwatch_aws::ports::PublicKey;
+    use trailwatch_core::digest::forge::{ChainWriter, Signer};
+    use trailwatch_detect::integrity::KeyCache;
+
+    let moto = Moto::start().await;
+    let s3 = moto.s3();
+    for bucket in [LOGS, STATE] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let (topic_arn, queue_url) = moto.topic_with_queue("integrity-alerts").await;
+    let signer = Signer::new(41);
+    let mut w = ChainWriter::new(&signer, LOGS, "123456789012", "eu-west-1", Some("o-a1b2c3d4e5"));
+    let record = r#"{"eventName":"StopLogging","eventTime":"2026-11-20T09:05:06Z"}"#;
+    let log = w.log(datetime!(2026-11-20 09:10 UTC), "MotoLogFile00001", record);
+    let first = w.digest(datetime!(2026-11-20 09:00 UTC), &[&log]);
+    let second = w.digest(datetime!(2026-11-20 10:00 UTC), &[]);
+    s3.put_object().bucket(LOGS).key(&log.key).body(ByteStream::from(log.gz.clone())).send().await.unwrap();
+    for d in [&first, &second] {
+        s3.put_object()
+            .bucket(LOGS)
+            .key(&d.key)
+            .body(ByteStream::from(d.gz.clone()))
+            .metadata("signature", &d.signature)
+            .metadata("signature-algorithm", "SHA256withRSA")
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut detector = detector(&moto, &topic_arn);
+    let keys = StaticKeys::new(vec![PublicKey { fingerprint: signer.fingerprint.clone(), der: signer.public_der() }]);
+    detector.keys = Some(Arc::new(KeyCache::new(Arc::new(keys))));
+    let notify = |key: &str| serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": LOGS}, "object": {"key": key, "size": 100}}}]});
+
+    // Intact: verified, nothing sent.
+    detector.handle(&notify(&second.key), FAR).await.unwrap();
+    assert!(moto.drain(&queue_url).await.is_empty());
+
+    // The log file is overwritten; the first digest's notification arrives.
+    let edited =
+        w.log(datetime!(2026-11-20 09:10 UTC), "MotoLogFile00001", &record.replace("StopLogging", "StartLogging"));
+    s3.put_object().bucket(LOGS).key(&log.key).body(ByteStream::from(edited.gz)).send().await.unwrap();
+    let response = detector.handle(&notify(&first.key), FAR).await.unwrap();
+    assert!(response.to_string().contains("failures: 1"), "{response}");
+    let messages = moto.drain(&queue_url).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["Subject"], "[CRITICAL] CloudTrail log integrity failure in 123456789012 (eu-west-1)");
+    assert_eq!(attribute(&messages[0], "rule"), "log-integrity");
+    assert!(messages[0]["Message"].as_str().unwrap().contains(&format!(
+        "log file modified (its SHA-256 is not the one the digest records): s3://{LOGS}/{}",
+        log.key
+    )));
+
+    // Redelivered: nothing more.
+    detector.handle(&notify(&first.key), FAR).await.unwrap();
+    assert!(moto.drain(&queue_url).await.is_empty());
+    let listed = s3.list_objects_v2().bucket(STATE).prefix("integrity/").send().await.unwrap();
+    assert_eq!(listed.contents().len(), 2, "a record per verified digest");
 }

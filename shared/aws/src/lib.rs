@@ -4,13 +4,14 @@
 //!
 //! # Layout
 //!
-//! - [`ports`]: `ObjectStore` and `AlertSink`, the traits handlers take.
-//! - [`s3`], [`sns`]: the SDK implementations.
+//! - [`ports`]: `ObjectStore`, `AlertSink` and `PublicKeySource`, the traits handlers take.
+//! - [`s3`], [`sns`], [`cloudtrail`]: the SDK implementations.
 //! - [`memory`]: in-memory implementations with fault injection.
 //! - [`state`]: markers and statistics shards in the state bucket.
 //! - [`config`]: building SDK clients once at start-up.
 //! - `testing` (feature `test-harness`): a moto server for integration tests.
 
+pub mod cloudtrail;
 pub mod config;
 pub mod memory;
 pub mod ports;
@@ -20,4 +21,4 @@ pub mod state;
 #[cfg(feature = "test-harness")]
 pub mod testing;
 
-pub use ports::{AlertSink, Failure, FailureKind, ObjectStore};
+pub use ports::{AlertSink, Failure, FailureKind, ObjectStore, PublicKeySource};

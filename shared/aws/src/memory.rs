@@ -1,12 +1,14 @@
 //! In-memory stand-ins for the ports, with fault injection, for unit tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::io::Cursor;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use trailwatch_core::alert::Alert;
 
-use crate::ports::{AlertSink, Failure, FailureKind, Listed, Object, ObjectStore, Result};
+use crate::ports::{AlertSink, Failure, FailureKind, Listed, Object, ObjectStore, PublicKey, PublicKeySource, Result};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -30,6 +32,7 @@ type ByObject<T> = Arc<Mutex<BTreeMap<(String, String), T>>>;
 pub struct MemoryStore {
     objects: ByObject<Vec<u8>>,
     etags: ByObject<String>,
+    metadata: ByObject<HashMap<String, String>>,
     faults: Arc<Mutex<Vec<Fault>>>,
 }
 
@@ -42,6 +45,17 @@ impl MemoryStore {
     pub fn insert_with_etag(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>, etag: &str) {
         self.insert(bucket, key, body);
         lock(&self.etags).insert((bucket.to_string(), key.to_string()), etag.to_string());
+    }
+
+    /// Removes an object (as if someone deleted it).
+    pub fn remove(&self, bucket: &str, key: &str) {
+        lock(&self.objects).remove(&(bucket.to_string(), key.to_string()));
+    }
+
+    /// Sets an object's user metadata (as `x-amz-meta-*` without the prefix).
+    pub fn set_metadata(&self, bucket: &str, key: &str, metadata: &[(&str, &str)]) {
+        let map = metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        lock(&self.metadata).insert((bucket.to_string(), key.to_string()), map);
     }
 
     pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
@@ -77,7 +91,8 @@ impl ObjectStore for MemoryStore {
             .get(&(bucket.to_string(), key.to_string()))
             .cloned()
             .unwrap_or_else(|| format!("\"{:x}\"", body.len() * 31 + body.first().copied().unwrap_or(0) as usize));
-        Ok(Object { etag: Some(etag), size: Some(body.len() as u64), body: Box::new(Cursor::new(body)) })
+        let metadata = lock(&self.metadata).get(&(bucket.to_string(), key.to_string())).cloned().unwrap_or_default();
+        Ok(Object { etag: Some(etag), size: Some(body.len() as u64), metadata, body: Box::new(Cursor::new(body)) })
     }
 
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, only_if_absent: bool) -> Result<()> {
@@ -147,5 +162,35 @@ impl AlertSink for MemorySink {
         }
         lock(&self.published).extend_from_slice(alerts);
         Ok(vec![Ok(()); alerts.len()])
+    }
+}
+
+/// A fixed set of public keys; counts the calls (to test caching).
+#[derive(Debug, Clone, Default)]
+pub struct StaticKeys {
+    keys: Arc<Mutex<Vec<PublicKey>>>,
+    calls: Arc<Mutex<usize>>,
+}
+
+impl StaticKeys {
+    pub fn new(keys: Vec<PublicKey>) -> Self {
+        StaticKeys { keys: Arc::new(Mutex::new(keys)), calls: Arc::default() }
+    }
+
+    /// Adds a key (a rotation).
+    pub fn add(&self, key: PublicKey) {
+        lock(&self.keys).push(key);
+    }
+
+    pub fn calls(&self) -> usize {
+        *lock(&self.calls)
+    }
+}
+
+impl PublicKeySource for StaticKeys {
+    fn public_keys(&self, _start: i64, _end: i64) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + '_>> {
+        *lock(&self.calls) += 1;
+        let keys = lock(&self.keys).clone();
+        Box::pin(async move { Ok(keys) })
     }
 }

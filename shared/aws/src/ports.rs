@@ -2,8 +2,10 @@
 //! SDK implementation ([`crate::s3`], [`crate::sns`]) and an in-memory one
 //! ([`crate::memory`]) for tests.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io::Read;
+use std::pin::Pin;
 
 use trailwatch_core::alert::Alert;
 
@@ -43,6 +45,9 @@ pub type Result<T> = std::result::Result<T, Failure>;
 pub struct Object {
     pub etag: Option<String>,
     pub size: Option<u64>,
+    /// User metadata (`x-amz-meta-*`, without the prefix): a digest's
+    /// `signature` and `signature-algorithm`.
+    pub metadata: HashMap<String, String>,
     pub body: Body,
 }
 
@@ -97,4 +102,19 @@ pub trait ObjectStore: Send + Sync {
 pub trait AlertSink: Send + Sync {
     /// Publishes up to 10 alerts in one call; one result per alert, in order.
     fn publish(&self, alerts: &[Alert]) -> impl Future<Output = Result<Vec<Result<()>>>> + Send;
+}
+
+/// One of CloudTrail's public keys: its fingerprint and DER bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    pub fingerprint: String,
+    pub der: Vec<u8>,
+}
+
+/// CloudTrail's `ListPublicKeys`, or a stand-in. Object-safe (the handler
+/// holds it as `Arc<dyn PublicKeySource>`).
+pub trait PublicKeySource: Send + Sync {
+    /// The keys valid at some time between `start` and `end` (seconds since
+    /// the epoch).
+    fn public_keys(&self, start: i64, end: i64) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + '_>>;
 }

@@ -66,8 +66,9 @@ impl ObjectStore for S3Store {
         let size = out.content_length().and_then(|n| u64::try_from(n).ok());
         // The body streams: the reader pulls bytes from the connection as the
         // scan needs them, on the blocking thread that runs the scan.
+        let metadata = out.metadata().cloned().unwrap_or_default();
         let body = SyncIoBridge::new(out.body.into_async_read());
-        Ok(Object { etag, size, body: Box::new(body) })
+        Ok(Object { etag, size, metadata, body: Box::new(body) })
     }
 
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, only_if_absent: bool) -> Result<()> {

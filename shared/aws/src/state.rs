@@ -4,6 +4,7 @@
 //! markers/<log bucket>/<log key>                  one per log object: claimed, partial or done
 //! shards/YYYY/MM/DD/HH/<log bucket>/<log key>.json the file's statistics (hour of the file name's time)
 //! summaries/<window>.json                          merged statistics of a summary window
+//! integrity/YYYY/MM/DD/HH/<log bucket>/<digest key>.json  what a verified digest vouched for (hour of its start)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,12 @@ use trailwatch_core::StatsShard;
 pub const MARKERS: &str = "markers/";
 pub const SHARDS: &str = "shards/";
 pub const SUMMARIES: &str = "summaries/";
+pub const INTEGRITY: &str = "integrity/";
+
+/// `hour_path` is `YYYY/MM/DD/HH` of the digest's start.
+pub fn integrity_key(hour_path: &str, bucket: &str, key: &str) -> String {
+    format!("{INTEGRITY}{hour_path}/{bucket}/{key}.json")
+}
 
 pub fn marker_key(bucket: &str, key: &str) -> String {
     format!("{MARKERS}{bucket}/{key}")

@@ -113,7 +113,7 @@ pub fn alerts_for_file(
     alerts
 }
 
-fn attributes(severity: Severity, rule: &str, account: Option<&str>, kind: &str) -> Vec<(String, String)> {
+pub(crate) fn attributes(severity: Severity, rule: &str, account: Option<&str>, kind: &str) -> Vec<(String, String)> {
     let account = account.filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).unwrap_or("unknown");
     vec![
         ("severity".into(), severity.as_str().into()),
@@ -154,7 +154,7 @@ pub fn short_principal(principal: &str) -> &str {
     ["assumed-role/", "role/", "federated-user/"].iter().find_map(|p| resource.strip_prefix(p)).unwrap_or(resource)
 }
 
-fn where_text(account: Option<&str>, region: Option<&str>) -> String {
+pub(crate) fn where_text(account: Option<&str>, region: Option<&str>) -> String {
     format!("{} ({})", account.unwrap_or("unknown account"), region.unwrap_or("unknown region"))
 }
 
@@ -314,7 +314,7 @@ fn problem_alert(file: FileContext<'_>, problems: &[Error], complete: bool) -> A
     }
 }
 
-fn cap_body(body: String) -> String {
+pub(crate) fn cap_body(body: String) -> String {
     if body.len() <= MAX_BODY {
         return body;
     }

@@ -59,6 +59,7 @@ where
         sink,
         state_bucket: STATE.into(),
         limits: AlertLimits::default(),
+        keys: None,
     };
     let dir = format!("{}/../../events/cloudtrail", env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<String> =

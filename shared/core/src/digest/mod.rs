@@ -17,10 +17,12 @@
 //!
 //! - [`chain`]: a set of digests and log files checked together (order,
 //!   gaps, deletions, files no digest lists).
+//! - [`delivered`]: one digest checked as it arrives in S3, and its alert.
 //! - `forge` (feature `test-support`): writes signed chains exactly as
 //!   CloudTrail does, for tests.
 
 pub mod chain;
+pub mod delivered;
 #[cfg(any(test, feature = "test-support"))]
 pub mod forge;
 
