@@ -89,7 +89,9 @@ for name, fn in functions.items():
             for action in as_list(s["Action"]):
                 check(action != "*" and not action.endswith(":*"), f"{name}: action {action} is not a wildcard")
             for resource in as_list(s["Resource"]):
-                check(resource != "*", f"{name}: resource is not '*'")
+                # Only actions without resource-level permissions may name "*".
+                check(resource != "*" or as_list(s["Action"]) == ["cloudtrail:ListPublicKeys"],
+                      f"{name}: resource is not '*' (actions {s['Action']})")
     check(fn["Metadata"]["BuildMethod"] == "rust-cargolambda", f"{name}: built with cargo-lambda")
 
 globals_fn = template["Globals"]["Function"]
@@ -104,6 +106,9 @@ alarms = of_type("AWS::CloudWatch::Alarm").values()
 for metric in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible"):
     check(any(a["Properties"]["MetricName"] == metric and a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopic"}] for a in alarms),
           f"alarm on {metric} notifies the alert topic")
+
+detect_actions = {a for s in statements(functions["DetectFunction"]["Properties"]["Policies"][0]) for a in as_list(s["Action"])}
+check("cloudtrail:ListPublicKeys" in detect_actions, "detect may read CloudTrail's public keys (digest signatures)")
 
 trail = resources["Trail"]["Properties"]
 check(trail["IsMultiRegionTrail"] is True and trail["EnableLogFileValidation"] is True, "trail: multi-region, validated")

@@ -47,8 +47,9 @@ impl KeyCache {
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The keys, with the one that signed `file` if CloudTrail has it.
-    async fn for_digest(&self, file: &DigestFile) -> Result<PublicKeys, Failure> {
+    /// The keys, with the one that signed `file` (a digest of `region`) if
+    /// CloudTrail has it.
+    async fn for_digest(&self, file: &DigestFile, region: &str) -> Result<PublicKeys, Failure> {
         let keys = self.cached();
         if keys.contains(&file.digest.digest_public_key_fingerprint) {
             return Ok(keys);
@@ -59,7 +60,7 @@ impl KeyCache {
         };
         let start = at(&file.digest.digest_start_time) - 86_400;
         let end = at(&file.digest.digest_end_time) + 3_600;
-        let fetched = self.source.public_keys(start, end).await?;
+        let fetched = self.source.public_keys(region, start, end).await?;
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         for key in fetched {
             if let Err(e) = keys.add_der(&key.fingerprint, &key.der) {
@@ -169,7 +170,8 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
                 return Ok(Some((None, vec![IntegrityFailure::DigestUnreadable { reason: e.to_string() }], Vec::new())))
             }
         };
-        let keys = cache.for_digest(&file).await?;
+        let region = region_of(&object.key).unwrap_or("us-east-1");
+        let keys = cache.for_digest(&file, region).await?;
         let previous = self.previous(&file, &object.bucket).await?;
         let signature =
             metadata.get("signature").map(|s| (s.as_str(), metadata.get("signature-algorithm").map(String::as_str)));

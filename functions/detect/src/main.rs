@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use trailwatch_aws::cloudtrail::CloudTrailKeys;
-use trailwatch_aws::config::{cloudtrail_client, init_logging, s3_client, sdk_config, sns_client};
+use trailwatch_aws::config::{init_logging, s3_client, sdk_config, sns_client};
 use trailwatch_aws::s3::S3Store;
 use trailwatch_aws::sns::SnsSink;
 use trailwatch_core::alert::AlertLimits;
@@ -31,7 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         sink: SnsSink::new(sns_client(&config), settings.alert_topic_arn),
         state_bucket: settings.state_bucket,
         limits: AlertLimits::default(),
-        keys: Some(Arc::new(KeyCache::new(Arc::new(CloudTrailKeys::new(cloudtrail_client(&config)))))),
+        keys: Some(Arc::new(KeyCache::new(Arc::new(CloudTrailKeys::new(&config))))),
     });
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

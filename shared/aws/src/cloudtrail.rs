@@ -2,36 +2,60 @@
 //! The IAM permission is `cloudtrail:ListPublicKeys` (no resource-level
 //! permissions exist for it).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 
+use aws_config::SdkConfig;
+use aws_sdk_cloudtrail::config::Region;
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::Client;
 
 use crate::ports::{PublicKey, PublicKeySource, Result};
 use crate::s3::classify;
 
-/// CloudTrail's public keys for the function's region (digests are signed
-/// by the key of the region they cover, and read in that region).
-#[derive(Clone, Debug)]
+/// CloudTrail's public keys. Each region signs its digests with its own
+/// key and lists only its own keys, so a multi-region trail needs a client
+/// per region: made on first use, then kept.
+#[derive(Debug)]
 pub struct CloudTrailKeys {
-    client: Client,
+    config: SdkConfig,
+    clients: Mutex<HashMap<String, Client>>,
 }
 
 impl CloudTrailKeys {
-    pub fn new(client: Client) -> Self {
-        CloudTrailKeys { client }
+    pub fn new(config: &SdkConfig) -> Self {
+        CloudTrailKeys { config: config.clone(), clients: Mutex::default() }
+    }
+
+    fn client(&self, region: &str) -> Client {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let config = aws_sdk_cloudtrail::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_string()))
+                    .build();
+                Client::from_conf(config)
+            })
+            .clone()
     }
 }
 
 impl PublicKeySource for CloudTrailKeys {
-    fn public_keys(&self, start: i64, end: i64) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + '_>> {
+    fn public_keys<'a>(
+        &'a self,
+        region: &'a str,
+        start: i64,
+        end: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + 'a>> {
         Box::pin(async move {
+            let client = self.client(region);
             let mut keys = Vec::new();
             let mut token: Option<String> = None;
             loop {
-                let out = self
-                    .client
+                let out = client
                     .list_public_keys()
                     .start_time(DateTime::from_secs(start))
                     .end_time(DateTime::from_secs(end))

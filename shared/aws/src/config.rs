@@ -28,10 +28,6 @@ pub fn sns_client(config: &SdkConfig) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(config)
 }
 
-pub fn cloudtrail_client(config: &SdkConfig) -> aws_sdk_cloudtrail::Client {
-    aws_sdk_cloudtrail::Client::new(config)
-}
-
 /// JSON logs for Lambda, at `LOG_LEVEL` (default `info`).
 pub fn init_logging() {
     let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());

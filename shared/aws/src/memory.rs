@@ -188,7 +188,12 @@ impl StaticKeys {
 }
 
 impl PublicKeySource for StaticKeys {
-    fn public_keys(&self, _start: i64, _end: i64) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + '_>> {
+    fn public_keys<'a>(
+        &'a self,
+        _region: &'a str,
+        _start: i64,
+        _end: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + 'a>> {
         *lock(&self.calls) += 1;
         let keys = lock(&self.keys).clone();
         Box::pin(async move { Ok(keys) })

@@ -114,7 +114,12 @@ pub struct PublicKey {
 /// CloudTrail's `ListPublicKeys`, or a stand-in. Object-safe (the handler
 /// holds it as `Arc<dyn PublicKeySource>`).
 pub trait PublicKeySource: Send + Sync {
-    /// The keys valid at some time between `start` and `end` (seconds since
-    /// the epoch).
-    fn public_keys(&self, start: i64, end: i64) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + '_>>;
+    /// The keys of `region` (each region signs its own digests) valid at
+    /// some time between `start` and `end` (seconds since the epoch).
+    fn public_keys<'a>(
+        &'a self,
+        region: &'a str,
+        start: i64,
+        end: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + 'a>>;
 }

@@ -1,0 +1,116 @@
+//! Windows, coverage and the report, one case per line where they fit.
+
+use super::*;
+use crate::alert::MAX_BODY;
+use time::macros::datetime;
+
+#[test]
+fn windows_come_from_the_event_time_not_the_clock() {
+    let day = Duration::from_secs(DAY);
+    let cases = [
+        (datetime!(2026-11-21 00:05 UTC), day, datetime!(2026-11-20 00:00 UTC), datetime!(2026-11-21 00:00 UTC)),
+        (datetime!(2026-11-21 23:59:59 UTC), day, datetime!(2026-11-20 00:00 UTC), datetime!(2026-11-21 00:00 UTC)),
+        (datetime!(2026-11-21 00:00 UTC), day, datetime!(2026-11-20 00:00 UTC), datetime!(2026-11-21 00:00 UTC)),
+        (datetime!(2026-03-01 00:10 UTC), day, datetime!(2026-02-28 00:00 UTC), datetime!(2026-03-01 00:00 UTC)),
+        (
+            datetime!(2026-11-21 13:07 UTC),
+            Duration::from_secs(3600),
+            datetime!(2026-11-21 12:00 UTC),
+            datetime!(2026-11-21 13:00 UTC),
+        ),
+        (
+            datetime!(2026-11-21 13:07 UTC),
+            Duration::from_secs(6 * 3600),
+            datetime!(2026-11-21 06:00 UTC),
+            datetime!(2026-11-21 12:00 UTC),
+        ),
+        (datetime!(2027-01-01 00:01 UTC), day, datetime!(2026-12-31 00:00 UTC), datetime!(2027-01-01 00:00 UTC)),
+    ];
+    for (at, length, start, end) in cases {
+        let w = Window::ending_before(at, length).unwrap();
+        assert_eq!((w.start, w.end), (start, end), "{at}");
+    }
+    for bad in [Duration::from_secs(5 * 3600), Duration::from_secs(90 * 60), Duration::ZERO] {
+        assert!(Window::ending_before(datetime!(2026-11-21 00:05 UTC), bad).is_err());
+    }
+    let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), day).unwrap();
+    assert_eq!(w.label(), "2026-11-20T00:00Z-24h");
+    assert_eq!(w.title(), "daily summary 2026-11-20");
+    assert_eq!(w.previous().label(), "2026-11-19T00:00Z-24h");
+    assert_eq!(w.hour_paths().len(), 24);
+    assert_eq!(w.hour_paths()[0], "2026/11/20/00");
+    assert_eq!(w.day_paths(), vec!["2026/11/20"]);
+    assert_eq!(Window::parse_length("1h").unwrap(), Duration::from_secs(3600));
+    assert_eq!(Window::parse_time("2026-11-21T00:05:00Z").unwrap(), datetime!(2026-11-21 00:05 UTC));
+    assert_eq!(parse_file_time("20261120T0910Z"), Some(datetime!(2026-11-20 09:10 UTC)));
+    assert_eq!(parse_file_time("2026112xT0910Z"), None);
+}
+
+fn delivered(account: &str, region: &str, time: OffsetDateTime, n: u32) -> Delivered {
+    Delivered {
+        source: format!("s3://b/{account}/{region}/{n}"),
+        account_id: account.into(),
+        region: region.into(),
+        time,
+    }
+}
+
+#[test]
+fn coverage_names_unprocessed_files_and_silent_regions() {
+    let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), Duration::from_secs(DAY)).unwrap();
+    let mut files = Vec::new();
+    // us-east-1 delivers every 5 minutes all day; eu-west-1 stops at 06:00.
+    for i in 0..288u32 {
+        let t = w.start + time::Duration::minutes(5 * i as i64);
+        files.push(delivered("111122223333", "us-east-1", t, i));
+        if t.hour() < 6 {
+            files.push(delivered("111122223333", "eu-west-1", t, i));
+        }
+    }
+    // One file from outside the window does not count.
+    files.push(delivered("111122223333", "us-east-1", w.end, 999));
+    let mut processed: BTreeSet<String> = files.iter().map(|d| d.source.clone()).collect();
+    processed.remove("s3://b/111122223333/us-east-1/7");
+    let known: BTreeSet<(String, String)> =
+        [("111122223333", "ap-south-1")].iter().map(|(a, r)| (a.to_string(), r.to_string())).collect();
+    let c = coverage(&w, &files, &processed, vec![], &known, Duration::from_secs(3600), 50);
+    assert_eq!(c.delivered, 288 + 72);
+    assert_eq!(c.processed, c.delivered - 1);
+    assert_eq!(c.unprocessed, vec!["s3://b/111122223333/us-east-1/7"]);
+    let silent: Vec<(&str, u64)> = c.silent.iter().map(|s| (s.region.as_str(), s.longest_gap_minutes)).collect();
+    assert_eq!(silent, vec![("ap-south-1", 1440), ("eu-west-1", 18 * 60 + 5)]);
+    assert_eq!(c.silent[1].from, "2026-11-20T05:55Z");
+}
+
+#[test]
+fn reports_say_nothing_in_one_line_and_fit_the_size_limit() {
+    let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), Duration::from_secs(DAY)).unwrap();
+    let empty = render(&w, &StatsShard::default(), &Coverage::default(), None);
+    assert_eq!(empty.subject, "trailwatch daily summary 2026-11-20: no findings");
+    for line in [
+        "No findings.",
+        "No root activity.",
+        "No console sign-ins.",
+        "No IAM changes.",
+        "Every delivered log file was processed.",
+    ] {
+        assert!(empty.body.contains(line), "{line}");
+    }
+
+    let mut big = StatsShard::default();
+    for i in 0..20_000 {
+        big.principals.add(&format!("arn:aws:sts::111122223333:assumed-role/r/{i}-{}", "x".repeat(40)), 1);
+        big.source_ips.add(&format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256), 1);
+    }
+    let coverage = Coverage {
+        unprocessed: (0..50).map(|i| format!("s3://b/{i}")).collect(),
+        unprocessed_total: 5000,
+        delivered: 9000,
+        processed: 4000,
+        ..Default::default()
+    };
+    let report = render(&w, &big, &coverage, Some(&StatsShard::default()));
+    assert!(report.body.len() <= MAX_BODY);
+    assert!(report.body.contains("Not processed (5000)"));
+    assert!(report.body.contains("... and 19980 more"));
+}
