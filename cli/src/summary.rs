@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use trailwatch_core::engine::{Collect, EngineOptions};
 use trailwatch_core::key::parse_log_file_name;
-use trailwatch_core::summary::{coverage, parse_file_time, render, Delivered, SummaryFile, Window};
+use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
 use trailwatch_core::{Engine, StatsShard};
 
 use crate::{inputs, render as show, SummaryArgs, SummaryFormat};
@@ -91,7 +91,12 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let coverage = coverage(&window, &delivered, &processed, incomplete, &known, gap, LIST_CAP);
+    let mut coverage = coverage(&window, &delivered, &processed, incomplete, &known, gap, LIST_CAP);
+    // Digest files among the paths vouch for the log files they list, as the
+    // detection function's integrity records do in AWS.
+    let found = crate::validate::find(&args.paths, None, None)?;
+    let (digests, verified) = crate::validate::vouched(&found, None);
+    coverage.digests = digest_coverage(&window, &delivered, digests, &verified, LIST_CAP);
     match args.format {
         SummaryFormat::Json => {
             println!("{}", serde_json::to_string_pretty(&SummaryFile::new(&window, stats, coverage))?)

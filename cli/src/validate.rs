@@ -5,7 +5,7 @@
 //! ([`trailwatch_core::digest`]), hashes every log file a digest lists, and
 //! looks for log files no digest lists.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -100,6 +100,74 @@ fn sidecar_signature(path: &Path) -> Option<String> {
     std::fs::read_to_string(PathBuf::from(name)).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// The digests (parsed, or why not) and log files (by name) under some paths.
+pub struct Found {
+    pub digests: Vec<FoundDigest>,
+    pub unreadable: Vec<String>,
+    pub logs: HashMap<String, PathBuf>,
+}
+
+/// Digest files whose time overlaps `[since, until)`, and every log file.
+pub fn find(paths: &[PathBuf], since: Option<OffsetDateTime>, until: Option<OffsetDateTime>) -> anyhow::Result<Found> {
+    let mut found = Found { digests: Vec::new(), unreadable: Vec::new(), logs: HashMap::new() };
+    for path in inputs::collect_all(paths)? {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        if inputs::is_digest_name(&path) {
+            let parsed = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| DigestFile::parse(&b).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(file) if overlaps(&file, since, until) => found.digests.push(FoundDigest {
+                    location: path.display().to_string(),
+                    signature: sidecar_signature(&path).map(|s| (s, None)),
+                    file,
+                }),
+                Ok(_) => {}
+                Err(e) => found.unreadable.push(format!("{}: {e}", path.display())),
+            }
+        } else if parse_log_file_name(&name).is_some() {
+            found.logs.insert(name, path);
+        }
+    }
+    Ok(found)
+}
+
+/// Every log file the given digests list, hashed and compared (reported by
+/// local path, or by S3 URI when absent).
+fn check_logs(digests: &[FoundDigest], logs: &HashMap<String, PathBuf>) -> Vec<LogReport> {
+    let mut reports = Vec::new();
+    for (name, key, want) in chain::listed_logs(digests) {
+        let status = match logs.get(&name) {
+            None => LogStatus::Deleted,
+            Some(path) => match File::open(path).and_then(trailwatch_core::digest::log_file_sha256) {
+                Ok(hash) if hash.eq_ignore_ascii_case(&want) => LogStatus::Valid,
+                Ok(_) => LogStatus::Modified,
+                Err(e) => LogStatus::Unreadable(e.to_string()),
+            },
+        };
+        let file = logs.get(&name).map_or(key, |p| p.display().to_string());
+        reports.push(LogReport { file, status });
+    }
+    reports
+}
+
+/// For `trailwatch summary`: how many digests vouch for log files, and the
+/// paths of the log files whose hash one of them records. A digest that
+/// fails a check (chain, move; signature when keys are given) vouches for
+/// nothing.
+pub fn vouched(found: &Found, keys: Option<&PublicKeys>) -> (u64, BTreeSet<String>) {
+    let (reports, _) = chain::check(&found.digests, keys);
+    let good: Vec<FoundDigest> = found
+        .digests
+        .iter()
+        .filter(|d| reports.iter().any(|r| r.location == d.location && !r.is_failure()))
+        .cloned()
+        .collect();
+    let verified =
+        check_logs(&good, &found.logs).into_iter().filter(|l| l.status == LogStatus::Valid).map(|l| l.file).collect();
+    (good.len() as u64, verified)
+}
+
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
     let since = args.since.as_deref().map(|t| parse_time(t, now)).transpose()?;
@@ -111,47 +179,13 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-
-    let mut found = Vec::new();
-    let mut unreadable_digests = Vec::new();
-    let mut logs: HashMap<String, PathBuf> = HashMap::new();
-    for path in inputs::collect(&args.paths)? {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        if name.contains("_CloudTrail-Digest_") {
-            let parsed = std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| DigestFile::parse(&b).map_err(|e| e.to_string()));
-            match parsed {
-                Ok(file) if overlaps(&file, since, until) => found.push(FoundDigest {
-                    location: path.display().to_string(),
-                    signature: sidecar_signature(&path).map(|s| (s, None)),
-                    file,
-                }),
-                Ok(_) => {}
-                Err(e) => unreadable_digests.push(format!("{}: {e}", path.display())),
-            }
-        } else if parse_log_file_name(&name).is_some() {
-            logs.insert(name, path);
-        }
-    }
+    let Found { digests: found, unreadable: unreadable_digests, logs } = find(&args.paths, since, until)?;
     if found.is_empty() && unreadable_digests.is_empty() {
         bail!("no CloudTrail digest files (*_CloudTrail-Digest_*.json.gz) in the given range under the paths given");
     }
 
     let (digests, gaps) = chain::check(&found, keys.as_ref());
-    let mut log_reports = Vec::new();
-    for (name, key, want) in chain::listed_logs(&found) {
-        let status = match logs.get(&name) {
-            None => LogStatus::Deleted,
-            Some(path) => match File::open(path).and_then(trailwatch_core::digest::log_file_sha256) {
-                Ok(hash) if hash.eq_ignore_ascii_case(&want) => LogStatus::Valid,
-                Ok(_) => LogStatus::Modified,
-                Err(e) => LogStatus::Unreadable(e.to_string()),
-            },
-        };
-        let file = logs.get(&name).map_or(key, |p| p.display().to_string());
-        log_reports.push(LogReport { file, status });
-    }
+    let mut log_reports = check_logs(&found, &logs);
     let present: Vec<&str> = logs.keys().map(String::as_str).collect();
     let mut extra = chain::not_listed(&present, &found);
     extra.sort();

@@ -40,7 +40,7 @@ struct Sample {
 /// Three hourly digests of one trail (the middle hour with no log file),
 /// the log files they list, the public key, and the newest digest's
 /// signature next to it (its metadata, which a local copy loses).
-fn write_sample(dir: &Path, org: Option<&str>) -> Sample {
+fn write_sample(dir: &Path, keys: &Path, org: Option<&str>) -> Sample {
     let mut w = ChainWriter::new(signer(), "example-trail-bucket", "123456789012", "us-east-1", org);
     let a = w.log(datetime!(2026-11-20 09:10 UTC), "Sample0Log000001", LOGIN);
     let b = w.log(datetime!(2026-11-20 09:45 UTC), "Sample0Log000002", &format!("{LOGIN},{LOGIN}"));
@@ -64,7 +64,7 @@ fn write_sample(dir: &Path, org: Option<&str>) -> Sample {
     }
     let newest = digests.last().unwrap();
     put(&format!("{}.signature", newest.key), format!("{}\n", newest.signature).as_bytes());
-    put("public-keys.json", signer().list_json().as_bytes());
+    std::fs::write(keys, signer().list_json()).unwrap();
     Sample { digests, logs }
 }
 
@@ -76,8 +76,12 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn validate(dir: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    validate_with(dir, &dir.join("public-keys.json"), extra)
+}
+
+fn validate_with(dir: &Path, keys: &Path, extra: &[&str]) -> (Option<i32>, String) {
     let dir_arg = dir.display().to_string();
-    let keys = dir.join("public-keys.json").display().to_string();
+    let keys = keys.display().to_string();
     let mut args = vec!["validate", dir_arg.as_str(), "--public-keys", keys.as_str()];
     args.extend_from_slice(extra);
     let out = trailwatch(&args);
@@ -87,11 +91,12 @@ fn validate(dir: &Path, extra: &[&str]) -> (Option<i32>, String) {
 #[test]
 fn the_committed_sample_chain_is_what_the_forger_writes_and_validates() {
     let fresh = temp_dir("fresh");
-    write_sample(&fresh, None);
-    let committed = repo().join("events/digest/chain");
+    let fresh_keys = fresh.join("public-keys.json");
+    write_sample(&fresh.join("chain"), &fresh_keys, None);
+    let committed = repo().join("events/digest");
     if std::env::var_os("UPDATE_SAMPLES").is_some() {
-        let _ = std::fs::remove_dir_all(&committed);
-        write_sample(&committed, None);
+        let _ = std::fs::remove_dir_all(committed.join("chain"));
+        write_sample(&committed.join("chain"), &committed.join("public-keys.json"), None);
     }
     for entry in walk(&fresh) {
         let relative = entry.strip_prefix(&fresh).unwrap();
@@ -100,7 +105,7 @@ fn the_committed_sample_chain_is_what_the_forger_writes_and_validates() {
             .unwrap_or_else(|_| panic!("{} missing (UPDATE_SAMPLES=1 rewrites the sample)", relative.display()));
         assert!(want == have, "{} differs from what the forger writes", relative.display());
     }
-    let out = trailwatch(&["validate", "events/digest/chain", "--public-keys", "events/digest/chain/public-keys.json"]);
+    let out = trailwatch(&["validate", "events/digest/chain", "--public-keys", "events/digest/public-keys.json"]);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert_eq!(all.matches("digest  valid").count(), 3, "{all}");
@@ -171,7 +176,7 @@ fn each_kind_of_tampering_is_reported_with_exit_status_4() {
     ];
     for (name, tamper, wants) in cases {
         let dir = temp_dir(&name.replace(' ', "-"));
-        let sample = write_sample(&dir, None);
+        let sample = write_sample(&dir, &dir.join("public-keys.json"), None);
         tamper(&dir, &sample);
         let (code, out) = validate(&dir, &[]);
         assert_eq!(code, Some(4), "{name}: {out}");
@@ -183,7 +188,7 @@ fn each_kind_of_tampering_is_reported_with_exit_status_4() {
 #[test]
 fn organization_trails_json_output_and_missing_keys() {
     let dir = temp_dir("org");
-    let sample = write_sample(&dir, Some("o-a1b2c3d4e5"));
+    let sample = write_sample(&dir, &dir.join("public-keys.json"), Some("o-a1b2c3d4e5"));
     assert!(sample.digests[0].key.starts_with("AWSLogs/o-a1b2c3d4e5/123456789012/CloudTrail-Digest/"));
     let (code, out) = validate(&dir, &["--format", "json"]);
     assert_eq!(code, Some(0), "{out}");
@@ -210,10 +215,23 @@ fn organization_trails_json_output_and_missing_keys() {
 
 #[test]
 fn since_and_until_select_digests_and_nothing_found_is_an_error() {
-    let (code, out) = validate(&repo().join("events/digest/chain"), &["--since", "2026-11-20T10:30:00Z"]);
+    let (code, out) = validate_with(
+        &repo().join("events/digest/chain"),
+        &repo().join("events/digest/public-keys.json"),
+        &["--since", "2026-11-20T10:30:00Z"],
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("2 digest(s)"), "{out}");
     let out = trailwatch(&["validate", "events/cloudtrail"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no CloudTrail digest files"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_summary_counts_the_log_files_the_local_digests_vouch_for() {
+    let out = trailwatch(&["summary", "events/digest/chain", "--at", "2026-11-21T00:05:00Z"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("Log files delivered: 3   processed: 3"), "digests are not scanned as logs: {stdout}");
+    assert!(stdout.contains("Verified by a digest: 3 of 3 log files"), "{stdout}");
 }

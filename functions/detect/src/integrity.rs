@@ -176,6 +176,8 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         let signature =
             metadata.get("signature").map(|s| (s.as_str(), metadata.get("signature-algorithm").map(String::as_str)));
         let mut failures = check_digest(&object.bucket, &object.key, &file, signature, &keys, &previous);
+        // A digest that cannot be trusted vouches for nothing; its files are still checked.
+        let trusted = !failures.iter().any(IntegrityFailure::discredits_digest);
         let mut verified = Vec::new();
         let checks = stream::iter(file.digest.log_files.iter())
             .map(|entry| async move {
@@ -194,7 +196,11 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             let (uri, hash, want) = check?;
             match hash {
                 None => failures.push(IntegrityFailure::LogFileDeleted { key: uri }),
-                Some(hash) if hash.eq_ignore_ascii_case(&want) => verified.push(uri),
+                Some(hash) if hash.eq_ignore_ascii_case(&want) => {
+                    if trusted {
+                        verified.push(uri);
+                    }
+                }
                 Some(_) => failures.push(IntegrityFailure::LogFileModified { key: uri }),
             }
         }

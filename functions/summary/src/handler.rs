@@ -11,13 +11,15 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tracing::{info, warn};
 use trailwatch_aws::ports::{AlertSink, FailureKind, ObjectStore};
-use trailwatch_aws::state::{ShardFile, SHARDS, SUMMARIES};
+use trailwatch_aws::state::{ShardFile, INTEGRITY, SHARDS, SUMMARIES};
 use trailwatch_core::alert::Alert;
+use trailwatch_core::digest::delivered::IntegrityRecord;
 use trailwatch_core::key::{classify_key, KeyKind};
-use trailwatch_core::summary::{coverage, parse_file_time, render, Delivered, SummaryFile, Window};
+use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
 use trailwatch_core::StatsShard;
 
 /// Why a summary could not be made.
@@ -66,7 +68,7 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
         let merged = self.merge_shards(&window).await?;
         let (delivered, known) = self.deliveries(&window).await?;
         let previous = self.previous(&window).await;
-        let coverage = coverage(
+        let mut coverage = coverage(
             &window,
             &delivered,
             &merged.processed,
@@ -75,6 +77,8 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
             self.settings.gap,
             self.settings.list_cap,
         );
+        let (digests, verified) = self.integrity(&window).await?;
+        coverage.digests = digest_coverage(&window, &delivered, digests, &verified, self.settings.list_cap);
         let report = render(&window, &merged.stats, &coverage, previous.as_ref());
 
         let file = SummaryFile::new(&window, merged.stats, coverage);
@@ -118,39 +122,69 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
         }))
     }
 
-    async fn merge_shards(&self, window: &Window) -> Result<Merged, SummaryError> {
+    /// Reads every JSON object under `prefix<hour>/` for the given hours,
+    /// several at a time, and hands each (key, parsed) to `each`. An object
+    /// removed between listing and reading (lifecycle) is skipped.
+    async fn read_hourly<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        hours: &[String],
+        mut each: impl FnMut(String, serde_json::Result<T>),
+    ) -> Result<(), SummaryError> {
         let bucket = &self.settings.state_bucket;
-        let mut merged = Merged::default();
-        for hour in window.hour_paths() {
+        for hour in hours {
             let listed =
-                self.store.list(bucket, &format!("{SHARDS}{hour}/")).await.map_err(|f| SummaryError(f.message))?;
+                self.store.list(bucket, &format!("{prefix}{hour}/")).await.map_err(|f| SummaryError(f.message))?;
             let mut reads = stream::iter(listed)
                 .map(|entry| async move { (self.store.get_small(bucket, &entry.key).await, entry.key) })
                 .buffer_unordered(self.settings.concurrency.max(1));
             while let Some((read, key)) = reads.next().await {
-                let bytes = match read {
-                    Ok(bytes) => bytes,
-                    // Removed by a lifecycle rule between listing and reading.
+                match read {
+                    Ok(bytes) => each(key, serde_json::from_slice::<T>(&bytes)),
                     Err(f) if f.kind == FailureKind::NotFound => continue,
                     Err(f) => return Err(SummaryError(f.message)),
-                };
-                match serde_json::from_slice::<ShardFile>(&bytes) {
-                    Ok(shard) => {
-                        merged.stats.merge(&shard.stats);
-                        if !shard.complete {
-                            merged.incomplete.push(shard.source.clone());
-                        }
-                        merged.processed.insert(shard.source);
-                    }
-                    Err(e) => {
-                        // Its log file then shows as unprocessed in the report.
-                        warn!(key, error = %e, "unreadable statistics shard");
-                        merged.unreadable_shards += 1;
-                    }
                 }
             }
         }
+        Ok(())
+    }
+
+    async fn merge_shards(&self, window: &Window) -> Result<Merged, SummaryError> {
+        let mut merged = Merged::default();
+        self.read_hourly(SHARDS, &window.hour_paths(), |key, shard: serde_json::Result<ShardFile>| match shard {
+            Ok(shard) => {
+                merged.stats.merge(&shard.stats);
+                if !shard.complete {
+                    merged.incomplete.push(shard.source.clone());
+                }
+                merged.processed.insert(shard.source);
+            }
+            Err(e) => {
+                // Its log file then shows as unprocessed in the report.
+                warn!(key, error = %e, "unreadable statistics shard");
+                merged.unreadable_shards += 1;
+            }
+        })
+        .await?;
         Ok(merged)
+    }
+
+    /// The digests verified for the window (their records are filed by the
+    /// hour the digest starts, so the hour before the window is read too)
+    /// and the log files they vouched for.
+    async fn integrity(&self, window: &Window) -> Result<(u64, BTreeSet<String>), SummaryError> {
+        let mut hours = Window { start: window.start - time::Duration::HOUR, end: window.end }.hour_paths();
+        hours.dedup();
+        let (mut digests, mut verified) = (0, BTreeSet::new());
+        self.read_hourly(INTEGRITY, &hours, |key, record: serde_json::Result<IntegrityRecord>| match record {
+            Ok(record) => {
+                digests += 1;
+                verified.extend(record.verified);
+            }
+            Err(e) => warn!(key, error = %e, "unreadable integrity record"),
+        })
+        .await?;
+        Ok((digests, verified))
     }
 
     /// The log files delivered in the window, and every account/region that

@@ -60,3 +60,34 @@ async fn an_event_without_time_is_an_error_and_a_failed_publish_is_an_error() {
     summarizer.handle(&event("schedule.json")).await.unwrap();
     assert!(sink.published()[0].body.contains("Log files delivered: 0"));
 }
+
+/// GIVEN integrity records for some of the window's log files (as the
+/// detection function writes when a digest verifies) WHEN the summary runs
+/// THEN its coverage says how many a digest vouched for and names the rest.
+#[tokio::test]
+async fn coverage_counts_the_log_files_a_digest_vouched_for() {
+    use trailwatch_core::digest::delivered::IntegrityRecord;
+    let store = MemoryStore::default();
+    deliver_and_detect(store.clone(), MemorySink::default()).await;
+    let vouched = [
+        "123456789012_CloudTrail_us-east-1_20261120T0910Z_Sg1nInEvents0001.json.gz",
+        "123456789012_CloudTrail_us-east-1_20261120T0930Z_IamCh4ngesEv0002.json.gz",
+    ];
+    let record = IntegrityRecord {
+        digest: "s3://trailwatch-logs/AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/20/d.json.gz".into(),
+        account_id: "123456789012".into(),
+        region: "us-east-1".into(),
+        digest_start_time: "2026-11-20T09:00:31Z".into(),
+        digest_end_time: "2026-11-20T10:00:31Z".into(),
+        verified: vouched.iter().map(|f| format!("s3://{LOGS}/{}", log_key(f))).collect(),
+        failures: Vec::new(),
+    };
+    store.insert(STATE, "integrity/2026/11/20/09/trailwatch-logs/d.json.gz.json", serde_json::to_vec(&record).unwrap());
+    let sink = MemorySink::default();
+    let summarizer = Summarizer { store: store.clone(), sink: sink.clone(), settings: settings() };
+    summarizer.handle(&event("schedule.json")).await.unwrap();
+    let body = &sink.published()[0].body;
+    assert!(body.contains("Verified by a digest: 2 of 8 log files"), "{body}");
+    assert!(body.contains("Not verified by any digest (6):"), "{body}");
+    assert!(body.contains("S3DataEvents0005"), "{body}");
+}

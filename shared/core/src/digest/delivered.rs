@@ -46,6 +46,20 @@ pub enum IntegrityFailure {
 }
 
 impl IntegrityFailure {
+    /// True when the digest itself cannot be trusted, so it vouches for no
+    /// log file (as opposed to failures of the chain or of listed files).
+    pub fn discredits_digest(&self) -> bool {
+        matches!(
+            self,
+            IntegrityFailure::DigestUnreadable { .. }
+                | IntegrityFailure::NoSignature
+                | IntegrityFailure::InvalidSignature
+                | IntegrityFailure::UnknownKey { .. }
+                | IntegrityFailure::MalformedSignature { .. }
+                | IntegrityFailure::Moved { .. }
+        )
+    }
+
     /// One line for people.
     pub fn describe(&self) -> String {
         match self {

@@ -152,6 +152,51 @@ pub struct Coverage {
     pub incomplete: Vec<String>,
     pub silent: Vec<Silence>,
     pub gap_minutes: u64,
+    /// Which of the delivered files a digest vouched for.
+    #[serde(default)]
+    pub digests: DigestCoverage,
+}
+
+/// Log file integrity over the window: which delivered files a verified
+/// digest vouched for (their hash matched), and which not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestCoverage {
+    /// Digests verified for the window.
+    pub digests: u64,
+    pub verified: u64,
+    /// Delivered in the window's last hour: their digest may not have come yet.
+    pub awaiting: u64,
+    /// The others no digest vouched for (first ones, sorted), and how many in all.
+    pub unverified: Vec<String>,
+    pub unverified_total: u64,
+}
+
+/// Sorts the window's delivered files by whether a digest vouched for them
+/// (`verified` holds their sources).
+pub fn digest_coverage(
+    window: &Window,
+    delivered: &[Delivered],
+    digests: u64,
+    verified: &BTreeSet<String>,
+    cap: usize,
+) -> DigestCoverage {
+    let last_hour = window.end - time::Duration::HOUR;
+    let mut out = DigestCoverage { digests, ..DigestCoverage::default() };
+    let mut unverified = Vec::new();
+    for d in delivered.iter().filter(|d| window.contains(d.time)) {
+        if verified.contains(&d.source) {
+            out.verified += 1;
+        } else if d.time >= last_hour {
+            out.awaiting += 1;
+        } else {
+            unverified.push(d.source.clone());
+        }
+    }
+    unverified.sort();
+    out.unverified_total = unverified.len() as u64;
+    unverified.truncate(cap);
+    out.unverified = unverified;
+    out
 }
 
 /// One delivered log file.
@@ -220,6 +265,7 @@ pub fn coverage(
         incomplete,
         silent,
         gap_minutes: gap.as_secs() / 60,
+        digests: DigestCoverage::default(),
     }
 }
 

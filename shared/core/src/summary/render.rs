@@ -198,6 +198,27 @@ fn render_body(
             );
         }
     }
+    let d = &coverage.digests;
+    if d.digests == 0 {
+        let _ = writeln!(out, "  No digest was verified for this window: is log file validation on for the trail?");
+    } else {
+        let awaiting = if d.awaiting > 0 {
+            format!(" ({} from the last hour await their digest)", d.awaiting)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  Verified by a digest: {} of {} log files{awaiting}", d.verified, coverage.delivered);
+        if d.unverified_total > 0 {
+            let _ = writeln!(out, "  Not verified by any digest ({}):", d.unverified_total);
+            for key in d.unverified.iter().take(limit) {
+                let _ = writeln!(out, "    {}", show(key));
+            }
+            if d.unverified_total as usize > limit.min(d.unverified.len()) {
+                let _ =
+                    writeln!(out, "    ... and {} more", d.unverified_total as usize - limit.min(d.unverified.len()));
+            }
+        }
+    }
     if !coverage.incomplete.is_empty() {
         let _ = writeln!(out, "  Processed but not readable to the end ({}):", coverage.incomplete.len());
         for key in coverage.incomplete.iter().take(limit) {

@@ -114,3 +114,29 @@ fn reports_say_nothing_in_one_line_and_fit_the_size_limit() {
     assert!(report.body.contains("Not processed (5000)"));
     assert!(report.body.contains("... and 19980 more"));
 }
+
+#[test]
+fn digest_coverage_counts_verified_awaiting_and_unverified_files() {
+    let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), Duration::from_secs(DAY)).unwrap();
+    let file =
+        |source: &str, t| Delivered { source: source.into(), account_id: "1".into(), region: "r".into(), time: t };
+    let files = [
+        file("a", datetime!(2026-11-20 09:10 UTC)),
+        file("b", datetime!(2026-11-20 10:10 UTC)),
+        file("late", datetime!(2026-11-20 23:40 UTC)),
+        file("outside", datetime!(2026-11-21 00:10 UTC)),
+    ];
+    let verified: BTreeSet<String> = ["a".to_string()].into();
+    let c = digest_coverage(&w, &files, 24, &verified, 50);
+    assert_eq!((c.digests, c.verified, c.awaiting, c.unverified_total), (24, 1, 1, 1));
+    assert_eq!(c.unverified, ["b"]);
+    let coverage = Coverage { delivered: 3, digests: c, ..Coverage::default() };
+    let body = render(&w, &StatsShard::default(), &coverage, None).body;
+    assert!(
+        body.contains("Verified by a digest: 1 of 3 log files (1 from the last hour await their digest)"),
+        "{body}"
+    );
+    assert!(body.contains("Not verified by any digest (1):\n    b"), "{body}");
+    let none = render(&w, &StatsShard::default(), &Coverage::default(), None).body;
+    assert!(none.contains("No digest was verified for this window"), "{none}");
+}
