@@ -1,19 +1,10 @@
 //! The `trailwatch` binary end to end, on the files in events/.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn trailwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trailwatch")).args(args).current_dir(repo()).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{repo, text, trailwatch};
 
 fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("trailwatch-cli-{}", std::process::id()));

@@ -2,21 +2,11 @@
 //! report, the output formats, sorting, time pruning and bad input. Samples
 //! are named by their purpose in events/cloudtrail-expected.json.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn trailwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trailwatch")).args(args).current_dir(repo()).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{repo, text, trailwatch};
 
 /// eventID -> the sample's name.
 fn sample_names() -> BTreeMap<String, String> {
