@@ -2,14 +2,15 @@
 //!
 //! For each announced object that is a CloudTrail log:
 //!
-//! 1. **claim** it: a conditional write of its marker in the state bucket,
-//!    so a concurrent duplicate invocation backs off instead of alerting too;
-//!    a marker that says `done` means a redelivery, which is skipped;
+//! 1. **claim** it in the ledger ([`trailwatch_aws::ledger`]): conditional
+//!    writes only, so a concurrent invocation backs off instead of alerting
+//!    too; an entry that says `done` means a redelivery, which is skipped;
 //! 2. **scan** it as it streams from S3 (on a blocking thread);
-//! 3. **publish** the grouped alerts (one `PublishBatch`), remembering in the
-//!    marker which ones went out, so a retry after a partial failure sends
-//!    only the rest;
-//! 4. write the file's **statistics shard**, then mark it **done**.
+//! 3. **publish** the grouped alerts ([`crate::delivery`]): each batch is
+//!    written down before `PublishBatch` and its outcome after, so a retry
+//!    sends only what is left;
+//! 4. write the file's **statistics shard**, then mark it **done** (a failed
+//!    final write fails the invocation; the retry sends nothing again).
 //!
 //! A failure that a retry can fix (throttling, 5xx, a dropped stream, SNS
 //! down) returns an error: Lambda retries, then the event goes to the
@@ -22,9 +23,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use tracing::{info, warn};
-use trailwatch_aws::ports::{AlertSink, Failure, FailureKind, ObjectStore};
-use trailwatch_aws::state::{marker_key, shard_key, Marker, MarkerState, ShardFile};
-use trailwatch_core::alert::{alerts_for_file, Alert, AlertLimits, FileContext};
+use trailwatch_aws::ledger::{Claim, Entry, Ledger};
+use trailwatch_aws::ports::{whole_body, AlertSink, Failure, FailureKind, ObjectStore};
+use trailwatch_aws::state::{shard_key, ShardFile};
+use trailwatch_core::alert::{alerts_for_file, AlertLimits, FileContext};
 use trailwatch_core::engine::Collect;
 use trailwatch_core::key::{classify_key, KeyKind, LogKey};
 use trailwatch_core::Engine;
@@ -83,12 +85,6 @@ pub(crate) fn normalize_etag(etag: Option<&str>) -> Option<String> {
     etag.map(|e| e.trim_matches('"').to_string()).filter(|e| !e.is_empty())
 }
 
-pub(crate) enum Claim {
-    /// Process it; these alert ids were already published by an earlier try.
-    Go(Vec<String>),
-    Duplicate,
-}
-
 impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
     /// Handles one invocation payload. SQS batches answer with
     /// `batchItemFailures`; other triggers fail as a whole when any object
@@ -138,6 +134,33 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         }
     }
 
+    /// The ledger in the state bucket.
+    pub(crate) fn ledger(&self) -> Ledger<S> {
+        Ledger::new(self.store.clone(), self.state_bucket.clone())
+    }
+
+    /// Claims an object in the ledger for this attempt.
+    pub(crate) async fn claim(&self, object: &ObjectRef, deadline: u64) -> Result<Option<Entry>, Failure> {
+        let etag = normalize_etag(object.etag.as_deref());
+        let owner = format!("{:016x}", fastrand::u64(..));
+        match self.ledger().claim(&object.bucket, &object.key, etag, &owner, deadline, now()).await? {
+            Claim::Duplicate => {
+                info!(bucket = %object.bucket, key = %object.key, "already processed; duplicate notification");
+                Ok(None)
+            }
+            Claim::Go(entry) => Ok(Some(entry)),
+        }
+    }
+
+    /// Hands an object back for a retry after a failure (what was recorded
+    /// stays). If even that fails, the claim lapses at this invocation's
+    /// deadline and a retry takes it over then.
+    pub(crate) async fn give_back(&self, entry: &mut Entry) {
+        if let Err(f) = self.ledger().release(entry, now()).await {
+            warn!(error = %f.message, "could not release the claim; a retry takes it over after this invocation's deadline");
+        }
+    }
+
     /// Processes one object. `deadline` (seconds since the epoch) is when
     /// this invocation ends: a claim left by a crashed invocation is taken
     /// over once its deadline has passed.
@@ -153,56 +176,47 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
                 return Ok(Outcome::Skipped(reason));
             }
         };
-        let marker = marker_key(&object.bucket, &object.key);
-        let etag = normalize_etag(object.etag.as_deref());
-        let published_before = match self.claim(&marker, etag.clone(), deadline).await.map_err(|f| fail(f.message))? {
-            Claim::Duplicate => {
-                info!(bucket = %object.bucket, key = %object.key, "already processed; duplicate notification");
-                return Ok(Outcome::Duplicate);
-            }
-            Claim::Go(published) => published,
+        let Some(mut entry) = self.claim(object, deadline).await.map_err(|f| fail(f.message))? else {
+            return Ok(Outcome::Duplicate);
         };
 
         let opened = match self.store.get(&object.bucket, &object.key).await {
             Ok(opened) => opened,
             Err(f) if f.kind == FailureKind::NotFound => {
                 info!(bucket = %object.bucket, key = %object.key, "object no longer exists; skipped");
-                self.release(&marker, &published_before, etag).await;
+                self.give_back(&mut entry).await;
                 return Ok(Outcome::Missing);
             }
             Err(f) => {
-                self.release(&marker, &published_before, etag).await;
+                self.give_back(&mut entry).await;
                 return Err(fail(f.message));
             }
         };
-        let etag = normalize_etag(opened.etag.as_deref()).or(etag);
 
         let engine = self.engine.clone();
         let source = uri.clone();
+        // A body that ends before its announced size is a dropped stream, not a corrupt file.
+        let body = whole_body(opened.body, opened.size);
         let (summary, found) = tokio::task::spawn_blocking(move || {
             let mut found = Collect::default();
-            let summary = engine.scan(&source, opened.body, &mut found);
+            let summary = engine.scan(&source, body, &mut found);
             (summary, found)
         })
         .await
         .map_err(|e| fail(format!("scan task failed: {e}")))?;
         if let Some(p) = found.problems.iter().find(|p| p.is_retryable()) {
-            self.release(&marker, &published_before, etag).await;
+            self.give_back(&mut entry).await;
             return Err(fail(format!("reading the object was interrupted: {p}")));
         }
 
         let file = FileContext { source: &uri, account_id: Some(&log.account_id), region: Some(&log.region) };
         let alerts = alerts_for_file(file, &found.findings, &found.problems, summary.complete, self.limits);
         let alert_count = alerts.len();
-        let published = self.publish(alerts, published_before).await;
-        let published = match published {
-            Ok(published) => published,
-            Err((published, f)) => {
-                self.write_marker(&marker, MarkerState::Partial, etag, published, (summary.records, summary.findings))
-                    .await;
-                return Err(fail(format!("publishing alerts failed: {}", f.message)));
-            }
-        };
+        if let Err(f) = self.deliver(&mut entry, alerts).await {
+            self.give_back(&mut entry).await;
+            return Err(fail(format!("publishing alerts failed: {}", f.message)));
+        }
+        let rejected = entry.marker.rejected.len() as u64;
 
         let shard = ShardFile {
             source: uri.clone(),
@@ -211,16 +225,18 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             time: log.time.clone(),
             complete: summary.complete,
             stats: summary.stats.clone(),
+            rejected_alerts: rejected,
         };
         let shard_body = serde_json::to_vec(&shard).map_err(|e| fail(e.to_string()))?;
         if let Err(f) =
             self.store.put(&self.state_bucket, &shard_key(&log, &object.bucket, &object.key), shard_body, false).await
         {
-            self.write_marker(&marker, MarkerState::Partial, etag, published, (summary.records, summary.findings))
-                .await;
+            self.give_back(&mut entry).await;
             return Err(fail(format!("writing the statistics shard failed: {}", f.message)));
         }
-        self.write_marker(&marker, MarkerState::Done, etag, published, (summary.records, summary.findings)).await;
+        self.ledger().finish(&mut entry, summary.records, summary.findings, now()).await.map_err(|f| {
+            fail(format!("marking the object done failed (a retry sends nothing again): {}", f.message))
+        })?;
         info!(
             bucket = %object.bucket,
             key = %object.key,
@@ -229,6 +245,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             suppressed = summary.suppressed,
             problems = summary.problems,
             alerts = alert_count,
+            rejected_alerts = rejected,
             "processed"
         );
         log_problems(&log, &found);
@@ -238,112 +255,6 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             alerts: alert_count,
             problems: summary.problems,
         })
-    }
-
-    /// Claims the object's marker (see the module docs).
-    pub(crate) async fn claim(&self, marker: &str, etag: Option<String>, deadline: u64) -> Result<Claim, Failure> {
-        let claim = |published: Vec<String>| Marker {
-            state: MarkerState::Claimed,
-            etag: etag.clone(),
-            at: deadline,
-            published,
-            records: 0,
-            findings: 0,
-        };
-        let body = |m: &Marker| serde_json::to_vec(m).unwrap_or_default();
-        match self.store.put(&self.state_bucket, marker, body(&claim(Vec::new())), true).await {
-            Ok(()) => return Ok(Claim::Go(Vec::new())),
-            Err(f) if f.kind == FailureKind::PreconditionFailed => {}
-            Err(f) => return Err(f),
-        }
-        let existing = match self.store.get_small(&self.state_bucket, marker).await {
-            Ok(bytes) => serde_json::from_slice::<Marker>(&bytes).ok(),
-            // Deleted in between: a concurrent invocation released it.
-            Err(f) if f.kind == FailureKind::NotFound => None,
-            Err(f) => return Err(f),
-        };
-        let published = match existing {
-            Some(m) if m.state == MarkerState::Done => {
-                let same = etag.is_none() || m.etag.is_none() || m.etag == etag;
-                if same {
-                    return Ok(Claim::Duplicate);
-                }
-                Vec::new() // The key was overwritten with new content.
-            }
-            Some(m) if m.state == MarkerState::Claimed && m.at > now() => {
-                return Err(Failure::new(FailureKind::Transient, "another invocation is processing this object"));
-            }
-            Some(m) => m.published,
-            None => Vec::new(),
-        };
-        self.store.put(&self.state_bucket, marker, body(&claim(published.clone())), false).await?;
-        Ok(Claim::Go(published))
-    }
-
-    /// Gives up a claim so a retry can take the object.
-    pub(crate) async fn release(&self, marker: &str, published: &[String], etag: Option<String>) {
-        let result = if published.is_empty() {
-            self.store.delete(&self.state_bucket, marker).await
-        } else {
-            let m = Marker {
-                state: MarkerState::Partial,
-                etag,
-                at: now(),
-                published: published.to_vec(),
-                records: 0,
-                findings: 0,
-            };
-            self.store.put(&self.state_bucket, marker, serde_json::to_vec(&m).unwrap_or_default(), false).await
-        };
-        if let Err(f) = result {
-            warn!(marker, error = %f.message, "could not release the claim; a retry takes it over after this invocation's deadline");
-        }
-    }
-
-    pub(crate) async fn write_marker(
-        &self,
-        marker: &str,
-        state: MarkerState,
-        etag: Option<String>,
-        published: Vec<String>,
-        counts: (u64, u64),
-    ) {
-        let (records, findings) = counts;
-        let m = Marker { state, etag, at: now(), published, records, findings };
-        if let Err(f) =
-            self.store.put(&self.state_bucket, marker, serde_json::to_vec(&m).unwrap_or_default(), false).await
-        {
-            warn!(marker, error = %f.message, "could not write the marker");
-        }
-    }
-
-    /// Publishes the alerts not published before, ten per call. Returns every
-    /// published id, or those published so far and the failure.
-    pub(crate) async fn publish(
-        &self,
-        alerts: Vec<Alert>,
-        mut published: Vec<String>,
-    ) -> Result<Vec<String>, (Vec<String>, Failure)> {
-        let pending: Vec<Alert> = alerts.into_iter().filter(|a| !published.contains(&a.id)).collect();
-        for batch in pending.chunks(10) {
-            let results = match self.sink.publish(batch).await {
-                Ok(results) => results,
-                Err(f) => return Err((published, f)),
-            };
-            let mut failed = None;
-            for (alert, result) in batch.iter().zip(results) {
-                match result {
-                    Ok(()) => published.push(alert.id.clone()),
-                    Err(f) => {
-                        failed.get_or_insert(f);
-                    }
-                }
-            }
-            if let Some(f) = failed {
-                return Err((published, f));
-            }
-        }
-        Ok(published)
     }
 }
 

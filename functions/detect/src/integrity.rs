@@ -22,12 +22,12 @@ use std::sync::{Arc, Mutex};
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 use trailwatch_aws::ports::{AlertSink, Failure, FailureKind, ObjectStore, PublicKeySource};
-use trailwatch_aws::state::{integrity_key, marker_key, MarkerState};
+use trailwatch_aws::state::integrity_key;
 use trailwatch_core::digest::delivered::{check_digest, integrity_alert, IntegrityFailure, IntegrityRecord, Previous};
 use trailwatch_core::digest::{log_file_sha256, DigestFile, PublicKeys};
 
 use crate::envelope::ObjectRef;
-use crate::handler::{normalize_etag, Claim, Detector, Outcome, ProcessError};
+use crate::handler::{now, Detector, Outcome, ProcessError};
 
 /// Log files hashed at once.
 const CONCURRENCY: usize = 8;
@@ -97,21 +97,17 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         let uri = object.uri();
         let fail = |message: String| ProcessError { uri: uri.clone(), message };
         let Some(cache) = &self.keys else { return Ok(Outcome::Skipped("CloudTrail digest file")) };
-        let marker = marker_key(&object.bucket, &object.key);
-        let etag = normalize_etag(object.etag.as_deref());
-        let published_before = match self.claim(&marker, etag.clone(), deadline).await.map_err(|f| fail(f.message))? {
-            Claim::Duplicate => return Ok(Outcome::Duplicate),
-            Claim::Go(published) => published,
+        let Some(mut entry) = self.claim(object, deadline).await.map_err(|f| fail(f.message))? else {
+            return Ok(Outcome::Duplicate);
         };
-        let checked = self.verify(object, cache).await;
-        let (file, failures, verified) = match checked {
+        let (file, failures, verified) = match self.verify(object, cache).await {
             Ok(Some(result)) => result,
             Ok(None) => {
-                self.release(&marker, &published_before, etag).await;
+                self.give_back(&mut entry).await;
                 return Ok(Outcome::Missing);
             }
             Err(f) => {
-                self.release(&marker, &published_before, etag).await;
+                self.give_back(&mut entry).await;
                 return Err(fail(f.message));
             }
         };
@@ -121,13 +117,10 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         } else {
             vec![integrity_alert(&uri, file.as_ref(), region, &failures)]
         };
-        let published = match self.publish(alerts, published_before).await {
-            Ok(published) => published,
-            Err((published, f)) => {
-                self.write_marker(&marker, MarkerState::Partial, etag, published, (0, 0)).await;
-                return Err(fail(format!("publishing the integrity alert failed: {}", f.message)));
-            }
-        };
+        if let Err(f) = self.deliver(&mut entry, alerts).await {
+            self.give_back(&mut entry).await;
+            return Err(fail(format!("publishing the integrity alert failed: {}", f.message)));
+        }
         let record = IntegrityRecord {
             digest: uri.clone(),
             account_id: file.as_ref().map(|f| f.digest.aws_account_id.clone()).unwrap_or_default(),
@@ -140,10 +133,13 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         let record_key = integrity_key(&hour_path(&record.digest_start_time), &object.bucket, &object.key);
         let body = serde_json::to_vec(&record).map_err(|e| fail(e.to_string()))?;
         if let Err(f) = self.store.put(&self.state_bucket, &record_key, body, false).await {
-            self.write_marker(&marker, MarkerState::Partial, etag, published, (0, 0)).await;
+            self.give_back(&mut entry).await;
             return Err(fail(format!("writing the integrity record failed: {}", f.message)));
         }
-        self.write_marker(&marker, MarkerState::Done, etag, published, (0, failures.len() as u64)).await;
+        self.ledger()
+            .finish(&mut entry, 0, failures.len() as u64, now())
+            .await
+            .map_err(|f| fail(format!("marking the digest done failed: {}", f.message)))?;
         for failure in &failures {
             warn!(bucket = %object.bucket, key = %object.key, failure = %failure.describe(), "integrity failure");
         }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use trailwatch_aws::ledger::{Marker, MarkerState};
 use trailwatch_aws::memory::{MemorySink, MemoryStore};
 use trailwatch_aws::ports::FailureKind;
-use trailwatch_aws::state::{Marker, MarkerState};
 use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
@@ -96,7 +96,7 @@ async fn given_a_redelivery_then_no_second_alert() {
 #[tokio::test]
 async fn given_sns_down_then_error_and_the_retry_publishes_exactly_once() {
     let (detector, store, sink) = setup();
-    sink.fail_next(1);
+    sink.fail_next(3); // every try of this invocation
     let err = detector.process(&object(KEY), FAR).await.unwrap_err();
     assert!(err.message.contains("publishing alerts failed"), "{err}");
     assert!(sink.published().is_empty());
@@ -125,7 +125,17 @@ async fn given_a_failed_shard_write_then_the_retry_does_not_resend_alerts() {
 #[tokio::test]
 async fn given_a_concurrent_claim_then_back_off_and_take_over_after_its_deadline() {
     let (detector, store, sink) = setup();
-    let live = Marker { state: MarkerState::Claimed, etag: None, at: FAR, published: vec![], records: 0, findings: 0 };
+    let live = Marker {
+        state: MarkerState::Claimed,
+        etag: None,
+        at: FAR,
+        owner: "another-invocation".into(),
+        intended: vec![],
+        published: vec![],
+        rejected: vec![],
+        records: 0,
+        findings: 0,
+    };
     store.insert(STATE, &format!("markers/{LOGS}/{KEY}"), serde_json::to_vec(&live).unwrap());
     let err = detector.process(&object(KEY), FAR).await.unwrap_err();
     assert!(err.message.contains("another invocation"), "{err}");
@@ -140,7 +150,7 @@ async fn given_transient_read_failure_then_error_and_claim_released() {
     let (detector, store, sink) = setup();
     store.fail("get", KEY, FailureKind::Transient, 1);
     assert!(detector.process(&object(KEY), FAR).await.is_err());
-    assert!(marker(&store, KEY).is_none(), "claim released");
+    assert_eq!(marker(&store, KEY).unwrap().state, MarkerState::Partial, "claim released for the retry");
     assert!(sink.published().is_empty());
     assert!(matches!(detector.process(&object(KEY), FAR).await.unwrap(), Outcome::Processed { .. }));
 }
@@ -150,7 +160,7 @@ async fn given_a_deleted_object_then_skipped_without_error() {
     let (detector, store, _) = setup();
     let gone = KEY.replace("0910Z", "0915Z");
     assert_eq!(detector.process(&object(&gone), FAR).await.unwrap(), Outcome::Missing);
-    assert!(marker(&store, &gone).is_none());
+    assert_eq!(marker(&store, &gone).unwrap().state, MarkerState::Partial, "a re-upload is processed");
 }
 
 #[tokio::test]

@@ -7,12 +7,14 @@
 //! - [`ports`]: `ObjectStore`, `AlertSink` and `PublicKeySource`, the traits handlers take.
 //! - [`s3`], [`sns`], [`cloudtrail`]: the SDK implementations.
 //! - [`memory`]: in-memory implementations with fault injection.
-//! - [`state`]: markers and statistics shards in the state bucket.
+//! - [`ledger`]: the exactly-once ledger (claims, intents, outcomes) in the state bucket.
+//! - [`state`]: the state bucket's layout and statistics shards.
 //! - [`config`]: building SDK clients once at start-up.
 //! - `testing` (feature `test-harness`): a moto server for integration tests.
 
 pub mod cloudtrail;
 pub mod config;
+pub mod ledger;
 pub mod memory;
 pub mod ports;
 pub mod s3;

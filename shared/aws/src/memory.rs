@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use trailwatch_core::alert::Alert;
 
-use crate::ports::{AlertSink, Failure, FailureKind, Listed, Object, ObjectStore, PublicKey, PublicKeySource, Result};
+use crate::ports::{
+    AlertSink, Condition, Failure, FailureKind, Listed, Object, ObjectStore, PublicKey, PublicKeySource, Result,
+};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -34,11 +36,44 @@ pub struct MemoryStore {
     etags: ByObject<String>,
     metadata: ByObject<HashMap<String, String>>,
     faults: Arc<Mutex<Vec<Fault>>>,
+    /// Bodies that break after so many bytes: (key needle, bytes, times).
+    broken_bodies: Arc<Mutex<Vec<(String, usize, usize)>>>,
+    writes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// A body that fails after some bytes, like a dropped connection.
+struct Breaking {
+    data: Cursor<Vec<u8>>,
+    left: usize,
+}
+
+impl std::io::Read for Breaking {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected: connection reset"));
+        }
+        let n = buf.len().min(self.left);
+        let read = self.data.read(&mut buf[..n])?;
+        self.left -= read;
+        Ok(read)
+    }
 }
 
 impl MemoryStore {
     pub fn insert(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
-        lock(&self.objects).insert((bucket.to_string(), key.to_string()), body.into());
+        let slot = (bucket.to_string(), key.to_string());
+        lock(&self.etags).insert(slot.clone(), self.next_etag());
+        lock(&self.objects).insert(slot, body.into());
+    }
+
+    /// Every write gets a new ETag, as in S3 (content alone would repeat).
+    fn next_etag(&self) -> String {
+        format!("\"w{}\"", self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+    }
+
+    /// Makes the next `times` bodies of keys containing `needle` fail after `bytes` bytes.
+    pub fn break_body(&self, needle: &str, bytes: usize, times: usize) {
+        lock(&self.broken_bodies).push((needle.to_string(), bytes, times));
     }
 
     /// Inserts an object with a given ETag (as S3 returns it, quoted).
@@ -71,6 +106,31 @@ impl MemoryStore {
         lock(&self.faults).push(Fault { op, needle: needle.to_string(), kind, times });
     }
 
+    /// One write, checked and applied under one lock (as S3 does atomically).
+    fn write(&self, bucket: &str, key: &str, body: Vec<u8>, condition: Option<Condition>) -> Result<String> {
+        let mut objects = lock(&self.objects);
+        let mut etags = lock(&self.etags);
+        let slot = (bucket.to_string(), key.to_string());
+        let unquote = |e: &str| e.trim_matches('"').to_string();
+        let allowed = match &condition {
+            None => true,
+            Some(Condition::Absent) => !objects.contains_key(&slot),
+            Some(Condition::Matches(want)) => {
+                objects.contains_key(&slot) && etags.get(&slot).map(|e| unquote(e)) == Some(unquote(want))
+            }
+        };
+        if !allowed {
+            return Err(Failure::new(
+                FailureKind::PreconditionFailed,
+                format!("s3://{bucket}/{key}: {condition:?} failed"),
+            ));
+        }
+        let etag = self.next_etag();
+        etags.insert(slot.clone(), etag.clone());
+        objects.insert(slot, body);
+        Ok(etag)
+    }
+
     fn fault(&self, op: &str, key: &str) -> Result<()> {
         let mut faults = lock(&self.faults);
         if let Some(f) = faults.iter_mut().find(|f| f.op == op && key.contains(&f.needle) && f.times > 0) {
@@ -87,23 +147,29 @@ impl ObjectStore for MemoryStore {
         let body = self
             .object(bucket, key)
             .ok_or_else(|| Failure::new(FailureKind::NotFound, format!("s3://{bucket}/{key} not found")))?;
-        let etag = lock(&self.etags)
-            .get(&(bucket.to_string(), key.to_string()))
-            .cloned()
-            .unwrap_or_else(|| format!("\"{:x}\"", body.len() * 31 + body.first().copied().unwrap_or(0) as usize));
+        let etag = lock(&self.etags).get(&(bucket.to_string(), key.to_string())).cloned();
         let metadata = lock(&self.metadata).get(&(bucket.to_string(), key.to_string())).cloned().unwrap_or_default();
-        Ok(Object { etag: Some(etag), size: Some(body.len() as u64), metadata, body: Box::new(Cursor::new(body)) })
+        let size = Some(body.len() as u64);
+        let mut broken = lock(&self.broken_bodies);
+        let reader: crate::ports::Body = match broken.iter_mut().find(|(n, _, t)| key.contains(n.as_str()) && *t > 0) {
+            Some((_, bytes, times)) => {
+                *times -= 1;
+                Box::new(Breaking { data: Cursor::new(body), left: *bytes })
+            }
+            None => Box::new(Cursor::new(body)),
+        };
+        Ok(Object { etag, size, metadata, body: reader })
     }
 
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, only_if_absent: bool) -> Result<()> {
         self.fault("put", key)?;
-        let mut objects = lock(&self.objects);
-        let slot = (bucket.to_string(), key.to_string());
-        if only_if_absent && objects.contains_key(&slot) {
-            return Err(Failure::new(FailureKind::PreconditionFailed, format!("s3://{bucket}/{key} exists")));
-        }
-        objects.insert(slot, body);
-        Ok(())
+        let condition = only_if_absent.then_some(Condition::Absent);
+        self.write(bucket, key, body, condition).map(drop)
+    }
+
+    async fn put_if(&self, bucket: &str, key: &str, body: Vec<u8>, condition: Condition) -> Result<String> {
+        self.fault("put", key)?;
+        self.write(bucket, key, body, Some(condition))
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<()> {

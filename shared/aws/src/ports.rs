@@ -51,6 +51,15 @@ pub struct Object {
     pub body: Body,
 }
 
+/// The precondition of a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// `If-None-Match: *`: create, never overwrite.
+    Absent,
+    /// `If-Match: <etag>`: replace only the version that was read.
+    Matches(String),
+}
+
 /// One entry of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
@@ -88,6 +97,17 @@ pub trait ObjectStore: Send + Sync {
         only_if_absent: bool,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Writes an object only if it is absent ([`Condition::Absent`]) or
+    /// still has the given ETag ([`Condition::Matches`]); fails with
+    /// [`FailureKind::PreconditionFailed`] otherwise. Returns the new ETag.
+    fn put_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        condition: Condition,
+    ) -> impl Future<Output = Result<String>> + Send;
+
     fn delete(&self, bucket: &str, key: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// Every object under a prefix (all pages).
@@ -122,4 +142,33 @@ pub trait PublicKeySource: Send + Sync {
         start: i64,
         end: i64,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + 'a>>;
+}
+
+/// A body that must deliver `size` bytes: ending early is a dropped stream
+/// (an I/O error a retry can fix), not a truncated file.
+pub fn whole_body(body: Body, size: Option<u64>) -> Body {
+    match size {
+        Some(size) => Box::new(WholeBody { inner: body, expected: size, read: 0 }),
+        None => body,
+    }
+}
+
+struct WholeBody {
+    inner: Body,
+    expected: u64,
+    read: u64,
+}
+
+impl Read for WholeBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if n == 0 && !buf.is_empty() && self.read < self.expected {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                format!("the object ended after {} of {} bytes", self.read, self.expected),
+            ));
+        }
+        Ok(n)
+    }
 }

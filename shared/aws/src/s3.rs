@@ -6,7 +6,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use tokio_util::io::SyncIoBridge;
 
-use crate::ports::{Failure, FailureKind, Listed, Object, ObjectStore, Result};
+use crate::ports::{Condition, Failure, FailureKind, Listed, Object, ObjectStore, Result};
 
 /// S3 through the SDK. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -78,6 +78,17 @@ impl ObjectStore for S3Store {
             request = request.if_none_match("*");
         }
         request.send().await.map(drop).map_err(|e| classify(&what, e))
+    }
+
+    async fn put_if(&self, bucket: &str, key: &str, body: Vec<u8>, condition: Condition) -> Result<String> {
+        let what = format!("PutObject (conditional) s3://{bucket}/{key}");
+        let request = self.client.put_object().bucket(bucket).key(key).body(ByteStream::from(body));
+        let request = match condition {
+            Condition::Absent => request.if_none_match("*"),
+            Condition::Matches(etag) => request.if_match(etag),
+        };
+        let out = request.send().await.map_err(|e| classify(&what, e))?;
+        Ok(out.e_tag().unwrap_or_default().to_string())
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<()> {
