@@ -234,9 +234,10 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             self.give_back(&mut entry).await;
             return Err(fail(format!("writing the statistics shard failed: {}", f.message)));
         }
-        self.ledger().finish(&mut entry, summary.records, summary.findings, now()).await.map_err(|f| {
-            fail(format!("marking the object done failed (a retry sends nothing again): {}", f.message))
-        })?;
+        if let Err(f) = self.ledger().finish(&mut entry, summary.records, summary.findings, now()).await {
+            self.give_back(&mut entry).await;
+            return Err(fail(format!("marking the object done failed (a retry sends nothing again): {}", f.message)));
+        }
         info!(
             bucket = %object.bucket,
             key = %object.key,

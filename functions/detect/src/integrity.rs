@@ -136,10 +136,10 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             self.give_back(&mut entry).await;
             return Err(fail(format!("writing the integrity record failed: {}", f.message)));
         }
-        self.ledger()
-            .finish(&mut entry, 0, failures.len() as u64, now())
-            .await
-            .map_err(|f| fail(format!("marking the digest done failed: {}", f.message)))?;
+        if let Err(f) = self.ledger().finish(&mut entry, 0, failures.len() as u64, now()).await {
+            self.give_back(&mut entry).await;
+            return Err(fail(format!("marking the digest done failed: {}", f.message)));
+        }
         for failure in &failures {
             warn!(bucket = %object.bucket, key = %object.key, failure = %failure.describe(), "integrity failure");
         }
@@ -175,7 +175,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         // A digest that cannot be trusted vouches for nothing; its files are still checked.
         let trusted = !failures.iter().any(IntegrityFailure::discredits_digest);
         let mut verified = Vec::new();
-        let checks = stream::iter(file.digest.log_files.iter())
+        let checks = stream::iter(file.digest.log_files.clone())
             .map(|entry| async move {
                 let uri = format!("s3://{}/{}", entry.s3_bucket, entry.s3_object);
                 let hash = match self.store.get(&entry.s3_bucket, &entry.s3_object).await {
@@ -183,7 +183,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
                     Err(f) if f.kind == FailureKind::NotFound => None,
                     Err(f) => return Err(f),
                 };
-                Ok((uri, hash, entry.hash_value.clone()))
+                Ok((uri, hash, entry.hash_value))
             })
             .buffer_unordered(CONCURRENCY)
             .collect::<Vec<_>>()

@@ -55,6 +55,7 @@ struct Merged {
     processed: BTreeSet<String>,
     incomplete: Vec<String>,
     unreadable_shards: u64,
+    rejected_alerts: u64,
 }
 
 impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
@@ -79,6 +80,7 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
         );
         let (digests, verified) = self.integrity(&window).await?;
         coverage.digests = digest_coverage(&window, &delivered, digests, &verified, self.settings.list_cap);
+        coverage.rejected_alerts = merged.rejected_alerts;
         let report = render(&window, &merged.stats, &coverage, previous.as_ref());
 
         let file = SummaryFile::new(&window, merged.stats, coverage);
@@ -154,6 +156,7 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
         self.read_hourly(SHARDS, &window.hour_paths(), |key, shard: serde_json::Result<ShardFile>| match shard {
             Ok(shard) => {
                 merged.stats.merge(&shard.stats);
+                merged.rejected_alerts += shard.rejected_alerts;
                 if !shard.complete {
                     merged.incomplete.push(shard.source.clone());
                 }

@@ -23,6 +23,8 @@ struct Fault {
     op: &'static str,
     needle: String,
     kind: FailureKind,
+    /// Matching operations that still succeed before the fault starts.
+    skip: usize,
     times: usize,
 }
 
@@ -36,20 +38,24 @@ pub struct MemoryStore {
     etags: ByObject<String>,
     metadata: ByObject<HashMap<String, String>>,
     faults: Arc<Mutex<Vec<Fault>>>,
-    /// Bodies that break after so many bytes: (key needle, bytes, times).
-    broken_bodies: Arc<Mutex<Vec<(String, usize, usize)>>>,
+    broken_bodies: Arc<Mutex<Vec<BrokenBody>>>,
     writes: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// Bodies that break after so many bytes: (key needle, bytes, times, with
+/// an error (or by ending early)).
+type BrokenBody = (String, usize, usize, bool);
 
 /// A body that fails after some bytes, like a dropped connection.
 struct Breaking {
     data: Cursor<Vec<u8>>,
     left: usize,
+    error: bool,
 }
 
 impl std::io::Read for Breaking {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.left == 0 {
+        if self.left == 0 && self.error {
             return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected: connection reset"));
         }
         let n = buf.len().min(self.left);
@@ -73,7 +79,13 @@ impl MemoryStore {
 
     /// Makes the next `times` bodies of keys containing `needle` fail after `bytes` bytes.
     pub fn break_body(&self, needle: &str, bytes: usize, times: usize) {
-        lock(&self.broken_bodies).push((needle.to_string(), bytes, times));
+        lock(&self.broken_bodies).push((needle.to_string(), bytes, times, true));
+    }
+
+    /// Makes the next `times` bodies of keys containing `needle` end, without
+    /// an error, after `bytes` bytes (the announced size stays the whole).
+    pub fn cut_body(&self, needle: &str, bytes: usize, times: usize) {
+        lock(&self.broken_bodies).push((needle.to_string(), bytes, times, false));
     }
 
     /// Inserts an object with a given ETag (as S3 returns it, quoted).
@@ -103,7 +115,13 @@ impl MemoryStore {
 
     /// Makes the next `times` `op` calls on keys containing `needle` fail.
     pub fn fail(&self, op: &'static str, needle: &str, kind: FailureKind, times: usize) {
-        lock(&self.faults).push(Fault { op, needle: needle.to_string(), kind, times });
+        lock(&self.faults).push(Fault { op, needle: needle.to_string(), kind, skip: 0, times });
+    }
+
+    /// Like [`MemoryStore::fail`], after `skip` matching calls have succeeded
+    /// (e.g. the third write of a ledger entry).
+    pub fn fail_after(&self, op: &'static str, needle: &str, kind: FailureKind, skip: usize, times: usize) {
+        lock(&self.faults).push(Fault { op, needle: needle.to_string(), kind, skip, times });
     }
 
     /// One write, checked and applied under one lock (as S3 does atomically).
@@ -134,6 +152,10 @@ impl MemoryStore {
     fn fault(&self, op: &str, key: &str) -> Result<()> {
         let mut faults = lock(&self.faults);
         if let Some(f) = faults.iter_mut().find(|f| f.op == op && key.contains(&f.needle) && f.times > 0) {
+            if f.skip > 0 {
+                f.skip -= 1;
+                return Ok(());
+            }
             f.times -= 1;
             return Err(Failure::new(f.kind, format!("injected {op} failure on {key}")));
         }
@@ -151,10 +173,11 @@ impl ObjectStore for MemoryStore {
         let metadata = lock(&self.metadata).get(&(bucket.to_string(), key.to_string())).cloned().unwrap_or_default();
         let size = Some(body.len() as u64);
         let mut broken = lock(&self.broken_bodies);
-        let reader: crate::ports::Body = match broken.iter_mut().find(|(n, _, t)| key.contains(n.as_str()) && *t > 0) {
-            Some((_, bytes, times)) => {
+        let reader: crate::ports::Body = match broken.iter_mut().find(|(n, _, t, _)| key.contains(n.as_str()) && *t > 0)
+        {
+            Some((_, bytes, times, error)) => {
                 *times -= 1;
-                Box::new(Breaking { data: Cursor::new(body), left: *bytes })
+                Box::new(Breaking { data: Cursor::new(body), left: *bytes, error: *error })
             }
             None => Box::new(Cursor::new(body)),
         };
@@ -204,6 +227,8 @@ impl ObjectStore for MemoryStore {
 pub struct MemorySink {
     published: Arc<Mutex<Vec<Alert>>>,
     failures: Arc<Mutex<usize>>,
+    /// Per-alert failures: (alert id needle, kind, times).
+    entry_faults: Arc<Mutex<Vec<(String, FailureKind, usize)>>>,
 }
 
 impl MemorySink {
@@ -214,6 +239,12 @@ impl MemorySink {
     /// Makes the next `calls` publish calls fail as a whole (transient).
     pub fn fail_next(&self, calls: usize) {
         *lock(&self.failures) = calls;
+    }
+
+    /// Makes the next `times` publishes of alerts whose id contains
+    /// `needle` fail alone in their batch (as `PublishBatch` reports it).
+    pub fn fail_entry(&self, needle: &str, kind: FailureKind, times: usize) {
+        lock(&self.entry_faults).push((needle.to_string(), kind, times));
     }
 }
 
@@ -226,8 +257,21 @@ impl AlertSink for MemorySink {
                 return Err(Failure::new(FailureKind::Transient, "injected publish failure"));
             }
         }
-        lock(&self.published).extend_from_slice(alerts);
-        Ok(vec![Ok(()); alerts.len()])
+        let mut faults = lock(&self.entry_faults);
+        let mut results = Vec::new();
+        for alert in alerts {
+            match faults.iter_mut().find(|(n, _, t)| alert.id.contains(n.as_str()) && *t > 0) {
+                Some((_, kind, times)) => {
+                    *times -= 1;
+                    results.push(Err(Failure::new(*kind, format!("injected failure of alert {}", alert.id))));
+                }
+                None => {
+                    lock(&self.published).push(alert.clone());
+                    results.push(Ok(()));
+                }
+            }
+        }
+        Ok(results)
     }
 }
 

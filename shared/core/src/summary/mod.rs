@@ -155,6 +155,9 @@ pub struct Coverage {
     /// Which of the delivered files a digest vouched for.
     #[serde(default)]
     pub digests: DigestCoverage,
+    /// Alerts SNS refused for good (recorded by the detection function).
+    #[serde(default)]
+    pub rejected_alerts: u64,
 }
 
 /// Log file integrity over the window: which delivered files a verified
@@ -266,6 +269,7 @@ pub fn coverage(
         silent,
         gap_minutes: gap.as_secs() / 60,
         digests: DigestCoverage::default(),
+        rejected_alerts: 0,
     }
 }
 

@@ -198,6 +198,13 @@ fn render_body(
             );
         }
     }
+    if coverage.rejected_alerts > 0 {
+        let _ = writeln!(
+            out,
+            "  Alerts SNS refused and that were not sent: {} (see the detection function's logs)",
+            coverage.rejected_alerts
+        );
+    }
     let d = &coverage.digests;
     if d.digests == 0 {
         let _ = writeln!(out, "  No digest was verified for this window: is log file validation on for the trail?");

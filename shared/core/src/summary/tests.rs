@@ -140,3 +140,13 @@ fn digest_coverage_counts_verified_awaiting_and_unverified_files() {
     let none = render(&w, &StatsShard::default(), &Coverage::default(), None).body;
     assert!(none.contains("No digest was verified for this window"), "{none}");
 }
+
+#[test]
+fn refused_alerts_are_reported_when_there_are_some() {
+    let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), Duration::from_secs(DAY)).unwrap();
+    let coverage = Coverage { rejected_alerts: 2, ..Coverage::default() };
+    let body = render(&w, &StatsShard::default(), &coverage, None).body;
+    assert!(body.contains("Alerts SNS refused and that were not sent: 2"), "{body}");
+    let body = render(&w, &StatsShard::default(), &Coverage::default(), None).body;
+    assert!(!body.contains("refused"), "{body}");
+}
