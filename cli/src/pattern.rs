@@ -11,9 +11,6 @@ use trailwatch_core::{Engine, ErrorKind, Pattern, RuleSet, ScanSink, Severity};
 
 use crate::{inputs, render};
 
-/// CloudWatch Logs refuses longer patterns.
-const AWS_MAX_PATTERN: usize = 1024;
-
 pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     if let Err(e) = Pattern::parse(text) {
         eprintln!("error: {}", e.kind);
@@ -24,12 +21,6 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     println!("pattern OK");
-    if text.chars().count() > AWS_MAX_PATTERN {
-        println!(
-            "note: {} characters; CloudWatch Logs accepts at most {AWS_MAX_PATTERN}, so it cannot be used as a metric filter",
-            text.chars().count()
-        );
-    }
     if paths.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

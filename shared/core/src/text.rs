@@ -6,10 +6,18 @@
 use std::borrow::Cow;
 
 /// True for characters that must not reach a terminal or a mail body as is:
-/// C0/C1 controls (escape sequences, carriage returns, line breaks) and the
-/// Unicode bidirectional overrides that reorder how text is displayed.
+/// C0/C1 controls (escape sequences, carriage returns, line breaks, NEL), the
+/// Unicode line and paragraph separators, and the bidirectional overrides
+/// that reorder how text is displayed.
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            // Line and paragraph separators: they break lines like \n does.
+            '\u{2028}' | '\u{2029}'
+            // Bidirectional marks, embeddings, overrides and isolates.
+            | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// The text with unsafe characters shown as `\u{..}` escapes, cut to at most
@@ -56,6 +64,7 @@ mod tests {
             ("a\x1b[31mred", 100, "a\\u{1b}[31mred"),
             ("line\nbreak\r", 100, "line\\u{a}break\\u{d}"),
             ("evil\u{202E}txt", 100, "evil\\u{202e}txt"),
+            ("fake\u{2028}line\u{2029}para\u{85}nel", 100, "fake\\u{2028}line\\u{2029}para\\u{85}nel"),
             ("abcdefghij", 6, "abc..."),
             ("héllo", 10, "héllo"),
         ];

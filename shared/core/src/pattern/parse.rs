@@ -7,9 +7,20 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// CloudWatch Logs allows at most two regex terms in one pattern.
 const MAX_REGEX_TERMS: usize = 2;
+/// CloudWatch Logs accepts patterns of at most this many characters.
+pub const MAX_PATTERN_CHARS: usize = 1024;
+/// Parentheses nest at most this deep (the parser recurses on each level).
+pub const MAX_NESTING: usize = 32;
 
 pub(super) fn parse(text: &str) -> Result<Expr> {
-    let mut p = Parser { chars: text.chars().collect(), pos: 0, regexes: 0 };
+    let chars = text.chars().count();
+    if chars > MAX_PATTERN_CHARS {
+        return Err(Error::new(ErrorKind::Pattern {
+            column: MAX_PATTERN_CHARS + 1,
+            message: format!("the pattern is {chars} characters; CloudWatch Logs accepts at most {MAX_PATTERN_CHARS}"),
+        }));
+    }
+    let mut p = Parser { chars: text.chars().collect(), pos: 0, regexes: 0, depth: 0 };
     p.ws();
     p.expect('{', "'{' to open a JSON filter pattern")?;
     let expr = p.or_expr()?;
@@ -24,7 +35,7 @@ pub(super) fn parse(text: &str) -> Result<Expr> {
 
 /// Parses a lone selector such as `$.requestParameters.groupId` or `$.resources[*].ARN`.
 pub(super) fn parse_selector(text: &str) -> Result<Selector> {
-    let mut p = Parser { chars: text.trim().chars().collect(), pos: 0, regexes: 0 };
+    let mut p = Parser { chars: text.trim().chars().collect(), pos: 0, regexes: 0, depth: 0 };
     let selector = p.selector()?;
     if p.pos < p.chars.len() {
         return Err(p.error("'.', '[' or the end of the selector"));
@@ -36,6 +47,7 @@ struct Parser {
     chars: Vec<char>,
     pos: usize,
     regexes: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -112,9 +124,14 @@ impl Parser {
     fn term(&mut self) -> Result<Expr> {
         self.ws();
         if self.eat("(") {
+            self.depth += 1;
+            if self.depth > MAX_NESTING {
+                return Err(self.error_at(self.pos - 1, format!("parentheses nest deeper than {MAX_NESTING} levels")));
+            }
             let inner = self.or_expr()?;
             self.ws();
             self.expect(')', "'&&', '||' or ')'")?;
+            self.depth -= 1;
             return Ok(inner);
         }
         if self.peek() != Some('$') {

@@ -215,3 +215,17 @@ fn the_cis_patterns_all_parse() {
         Pattern::parse(&rule.pattern).unwrap_or_else(|e| panic!("{}: {e}", rule.id));
     }
 }
+
+#[test]
+fn deep_nesting_and_long_patterns_are_refused_with_a_clear_error_not_a_crash() {
+    // 10,000 levels used to overflow the stack and abort the process.
+    let deep = format!("{{ {}$.a = 1{} }}", "(".repeat(10_000), ")".repeat(10_000));
+    let err = Pattern::parse(&deep).unwrap_err();
+    assert!(err.to_string().contains("1024"), "{err}");
+    let nested = |n: usize| format!("{{ {}$.a = 1{} }}", "(".repeat(n), ")".repeat(n));
+    assert!(Pattern::parse(&nested(32)).is_ok());
+    let err = Pattern::parse(&nested(33)).unwrap_err();
+    assert!(err.to_string().contains("nest deeper than 32 levels"), "{err}");
+    let long = format!("{{ $.a = \"{}\" }}", "x".repeat(1020));
+    assert!(Pattern::parse(&long).unwrap_err().to_string().contains("at most 1024"));
+}
