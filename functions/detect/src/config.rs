@@ -3,8 +3,12 @@
 use std::path::Path;
 
 use anyhow::Context;
+use sha2::{Digest as _, Sha256};
 use trailwatch_aws::config::{parse_s3_uri, required_env};
-use trailwatch_aws::ports::ObjectStore;
+use trailwatch_aws::ports::{AlertSink, Condition, Failure, FailureKind, ObjectStore};
+use trailwatch_aws::state::ONCE;
+use trailwatch_core::alert::Alert;
+use trailwatch_core::text::printable;
 use trailwatch_core::{RuleSet, Severity};
 
 /// What the detection function is told by its environment.
@@ -70,6 +74,72 @@ pub async fn load_rules(store: &impl ObjectStore, extra: Option<&str>) -> anyhow
     Ok(set)
 }
 
+/// The rules to run: the built-in ones plus the user's. When the user's
+/// rules cannot be used (a syntax error, a bad pattern, a missing file), the
+/// function runs with the built-in rules rather than failing every
+/// invocation, logs why, and sends one alert saying so (once per distinct
+/// problem: a conditional write in the state bucket under `once/` decides
+/// which cold start sends it). A failure a retry can fix (throttling) still
+/// fails the start, so Lambda tries again.
+pub async fn rules_or_builtin(
+    store: &impl ObjectStore,
+    sink: &impl AlertSink,
+    state_bucket: &str,
+    extra: Option<&str>,
+) -> anyhow::Result<RuleSet> {
+    let error = match load_rules(store, extra).await {
+        Ok(set) => return Ok(set),
+        Err(e) => e,
+    };
+    let transient =
+        error.chain().any(|c| c.downcast_ref::<Failure>().is_some_and(|f| f.kind == FailureKind::Transient));
+    if transient {
+        return Err(error);
+    }
+    let reason = format!("{error:#}");
+    let source = extra.unwrap_or("-");
+    tracing::error!(rules = source, error = %reason, "your rules did not load; running with the built-in rules only");
+    let digest = hex::encode(&Sha256::digest(format!("{source}\n{reason}").as_bytes())[..12]);
+    let key = format!("{ONCE}rules-load-failed-{digest}.json");
+    match store.put_if(state_bucket, &key, reason.clone().into_bytes(), Condition::Absent).await {
+        Ok(_) => {
+            let alert = rules_alert(source, &reason);
+            match sink.publish(std::slice::from_ref(&alert)).await {
+                Ok(results) if results.iter().all(Result::is_ok) => {}
+                Ok(_) | Err(_) => tracing::error!("could not send the alert about the rules that did not load"),
+            }
+        }
+        Err(f) if f.kind == FailureKind::PreconditionFailed => {}
+        Err(f) => tracing::warn!(error = %f.message, "could not record the rules problem; not alerting"),
+    }
+    Ok(RuleSet::builtin()?)
+}
+
+fn rules_alert(source: &str, reason: &str) -> Alert {
+    let subject = "[HIGH] trailwatch could not load your rules: running with the built-in rules only".to_string();
+    let body = format!(
+        "trailwatch could not load your rules\n\nRules: {}\nProblem: {}\n\nWhat this means\n  \
+         Until the rules are fixed, only the built-in rules run: your own rules do not alert, and your\n  \
+         suppressions and disabled rules do not apply.\n\nWhat to do\n  \
+         Run `trailwatch rules test` on the rule files, fix what it names, upload them again. The next\n  \
+         cold start of the detection function loads them.\n-- trailwatch",
+        printable(source, 500),
+        printable(reason, 2000)
+    );
+    Alert {
+        id: "rules-load-failed".into(),
+        severity: Severity::High,
+        subject,
+        body,
+        attributes: vec![
+            ("severity".into(), "high".into()),
+            ("rule".into(), "rules-load-failed".into()),
+            ("account_id".into(), "all".into()),
+            ("kind".into(), "alert".into()),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +181,27 @@ mod tests {
         let err = load_rules(&store, Some("s3://rules/bad.toml")).await.unwrap_err();
         assert!(format!("{err:#}").contains("s3://rules/bad.toml"), "{err:#}");
         assert!(load_rules(&store, Some("s3://rules/missing.toml")).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn bad_rules_fall_back_to_the_built_in_ones_and_alert_once() {
+        use trailwatch_aws::memory::MemorySink;
+        let store = MemoryStore::default();
+        let sink = MemorySink::default();
+        store.insert(
+            "rules",
+            "bad.toml",
+            "[[rule]]\nid='x'\ntitle='t'\nseverity='low'\npattern='{ $.a }'\ndescription='d'\n",
+        );
+        for _cold_start in 0..3 {
+            let set = rules_or_builtin(&store, &sink, "state", Some("s3://rules/bad.toml")).await.unwrap();
+            assert_eq!(set.active_rules().count(), RuleSet::builtin().unwrap().active_rules().count());
+        }
+        let sent = sink.published();
+        assert_eq!(sent.len(), 1, "one alert, not one per cold start");
+        assert!(sent[0].body.contains("s3://rules/bad.toml"), "{}", sent[0].body);
+        // A throttled read is not a bad rule file: the start fails and is retried.
+        store.fail("get", "bad.toml", FailureKind::Transient, 1);
+        assert!(rules_or_builtin(&store, &sink, "state", Some("s3://rules/bad.toml")).await.is_err());
     }
 }

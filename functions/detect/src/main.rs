@@ -11,7 +11,7 @@ use trailwatch_aws::s3::S3Store;
 use trailwatch_aws::sns::SnsSink;
 use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
-use trailwatch_detect::config::{load_rules, Settings};
+use trailwatch_detect::config::{rules_or_builtin, Settings};
 use trailwatch_detect::handler::Detector;
 use trailwatch_detect::integrity::KeyCache;
 
@@ -22,13 +22,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env()?;
     let config = sdk_config().await;
     let store = S3Store::new(s3_client(&config));
-    let rules = load_rules(&store, settings.extra_rules.as_deref()).await?;
+    let sink = SnsSink::new(sns_client(&config), settings.alert_topic_arn.clone());
+    let rules = rules_or_builtin(&store, &sink, &settings.state_bucket, settings.extra_rules.as_deref()).await?;
     let engine = Engine::new(&rules, EngineOptions { min_severity: settings.min_severity, ..Default::default() })?;
     tracing::info!(rules = engine.rules().count(), min_severity = %settings.min_severity, "ready");
     let detector = Arc::new(Detector {
         engine: Arc::new(engine),
         store,
-        sink: SnsSink::new(sns_client(&config), settings.alert_topic_arn),
+        sink,
         state_bucket: settings.state_bucket,
         limits: AlertLimits::default(),
         keys: Some(Arc::new(KeyCache::new(Arc::new(CloudTrailKeys::new(&config))))),

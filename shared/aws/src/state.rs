@@ -15,6 +15,8 @@ pub const MARKERS: &str = "markers/";
 pub const SHARDS: &str = "shards/";
 pub const SUMMARIES: &str = "summaries/";
 pub const INTEGRITY: &str = "integrity/";
+/// Things to tell people once, decided by a conditional create.
+pub const ONCE: &str = "once/";
 
 /// `hour_path` is `YYYY/MM/DD/HH` of the digest's start.
 pub fn integrity_key(hour_path: &str, bucket: &str, key: &str) -> String {
