@@ -5,12 +5,15 @@ CARGO ?= cargo
 PYTHON ?= python3
 BIN := target/release/trailwatch
 VENV := .venv
+# checkov pins versions that conflict with SAM CLI's, so it has its own virtualenv.
+VENV_SCAN := .venv-scan
+SCAN_TOOLS := checkov==3.3.30
 # Python tools, pinned, installed into the project's own virtualenv.
 PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2 ziglang==0.17.0 cfn-lint==1.58.0 aws-sam-cli==1.170.0 duckdb==2.0.0
 # Tools from the virtualenv first; SAM's telemetry off; a region for validation.
 TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: demo test lint bench build-cli template-check build deploy invoke invoke-summary local venv clean
+.PHONY: demo test lint bench build-cli template-check build deploy invoke invoke-summary local venv venv-scan clean
 
 ## Build the CLI and scan the bundled sample logs.
 demo: build-cli
@@ -28,11 +31,13 @@ test: venv template-check
 	$(CARGO) build --quiet --locked -p trailwatch
 	$(VENV)/bin/python functions/local/athena_queries.py target/debug/trailwatch
 
-## The SAM template: both linters, then the security assertions.
-template-check: venv
+## The SAM template: both linters, the security assertions, then checkov
+## (its accepted findings are listed, with reasons, in functions/local/checkov-accepted.yaml).
+template-check: venv venv-scan
 	$(TOOLS_ENV) cfn-lint template.yaml
 	$(TOOLS_ENV) sam validate --lint --template template.yaml
 	$(VENV)/bin/python functions/local/check_template.py
+	$(VENV_SCAN)/bin/python functions/local/scan_template.py $(VENV_SCAN)/bin/checkov
 
 ## Both Lambda bootstraps (arm64, release) with cargo-lambda, through SAM.
 build: venv
@@ -69,6 +74,13 @@ local: venv
 ## The Python tools the tests and local runs use (moto, cargo-lambda).
 venv: $(VENV)/.installed
 
+venv-scan: $(VENV_SCAN)/.installed
+
+$(VENV_SCAN)/.installed: Makefile
+	$(PYTHON) -m venv $(VENV_SCAN)
+	$(VENV_SCAN)/bin/pip install --quiet --disable-pip-version-check $(SCAN_TOOLS)
+	touch $@
+
 $(VENV)/.installed: Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PY_TOOLS)
@@ -76,4 +88,4 @@ $(VENV)/.installed: Makefile
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VENV_SCAN)

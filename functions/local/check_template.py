@@ -5,6 +5,7 @@ TLS-only; every topic KMS-encrypted; the queue encrypted; no wildcard action
 or resource in any function policy; failed invocations go to the dead-letter
 queue; alarms on errors, throttles and dead letters notify the alert topic;
 the trail is multi-region with log file validation."""
+import json
 import sys
 from pathlib import Path
 
@@ -140,6 +141,26 @@ for s in statements(resources["InvestigatorPolicy"]["Properties"]["PolicyDocumen
         check(action != "*" and not action.endswith(":*"), f"InvestigatorPolicy: action {action} is not a wildcard")
     for resource in as_list(s["Resource"]):
         check(resource != "*", "InvestigatorPolicy: resource is not '*'")
+
+# Hardening: trusted accounts write only under their own prefix; the trail
+# is KMS-encrypted; access to the log bucket is logged; logs are retained
+# for a set time; EventBridge may dead-letter only for trailwatch's rule.
+log_policy = list(statements(resources["LogBucketPolicy"]["Properties"]["PolicyDocument"]))
+cross = [s for s in log_policy if s.get("Sid") == "CloudTrailCrossAccountWrite"]
+check(len(cross) == 1, "cross-account trails have one scoped write statement")
+for s in cross:
+    text = json.dumps(s["Resource"])
+    check("${!aws:SourceAccount}" in text and not text.rstrip('"]}').endswith("AWSLogs/*"),
+          "cross-account writes are limited to AWSLogs/<their own account>/")
+    check("aws:SourceArn" in json.dumps(s["Condition"]), "cross-account writes name a CloudTrail trail as source")
+check("KMSKeyId" in resources["Trail"]["Properties"], "trail: encrypted with a customer KMS key")
+check(resources["TrailKey"]["Properties"].get("EnableKeyRotation") is True, "trail key rotates")
+check("LoggingConfiguration" in resources["LogBucket"]["Properties"], "log bucket: server access logging")
+for name in ("DetectFunction", "SummaryFunction"):
+    group = functions[name]["Properties"].get("LoggingConfig", {}).get("LogGroup", {}).get("Ref")
+    check(group in resources and "RetentionInDays" in resources[group]["Properties"], f"{name}: log group with retention")
+dlq = json.dumps(resources["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"])
+check("ExistingBucketRule.Arn" in dlq and "aws:SourceArn" in dlq, "EventBridge dead letters only from trailwatch's rule")
 
 for what in failed:
     print(f"FAIL {what}")
