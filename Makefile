@@ -52,9 +52,11 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-## Throughput and peak memory against the gunzip floor (see BENCHMARKS.md).
+## Throughput and peak memory against the gunzip floor, and the detection
+## handler's memory on a file where every record matches (see BENCHMARKS.md).
 bench:
 	$(CARGO) bench --locked -p trailwatch-core --bench throughput
+	$(CARGO) bench --locked -p trailwatch-detect --bench memory
 
 ## The detection function under `cargo lambda watch`, invoked with
 ## events/s3-put.json against a local moto server; prints the alerts.

@@ -26,8 +26,8 @@ use tracing::{info, warn};
 use trailwatch_aws::ledger::{Claim, Entry, Ledger};
 use trailwatch_aws::ports::{whole_body, AlertSink, Failure, FailureKind, ObjectStore};
 use trailwatch_aws::state::{shard_key, ShardFile};
-use trailwatch_core::alert::{alerts_for_file, AlertLimits, FileContext};
-use trailwatch_core::engine::Collect;
+use trailwatch_core::alert::{alerts_for_groups, AlertLimits, FileContext};
+use trailwatch_core::grouped::Grouped;
 use trailwatch_core::key::{classify_key, KeyKind, LogKey};
 use trailwatch_core::Engine;
 
@@ -197,20 +197,22 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         let source = uri.clone();
         // A body that ends before its announced size is a dropped stream, not a corrupt file.
         let body = whole_body(opened.body, opened.size);
+        let limits = self.limits;
         let (summary, found) = tokio::task::spawn_blocking(move || {
-            let mut found = Collect::default();
+            // Grouped as found, with caps: memory stays flat however many records match.
+            let mut found = Grouped::new(limits);
             let summary = engine.scan(&source, body, &mut found);
             (summary, found)
         })
         .await
         .map_err(|e| fail(format!("scan task failed: {e}")))?;
-        if let Some(p) = found.problems.iter().find(|p| p.is_retryable()) {
+        if let Some(p) = found.retryable_problem() {
             self.give_back(&mut entry).await;
             return Err(fail(format!("reading the object was interrupted: {p}")));
         }
 
         let file = FileContext { source: &uri, account_id: Some(&log.account_id), region: Some(&log.region) };
-        let alerts = alerts_for_file(file, &found.findings, &found.problems, summary.complete, self.limits);
+        let alerts = alerts_for_groups(file, &found, summary.complete, self.limits);
         let alert_count = alerts.len();
         if let Err(f) = self.deliver(&mut entry, alerts).await {
             self.give_back(&mut entry).await;
@@ -259,7 +261,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
     }
 }
 
-fn log_problems(log: &LogKey, found: &Collect) {
+fn log_problems(log: &LogKey, found: &Grouped) {
     for p in found.problems.iter().take(20) {
         warn!(account = %log.account_id, region = %log.region, problem = %p, "log file problem");
     }

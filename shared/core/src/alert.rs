@@ -14,6 +14,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::Error;
 use crate::finding::Finding;
+use crate::grouped::{Group, Grouped, MAX_GROUPS};
 use crate::rule::Severity;
 use crate::text::{ascii_line, printable};
 
@@ -63,19 +64,9 @@ pub struct FileContext<'a> {
     pub region: Option<&'a str>,
 }
 
-struct Group<'a> {
-    findings: Vec<&'a Finding>,
-}
-
-impl Group<'_> {
-    fn first(&self) -> &Finding {
-        self.findings[0]
-    }
-}
-
-/// Builds the alerts for one file: a group alert per (rule, principal), a
-/// digest when there are more groups than fit, and an alert of its own when
-/// the file could not be read whole (`problems`).
+/// Builds the alerts for one file from collected findings (tests, the CLI);
+/// the detection function groups as it scans ([`Grouped`]) and calls
+/// [`alerts_for_groups`].
 pub fn alerts_for_file(
     file: FileContext<'_>,
     findings: &[Finding],
@@ -83,32 +74,27 @@ pub fn alerts_for_file(
     complete: bool,
     limits: AlertLimits,
 ) -> Vec<Alert> {
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    for f in findings {
-        let principal = f.principal_arn.as_deref();
-        match groups
-            .iter_mut()
-            .find(|g| g.first().rule.id == f.rule.id && g.first().principal_arn.as_deref() == principal)
-        {
-            Some(g) => g.findings.push(f),
-            None => groups.push(Group { findings: vec![f] }),
-        }
-    }
-    // Most severe first; ties keep the order in the file.
-    groups.sort_by_key(|g| std::cmp::Reverse(g.first().rule.severity));
+    alerts_for_groups(file, &Grouped::of(findings, problems, limits), complete, limits)
+}
 
+/// The alerts for one file: a group alert per (rule, principal), most severe
+/// first; a digest when there are more groups than fit; and an alert of its
+/// own when the file could not be read whole.
+pub fn alerts_for_groups(file: FileContext<'_>, grouped: &Grouped, complete: bool, limits: AlertLimits) -> Vec<Alert> {
+    let groups = grouped.groups();
     let mut alerts = Vec::new();
-    let problem_slot = usize::from(!problems.is_empty());
+    let problem_slot = usize::from(grouped.problem_count > 0);
     let room = limits.max_alerts.saturating_sub(problem_slot).max(1);
-    let (full, rest) = if groups.len() > room { groups.split_at(room - 1) } else { (&groups[..], &[][..]) };
+    let folded = groups.len() > room || !grouped.overflow.is_empty();
+    let (full, rest) = if folded { groups.split_at((room - 1).min(groups.len())) } else { (&groups[..], &[][..]) };
     for group in full {
         alerts.push(group_alert(file, group, limits));
     }
-    if !rest.is_empty() {
-        alerts.push(digest_alert(file, rest));
+    if folded {
+        alerts.push(digest_alert(file, rest, grouped));
     }
-    if !problems.is_empty() {
-        alerts.push(problem_alert(file, problems, complete));
+    if grouped.problem_count > 0 {
+        alerts.push(problem_alert(file, &grouped.problems, grouped.problem_count, complete));
     }
     alerts
 }
@@ -158,10 +144,10 @@ pub(crate) fn where_text(account: Option<&str>, region: Option<&str>) -> String 
     format!("{} ({})", account.unwrap_or("unknown account"), region.unwrap_or("unknown region"))
 }
 
-fn group_alert(file: FileContext<'_>, group: &Group<'_>, limits: AlertLimits) -> Alert {
+fn group_alert(file: FileContext<'_>, group: &Group, limits: AlertLimits) -> Alert {
     let first = group.first();
     let rule = &first.rule;
-    let count = group.findings.len();
+    let count = group.count as usize;
     let account = first.account_id.as_deref().or(file.account_id);
     let region = first.region.as_deref().or(file.region);
     let times = if count > 1 { format!(" x{count}") } else { String::new() };
@@ -190,12 +176,12 @@ fn group_alert(file: FileContext<'_>, group: &Group<'_>, limits: AlertLimits) ->
         let _ = writeln!(body, "\nWhat to do\n  {}", rule.runbook);
     }
     let _ = writeln!(body, "\nEvents");
-    for (n, f) in group.findings.iter().take(limits.max_events).enumerate() {
+    for (n, f) in group.samples.iter().take(limits.max_events).enumerate() {
         event_block(&mut body, n + 1, f);
     }
-    if count > limits.max_events {
-        let _ =
-            writeln!(body, "\n  ... and {} more events like these in the same log file.", count - limits.max_events);
+    let shown = group.samples.len().min(limits.max_events);
+    if count > shown {
+        let _ = writeln!(body, "\n  ... and {} more events like these in the same log file.", count - shown);
     }
     let _ = writeln!(body, "\nLog file: {}", printable(file.source, 2000));
     footer(&mut body, &rule.id, &rule.origin, &rule.tags);
@@ -240,9 +226,15 @@ fn footer(body: &mut String, rule_id: &str, origin: &str, tags: &[String]) {
     let _ = writeln!(body, "\nRule {rule_id} ({origin}){tags}.\n-- trailwatch");
 }
 
-fn digest_alert(file: FileContext<'_>, groups: &[Group<'_>]) -> Alert {
-    let severity = groups.iter().map(|g| g.first().rule.severity).max().unwrap_or(Severity::Info);
-    let total: usize = groups.iter().map(|g| g.findings.len()).sum();
+fn digest_alert(file: FileContext<'_>, groups: &[&Group], grouped: &Grouped) -> Alert {
+    let overflow = grouped.overflow.values();
+    let severity = groups
+        .iter()
+        .map(|g| g.first().rule.severity)
+        .chain(overflow.clone().map(|o| o.severity))
+        .max()
+        .unwrap_or(Severity::Info);
+    let total: u64 = groups.iter().map(|g| g.count).sum::<u64>() + overflow.map(|o| o.count).sum::<u64>();
     let subject = ascii_line(
         &format!(
             "[{}] {total} more findings ({} groups) in {}",
@@ -263,12 +255,18 @@ fn digest_alert(file: FileContext<'_>, groups: &[Group<'_>]) -> Alert {
         let _ = writeln!(
             body,
             "  {:>5}  {:<8}  {}  {}  {}",
-            g.findings.len(),
+            g.count,
             f.rule.severity.as_str(),
             f.rule.id,
             show(f.principal_arn.as_deref()),
             show(f.event_id.as_deref())
         );
+    }
+    if !grouped.overflow.is_empty() {
+        let _ = writeln!(body, "\nFindings past the first {MAX_GROUPS} groups, counted by rule:\n");
+        for (rule, o) in &grouped.overflow {
+            let _ = writeln!(body, "  {:>5}  {:<8}  {rule}", o.count, o.severity.as_str());
+        }
     }
     let _ = writeln!(body, "\nLog file: {}", printable(file.source, 2000));
     let _ = writeln!(body, "Run `trailwatch scan` on the file for every detail.\n-- trailwatch");
@@ -281,7 +279,7 @@ fn digest_alert(file: FileContext<'_>, groups: &[Group<'_>]) -> Alert {
     }
 }
 
-fn problem_alert(file: FileContext<'_>, problems: &[Error], complete: bool) -> Alert {
+fn problem_alert(file: FileContext<'_>, problems: &[Error], total: u64, complete: bool) -> Alert {
     let severity = Severity::Medium;
     let what = if complete { "CloudTrail log file with unreadable records" } else { "Unreadable CloudTrail log file" };
     let subject = ascii_line(&format!("[MEDIUM] {what} in {}", where_text(file.account_id, file.region)), MAX_SUBJECT);
@@ -293,12 +291,12 @@ fn problem_alert(file: FileContext<'_>, problems: &[Error], complete: bool) -> A
          tampered with; the records named below were not checked by any rule{}.",
         if complete { "" } else { ", nor was anything after the first fatal problem" }
     );
-    let _ = writeln!(body, "\nProblems ({}):", problems.len());
+    let _ = writeln!(body, "\nProblems ({total}):");
     for p in problems.iter().take(50) {
         let _ = writeln!(body, "  - {}", printable(&p.to_string(), 1000));
     }
-    if problems.len() > 50 {
-        let _ = writeln!(body, "  ... and {} more.", problems.len() - 50);
+    if total > problems.len().min(50) as u64 {
+        let _ = writeln!(body, "  ... and {} more.", total - problems.len().min(50) as u64);
     }
     let _ = writeln!(
         body,

@@ -13,7 +13,8 @@
 //! - [`query`]: investigation: filters, columns and named reports over records.
 //! - [`record`]: the key facts of a record that findings and statistics use.
 //! - [`finding`]: what a match produces.
-//! - [`alert`]: findings grouped into readable, size-bounded alerts.
+//! - [`grouped`]: findings grouped as they are found, with caps (flat memory).
+//! - [`alert`]: grouped findings turned into readable, size-bounded alerts.
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`summary`]: summary windows, coverage and the periodic report.
 //! - [`key`]: S3 key decoding and classification.
@@ -27,6 +28,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod finding;
+pub mod grouped;
 pub mod key;
 pub mod pattern;
 pub mod query;
