@@ -13,7 +13,7 @@ PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2 ziglang==0.17.0 cfn-lint==1.
 # Tools from the virtualenv first; SAM's telemetry off; a region for validation.
 TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: demo test lint bench build-cli template-check build deploy invoke invoke-summary local venv venv-scan clean
+.PHONY: demo test lint bench build-cli template-check build deploy invoke invoke-summary local venv venv-scan fuzz-check clean
 
 ## Build the CLI and scan the bundled sample logs.
 demo: build-cli
@@ -30,6 +30,12 @@ test: venv template-check
 	$(CARGO) run --quiet --locked -p trailwatch -- rules test
 	$(CARGO) build --quiet --locked -p trailwatch
 	$(VENV)/bin/python functions/local/athena_queries.py target/debug/trailwatch
+	$(MAKE) fuzz-check
+
+## The fuzz targets stay buildable (running them needs cargo-fuzz and a
+## nightly toolchain: cargo fuzz run reader|pattern|envelope|s3_key).
+fuzz-check:
+	CARGO_TARGET_DIR=target/fuzz $(CARGO) check --locked --manifest-path fuzz/Cargo.toml
 
 ## The SAM template: both linters, the security assertions, then checkov
 ## (its accepted findings are listed, with reasons, in functions/local/checkov-accepted.yaml).
