@@ -5,9 +5,9 @@
 //! Per alert, SNS either accepts it, refuses it for good (a sender fault:
 //! recorded as rejected, logged, counted in the summary; the file is still
 //! finished) or fails it for now (retried here with backoff, then the
-//! invocation fails and Lambda retries what is left). Alerts an earlier
-//! attempt intended without word of the outcome are sent again, marked as
-//! possible repeats.
+//! invocation fails and Lambda retries what is left). Alerts whose outcome
+//! is unknown (an earlier attempt intended them and stopped; a whole
+//! `PublishBatch` call failed) are sent again, marked as possible repeats.
 
 use std::time::Duration;
 
@@ -21,8 +21,13 @@ use crate::handler::Detector;
 /// Tries per batch within one invocation.
 const ATTEMPTS: u32 = 3;
 
-/// An alert sent again after an attempt that stopped without recording it.
+/// An alert sent again after an attempt whose outcome is unknown (an
+/// earlier invocation stopped before recording it, or a `PublishBatch` call
+/// failed as a whole, which SNS may still have carried out).
 fn as_possible_repeat(mut alert: Alert) -> Alert {
+    if alert.attributes.iter().any(|(k, _)| k == "possible_repeat") {
+        return alert;
+    }
     alert.body = format!(
         "Note: sent again after an interrupted attempt; it may repeat a message you already received.\n\n{}",
         alert.body
@@ -49,7 +54,10 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
                 let (published, rejected, again) = match self.sink.publish(&todo).await {
                     Ok(results) => sort_results(&todo, results),
                     Err(f) if f.kind == FailureKind::Transient && attempt < ATTEMPTS => {
+                        // SNS may have carried the call out before it failed (a
+                        // timeout): what is sent again says it may repeat.
                         warn!(attempt, error = %f.message, "PublishBatch failed; trying again");
+                        todo = todo.into_iter().map(as_possible_repeat).collect();
                         backoff(attempt).await;
                         continue;
                     }

@@ -1,0 +1,140 @@
+//! The reader on well-formed, hostile and broken input.
+
+use super::*;
+use std::io::{Cursor, Write};
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Reads everything: (records' JSON, errors as "kind@offset#record").
+fn read_all(data: &[u8]) -> (Vec<String>, Vec<Error>) {
+    read_all_limited(data, DEFAULT_MAX_RECORD_BYTES)
+}
+
+fn read_all_limited(data: &[u8], limit: usize) -> (Vec<String>, Vec<Error>) {
+    let mut reader = LogReader::new("t.json", Cursor::new(data.to_vec())).with_max_record_bytes(limit);
+    let (mut records, mut errors) = (Vec::new(), Vec::new());
+    while let Some(next) = reader.next_record() {
+        match next {
+            Ok(r) => records.push(r.json.to_string()),
+            Err(e) => errors.push(e),
+        }
+    }
+    (records, errors)
+}
+
+#[test]
+fn reads_records_in_order_with_other_keys_anywhere() {
+    let text = br#" {"before": {"x": [1, "]"]}, "Records" : [ {"a":1} ,{"b":"}\"{"}], "after": 2 } "#;
+    let (records, errors) = read_all(text);
+    assert_eq!(records, vec![r#"{"a":1}"#, r#"{"b":"}\"{"}"#]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn gzip_and_multi_member_gzip_read_like_plain() {
+    let text = br#"{"Records":[{"a":1},{"a":2}]}"#;
+    let (records, errors) = read_all(&gzip(text));
+    assert_eq!(records.len(), 2);
+    assert!(errors.is_empty());
+    let mut two = gzip(&text[..15]);
+    two.extend(gzip(&text[15..]));
+    assert_eq!(read_all(&two).0, records);
+}
+
+#[test]
+fn records_span_many_refills() {
+    let big = "x".repeat(3 * CHUNK);
+    let text = format!(r#"{{"Records":[{{"a":"{big}"}},{{"b":1}}]}}"#);
+    let (records, errors) = read_all(text.as_bytes());
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1], r#"{"b":1}"#);
+    assert!(errors.is_empty());
+}
+
+#[test]
+fn empty_records_array_is_fine() {
+    let (records, errors) = read_all(br#"{"Records":[]}"#);
+    assert!(records.is_empty() && errors.is_empty());
+}
+
+#[test]
+fn bad_inputs_give_located_errors() {
+    // (input, expected kind prefix, offset, record, good records before the fault)
+    type Case<'a> = (&'a [u8], &'a str, Option<u64>, Option<usize>, usize);
+    let cases: &[Case] = &[
+        (b"", "EmptyFile", Some(0), None, 0),
+        (b"   ", "NotJson", Some(3), None, 0),
+        (b"PK\x03\x04", "NotJson", Some(0), None, 0),
+        (b"[1,2]", "NotJson", Some(0), None, 0),
+        (br#"{"foo": 1}"#, "WrongShape", Some(0), None, 0),
+        (br#"{"Records": 5}"#, "WrongShape", Some(12), None, 0),
+        (br#"{"Records": [{"a":1}, 7, {"b":2}]}"#, "RecordNotObject", Some(22), Some(1), 2),
+        (br#"{"Records": [{"a":1}, {"b":2"#, "Truncated", Some(28), Some(1), 1),
+        (br#"{"Records": [{"a":1} {"b":2}]}"#, "WrongShape", Some(21), None, 1),
+        (br#"{"Records": [{"a":1}]} x"#, "WrongShape", Some(23), None, 1),
+        (br#"{"Records": [{"a":1], {"b":2}]}"#, "WrongShape", Some(19), Some(0), 0),
+        (b"{\"Records\": [{\"a\":1}, {\"b\":\"\xff\"}]}", "InvalidUtf8", Some(28), Some(1), 1),
+    ];
+    for (input, kind, offset, record, good) in cases {
+        let (records, errors) = read_all(input);
+        let label = String::from_utf8_lossy(input);
+        assert_eq!(records.len(), *good, "good records for {label}");
+        assert_eq!(errors.len(), 1, "errors for {label}: {errors:?}");
+        let e = &errors[0];
+        assert!(format!("{:?}", e.kind).starts_with(kind), "kind for {label}: {e}");
+        assert_eq!(e.location.offset, *offset, "offset for {label}: {e}");
+        assert_eq!(e.location.record, *record, "record for {label}: {e}");
+        assert_eq!(e.location.source.as_deref(), Some("t.json"));
+    }
+}
+
+#[test]
+fn truncated_gzip_keeps_earlier_records_and_says_gzip() {
+    let mut text = String::from(r#"{"Records":["#);
+    for i in 0..2000 {
+        text.push_str(&format!(r#"{{"eventID":"{i}","n":"{}"}},"#, fastrand::u64(..)));
+    }
+    text.push_str(r#"{"last":1}]}"#);
+    let gz = gzip(text.as_bytes());
+    let (records, errors) = read_all(&gz[..gz.len() / 2]);
+    assert!(records.len() > 100 && records.len() < 2000, "{}", records.len());
+    assert_eq!(errors.len(), 1);
+    assert!(matches!(errors[0].kind, ErrorKind::Gzip(_) | ErrorKind::Truncated(_)), "{:?}", errors[0]);
+}
+
+#[test]
+fn too_deep_and_too_large_records_are_skipped_not_fatal() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let text = format!(r#"{{"Records":[{{"d":{deep}}},{{"ok":1}}]}}"#);
+    let (records, errors) = read_all(text.as_bytes());
+    assert_eq!(records, vec![r#"{"ok":1}"#]);
+    assert!(matches!(errors[0].kind, ErrorKind::TooDeep(_)));
+    assert_eq!(errors[0].location.record, Some(0));
+
+    let big = "y".repeat(300_000);
+    let text = format!(r#"{{"Records":[{{"a":"{big}"}},{{"ok":2}}]}}"#);
+    let (records, errors) = read_all_limited(text.as_bytes(), 100_000);
+    assert_eq!(records, vec![r#"{"ok":2}"#]);
+    assert!(matches!(errors[0].kind, ErrorKind::RecordTooLarge { size, .. } if size > 300_000), "{errors:?}");
+}
+
+#[test]
+fn memory_stays_bounded_by_the_largest_record() {
+    let mut text = String::from(r#"{"Records":["#);
+    for i in 0..20_000 {
+        text.push_str(&format!(r#"{{"eventID":"{i}","pad":"{}"}},"#, "p".repeat(100)));
+    }
+    text.push_str("{}]}");
+    let mut reader = LogReader::new("t", Cursor::new(text.into_bytes()));
+    let mut n = 0;
+    while let Some(r) = reader.next_record() {
+        r.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 20_001);
+    assert!(reader.buf.len() <= 2 * CHUNK, "buffer grew to {}", reader.buf.len());
+}
