@@ -76,6 +76,19 @@ pub struct Detector<S, A> {
     pub keys: Option<Arc<KeyCache>>,
 }
 
+impl<S, A> Detector<S, A> {
+    /// A detector with the default alert limits and digest verification off.
+    pub fn new(engine: Arc<Engine>, store: S, sink: A, state_bucket: impl Into<String>) -> Self {
+        Detector { engine, store, sink, state_bucket: state_bucket.into(), limits: AlertLimits::default(), keys: None }
+    }
+
+    /// Verifies digest files as they arrive, with these keys.
+    pub fn with_keys(mut self, keys: KeyCache) -> Self {
+        self.keys = Some(Arc::new(keys));
+        self
+    }
+}
+
 pub(crate) fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

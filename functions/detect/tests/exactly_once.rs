@@ -10,7 +10,6 @@ use trailwatch_aws::ledger::{Marker, MarkerState};
 use trailwatch_aws::memory::{MemorySink, MemoryStore};
 use trailwatch_aws::ports::FailureKind;
 use trailwatch_aws::state::ShardFile;
-use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
@@ -27,15 +26,8 @@ fn setup() -> (Arc<Detector<MemoryStore, MemorySink>>, MemoryStore, MemorySink) 
     let file = KEY.rsplit('/').next().unwrap();
     let body = std::fs::read(format!("{}/../../events/cloudtrail/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     store.insert(LOGS, KEY, body);
-    let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
-    let detector = Detector {
-        engine: Arc::new(engine),
-        store: store.clone(),
-        sink: sink.clone(),
-        state_bucket: STATE.into(),
-        limits: AlertLimits::default(),
-        keys: None,
-    };
+    let engine = Arc::new(Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap());
+    let detector = Detector::new(engine, store.clone(), sink.clone(), STATE);
     (Arc::new(detector), store, sink)
 }
 

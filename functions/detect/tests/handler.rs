@@ -7,7 +7,6 @@ use serde_json::Value;
 use trailwatch_aws::ledger::{Marker, MarkerState};
 use trailwatch_aws::memory::{MemorySink, MemoryStore};
 use trailwatch_aws::ports::FailureKind;
-use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
@@ -40,15 +39,8 @@ fn setup() -> (Detector<MemoryStore, MemorySink>, MemoryStore, MemorySink) {
             "\"d41d8cd98f00b204e9800998ecf8427e\"",
         );
     }
-    let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
-    let detector = Detector {
-        engine: Arc::new(engine),
-        store: store.clone(),
-        sink: sink.clone(),
-        state_bucket: STATE.into(),
-        limits: AlertLimits::default(),
-        keys: None,
-    };
+    let engine = Arc::new(Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap());
+    let detector = Detector::new(engine, store.clone(), sink.clone(), STATE);
     (detector, store, sink)
 }
 

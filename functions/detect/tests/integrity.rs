@@ -7,7 +7,6 @@ use std::sync::{Arc, OnceLock};
 use time::macros::datetime;
 use trailwatch_aws::memory::{MemorySink, MemoryStore, StaticKeys};
 use trailwatch_aws::ports::{FailureKind, PublicKey};
-use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::digest::delivered::IntegrityRecord;
 use trailwatch_core::digest::forge::{ChainWriter, Forged, ForgedLog, Signer};
 use trailwatch_core::engine::{Engine, EngineOptions};
@@ -59,15 +58,9 @@ fn world() -> World {
         store.insert(LOGS, &d.key, d.gz.clone());
         store.set_metadata(LOGS, &d.key, &[("signature", &d.signature), ("signature-algorithm", "SHA256withRSA")]);
     }
-    let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
-    let detector = Detector {
-        engine: Arc::new(engine),
-        store: store.clone(),
-        sink: sink.clone(),
-        state_bucket: STATE.into(),
-        limits: AlertLimits::default(),
-        keys: Some(Arc::new(KeyCache::new(Arc::new(keys.clone())))),
-    };
+    let engine = Arc::new(Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap());
+    let detector =
+        Detector::new(engine, store.clone(), sink.clone(), STATE).with_keys(KeyCache::new(Arc::new(keys.clone())));
     World { detector, store, sink, keys, digests, logs }
 }
 
