@@ -33,9 +33,9 @@ test: venv template-check
 	$(MAKE) fuzz-check
 
 ## The fuzz targets stay buildable (running them needs cargo-fuzz and a
-## nightly toolchain: cargo fuzz run reader|pattern|envelope|s3_key).
+## nightly toolchain: cd shared/fuzz && cargo fuzz run reader|pattern|envelope|s3_key).
 fuzz-check:
-	CARGO_TARGET_DIR=target/fuzz $(CARGO) check --locked --manifest-path fuzz/Cargo.toml
+	CARGO_TARGET_DIR=target/fuzz $(CARGO) check --locked --manifest-path shared/fuzz/Cargo.toml
 
 ## The SAM template: both linters, the security assertions, then checkov
 ## (its accepted findings are listed, with reasons, in functions/local/checkov-accepted.yaml).

@@ -1,5 +1,5 @@
 //! The envelope decoder takes any JSON without panicking (run by `make test`;
-//! fuzz/ has a target for the same entry point).
+//! shared/fuzz/ has a target for the same entry point).
 
 use proptest::prelude::*;
 use serde_json::Value;

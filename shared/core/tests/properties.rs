@@ -1,6 +1,6 @@
 //! Properties of the parsers that must hold for any input: the record
 //! reader, the filter-pattern parser and evaluator, and S3 key decoding.
-//! Run by `make test`; the fuzz targets in fuzz/ push the same entry points
+//! Run by `make test`; the fuzz targets in shared/fuzz/ push the same entry points
 //! further.
 
 use std::io::Cursor;
