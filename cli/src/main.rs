@@ -63,12 +63,6 @@ enum Command {
     /// exact semantics. Files whose CloudTrail names put them outside
     /// --since/--until (allowing an hour of late delivery), --account or
     /// --region are not opened.
-    ///
-    /// Examples:
-    ///   trailwatch query logs/ --since 7d --event ConsoleLogin --no-error
-    ///   trailwatch query logs/ --user alice --ip 203.0.113.0/24 --format csv
-    ///   trailwatch query logs/ --report sg-history
-    ///   trailwatch query logs/ --report key-activity=AKIAIOSFODNN7EXAMPLE
     #[command(after_long_help = query::help())]
     Query(Box<query::QueryArgs>),
     /// The periodic summary report from local log files: the same report, and
@@ -93,8 +87,9 @@ enum Command {
     /// digests); 3 when some log file could not be read; 1 on bad options or
     /// when no digest file is found.
     ///
-    /// Example: aws cloudtrail list-public-keys --region us-east-1 > keys.json
-    ///          trailwatch validate copy/ --public-keys keys.json
+    #[command(
+        after_long_help = "Example:\n  aws cloudtrail list-public-keys --region us-east-1 > keys.json\n  trailwatch validate copy/ --public-keys keys.json"
+    )]
     Validate(validate::ValidateArgs),
     /// List the rules in force or run their examples.
     #[command(subcommand)]

@@ -108,7 +108,12 @@ pub enum Sort {
 
 /// The list of reports and columns shown under `trailwatch query --help`.
 pub fn help() -> String {
-    let mut text = String::from("Reports (--report NAME):\n");
+    let mut text = String::from(
+        "Examples:\n  trailwatch query logs/ --since 7d --event ConsoleLogin --no-error\n  \
+         trailwatch query logs/ --user alice --ip 203.0.113.0/24 --format csv\n  \
+         trailwatch query logs/ --report sg-history\n  \
+         trailwatch query logs/ --report key-activity=AKIAIOSFODNN7EXAMPLE\n\nReports (--report NAME):\n",
+    );
     for (name, about) in REPORTS {
         text.push_str(&format!("  {name:<15} {about}\n"));
     }
