@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use trailwatch_aws::memory::{MemorySink, MemoryStore};
 use trailwatch_aws::ports::ObjectStore;
-use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::summary::SummaryFile;
 use trailwatch_core::{RuleSet, Severity};
@@ -21,14 +20,7 @@ async fn lambda_and_cli_summaries_agree() {
     let engine =
         Engine::new(&RuleSet::builtin().unwrap(), EngineOptions { min_severity: Severity::Low, ..Default::default() })
             .unwrap();
-    let detector = Detector {
-        engine: Arc::new(engine),
-        store: store.clone(),
-        sink: MemorySink::default(),
-        state_bucket: "state".into(),
-        limits: AlertLimits::default(),
-        keys: None,
-    };
+    let detector = Detector::new(Arc::new(engine), store.clone(), MemorySink::default(), "state");
     for entry in std::fs::read_dir(repo.join("events/cloudtrail")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_string();

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use trailwatch_aws::memory::{MemorySink, MemoryStore};
-use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
@@ -60,14 +59,7 @@ fn main() {
     drop(gz);
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
     let sink = MemorySink::default();
-    let detector = Detector {
-        engine: Arc::new(engine),
-        store,
-        sink: sink.clone(),
-        state_bucket: "state".into(),
-        limits: AlertLimits::default(),
-        keys: None,
-    };
+    let detector = Detector::new(Arc::new(engine), store, sink.clone(), "state");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let baseline = kib("VmRSS:");
     let start = Instant::now();

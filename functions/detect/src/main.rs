@@ -9,7 +9,6 @@ use trailwatch_aws::cloudtrail::CloudTrailKeys;
 use trailwatch_aws::config::{init_logging, s3_client, sdk_config, sns_client};
 use trailwatch_aws::s3::S3Store;
 use trailwatch_aws::sns::SnsSink;
-use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_detect::config::{rules_or_builtin, Settings};
 use trailwatch_detect::handler::Detector;
@@ -26,14 +25,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let rules = rules_or_builtin(&store, &sink, &settings.state_bucket, settings.extra_rules.as_deref()).await?;
     let engine = Engine::new(&rules, EngineOptions { min_severity: settings.min_severity, ..Default::default() })?;
     tracing::info!(rules = engine.rules().count(), min_severity = %settings.min_severity, "ready");
-    let detector = Arc::new(Detector {
-        engine: Arc::new(engine),
-        store,
-        sink,
-        state_bucket: settings.state_bucket,
-        limits: AlertLimits::default(),
-        keys: Some(Arc::new(KeyCache::new(Arc::new(CloudTrailKeys::new(&config))))),
-    });
+    let keys = KeyCache::new(Arc::new(CloudTrailKeys::new(&config)));
+    let detector = Arc::new(Detector::new(Arc::new(engine), store, sink, settings.state_bucket).with_keys(keys));
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let detector = detector.clone();

@@ -166,14 +166,12 @@ async fn planted_detections_arrive_exactly_once_through_duplicates_shuffles_and_
         before: Arc::default(),
         after: Arc::default(),
     };
-    let detector = Detector {
+    let detector = Detector::new(
         engine,
-        store: ChaosStore { inner: S3Store::new(moto.s3()), chaos: chaos.clone() },
-        sink: ChaosSink { inner: SnsSink::new(moto.sns(), &topic_arn), chaos: chaos.clone() },
-        state_bucket: STATE.into(),
-        limits: AlertLimits::default(),
-        keys: None,
-    };
+        ChaosStore { inner: S3Store::new(moto.s3()), chaos: chaos.clone() },
+        ChaosSink { inner: SnsSink::new(moto.sns(), &topic_arn), chaos: chaos.clone() },
+        STATE,
+    );
     let mut retries = 0;
     for i in deliveries {
         let object = ObjectRef { bucket: LOGS.into(), key: key(i), size: None, etag: None };

@@ -11,7 +11,6 @@ use trailwatch_aws::ports::{FailureKind, ObjectStore};
 use trailwatch_aws::s3::S3Store;
 use trailwatch_aws::sns::SnsSink;
 use trailwatch_aws::testing::Moto;
-use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::handler::Detector;
@@ -26,14 +25,7 @@ fn repo(path: &str) -> Vec<u8> {
 
 fn detector(moto: &Moto, topic_arn: &str) -> Detector<S3Store, SnsSink> {
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
-    Detector {
-        engine: Arc::new(engine),
-        store: S3Store::new(moto.s3()),
-        sink: SnsSink::new(moto.sns(), topic_arn),
-        state_bucket: STATE.into(),
-        limits: AlertLimits::default(),
-        keys: None,
-    }
+    Detector::new(Arc::new(engine), S3Store::new(moto.s3()), SnsSink::new(moto.sns(), topic_arn), STATE)
 }
 
 fn attribute<'a>(message: &'a Value, name: &str) -> &'a str {
@@ -158,9 +150,9 @@ async fn a_tampered_log_file_raises_a_critical_alert_through_real_s3_and_sns() {
             .await
             .unwrap();
     }
-    let mut detector = detector(&moto, &topic_arn);
+    let detector = detector(&moto, &topic_arn);
     let keys = StaticKeys::new(vec![PublicKey { fingerprint: signer.fingerprint.clone(), der: signer.public_der() }]);
-    detector.keys = Some(Arc::new(KeyCache::new(Arc::new(keys))));
+    let detector = detector.with_keys(KeyCache::new(Arc::new(keys)));
     let notify = |key: &str| serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": LOGS}, "object": {"key": key, "size": 100}}}]});
 
     // Intact: verified, nothing sent.

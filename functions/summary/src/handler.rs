@@ -176,8 +176,7 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
     /// hour the digest starts, so the hour before the window is read too)
     /// and the log files they vouched for.
     async fn integrity(&self, window: &Window) -> Result<(u64, BTreeSet<String>), SummaryError> {
-        let mut hours = Window { start: window.start - time::Duration::HOUR, end: window.end }.hour_paths();
-        hours.dedup();
+        let hours = Window { start: window.start - time::Duration::HOUR, end: window.end }.hour_paths();
         let (mut digests, mut verified) = (0, BTreeSet::new());
         self.read_hourly(INTEGRITY, &hours, |key, record: serde_json::Result<IntegrityRecord>| match record {
             Ok(record) => {

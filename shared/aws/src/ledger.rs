@@ -157,12 +157,11 @@ impl<S: ObjectStore> Ledger<S> {
         let same_version = etag.is_none() || existing.etag.is_none() || existing.etag == etag;
         let mut next = match existing.state {
             MarkerState::Done if same_version => return Ok(Claim::Duplicate),
-            // A new version of the object: start over.
-            MarkerState::Done => Marker { ..fresh.clone() },
             MarkerState::Claimed if existing.at > now && existing.owner != owner => {
                 return Err(Failure::new(FailureKind::Transient, "another invocation is processing this object"));
             }
-            _ if !same_version => Marker { ..fresh.clone() },
+            // A new version of the object: start over.
+            _ if !same_version => fresh.clone(),
             _ => existing,
         };
         next.state = MarkerState::Claimed;

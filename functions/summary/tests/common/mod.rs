@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use trailwatch_aws::ports::{AlertSink, ObjectStore};
-use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
@@ -53,14 +52,7 @@ where
     A: AlertSink,
 {
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
-    let detector = Detector {
-        engine: Arc::new(engine),
-        store: store.clone(),
-        sink,
-        state_bucket: STATE.into(),
-        limits: AlertLimits::default(),
-        keys: None,
-    };
+    let detector = Detector::new(Arc::new(engine), store.clone(), sink, STATE);
     let dir = format!("{}/../../events/cloudtrail", env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<String> =
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();

@@ -99,7 +99,8 @@ pub struct Query {
     slots: Slots,
     conds: Vec<Cond>,
     columns: Vec<Column>,
-    filters: Filters,
+    since: Option<OffsetDateTime>,
+    until: Option<OffsetDateTime>,
     accounts: Vec<Glob>,
     regions: Vec<Glob>,
     late: Duration,
@@ -204,7 +205,8 @@ impl Query {
             slots,
             conds,
             columns,
-            filters: filters.clone(),
+            since: filters.since,
+            until: filters.until,
             accounts,
             regions,
             late: filter::LATE_DELIVERY,
@@ -224,9 +226,8 @@ impl Query {
         let Some((account, region, time)) = parse_log_file_name(file_name) else { return true };
         let account_ok = self.accounts.is_empty() || self.accounts.iter().any(|g| g.matches(&account));
         let region_ok = self.regions.is_empty() || self.regions.iter().any(|g| g.matches(&region));
-        let time_ok = parse_file_time(&time).is_none_or(|delivered| {
-            filter::file_may_overlap(delivered, self.filters.since, self.filters.until, self.late)
-        });
+        let time_ok = parse_file_time(&time)
+            .is_none_or(|delivered| filter::file_may_overlap(delivered, self.since, self.until, self.late));
         account_ok && region_ok && time_ok
     }
 
@@ -264,12 +265,9 @@ impl Query {
             Cond::Time(since, until) => filter::in_range(facts.get(Fact::EventTime), *since, *until),
             Cond::Pattern(pattern) => pattern.matches(values),
             Cond::Resources(globs) => {
-                let arns = values.get(self.slots.resource_arns).iter().filter_map(Scalar::as_str);
-                let mut found = false;
-                for value in arns {
-                    found |= globs.iter().any(|g| g.matches_name(value));
-                }
-                found || names_in_parameters(json, &mut |value| globs.iter().any(|g| g.matches_name(value)))
+                let mut arns = values.get(self.slots.resource_arns).iter().filter_map(Scalar::as_str);
+                arns.any(|value| globs.iter().any(|g| g.matches_name(value)))
+                    || names_in_parameters(json, &mut |value| globs.iter().any(|g| g.matches_name(value)))
             }
         })
     }
