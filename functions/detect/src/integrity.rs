@@ -16,12 +16,11 @@
 //! `ListPublicKeys` down) fails the invocation so Lambda retries; nothing is
 //! taken for tampering because of it.
 
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
-use trailwatch_aws::ports::{AlertSink, Failure, FailureKind, ObjectStore, PublicKeySource};
+use trailwatch_aws::ports::{read_whole, AlertSink, Failure, FailureKind, ObjectStore, PublicKeySource};
 use trailwatch_aws::state::integrity_key;
 use trailwatch_core::digest::delivered::{check_digest, integrity_alert, IntegrityFailure, IntegrityRecord, Previous};
 use trailwatch_core::digest::{log_file_sha256, DigestFile, PublicKeys};
@@ -84,11 +83,6 @@ fn hour_path(time: &str) -> String {
         (Some(y), Some(m), Some(d), Some(h)) => format!("{y}/{m}/{d}/{h}"),
         _ => "unknown".into(),
     }
-}
-
-fn read_all(mut body: trailwatch_aws::ports::Body) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    body.read_to_end(&mut bytes).map(|_| bytes)
 }
 
 impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
@@ -159,7 +153,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             Err(f) => return Err(f),
         };
         let metadata = opened.metadata;
-        let bytes = blocking(move || read_all(opened.body)).await?;
+        let bytes = read_whole(opened.body, &object.uri()).await?;
         let file = match DigestFile::parse(&bytes) {
             Ok(file) => file,
             Err(e) => {

@@ -26,7 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ports::{Condition, Failure, FailureKind, ObjectStore, Result};
+use crate::ports::{read_whole, Condition, Failure, FailureKind, ObjectStore, Result};
 use crate::state::marker_key;
 
 /// Where an object stands.
@@ -180,13 +180,7 @@ impl<S: ObjectStore> Ledger<S> {
     async fn read(&self, key: &str) -> Result<(Marker, String)> {
         let object = self.store.get(&self.bucket, key).await?;
         let version = object.etag.clone().unwrap_or_default();
-        let bytes = tokio::task::spawn_blocking(move || {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut { object.body }, &mut bytes).map(|_| bytes)
-        })
-        .await
-        .map_err(|e| Failure::new(FailureKind::Transient, e.to_string()))?
-        .map_err(|e| Failure::new(FailureKind::Transient, format!("reading {key}: {e}")))?;
+        let bytes = read_whole(object.body, key).await?;
         let marker = serde_json::from_slice(&bytes)
             .map_err(|e| Failure::new(FailureKind::Permanent, format!("{key} is not a ledger entry: {e}")))?;
         Ok((marker, version))

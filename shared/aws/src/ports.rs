@@ -76,14 +76,7 @@ pub trait ObjectStore: Send + Sync {
     fn get_small(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Vec<u8>>> + Send {
         async move {
             let object = self.get(bucket, key).await?;
-            tokio::task::spawn_blocking(move || {
-                let mut bytes = Vec::new();
-                let mut body = object.body;
-                body.read_to_end(&mut bytes).map(|_| bytes)
-            })
-            .await
-            .map_err(|e| Failure::new(FailureKind::Transient, e.to_string()))?
-            .map_err(|e| Failure::new(FailureKind::Transient, format!("reading s3://{bucket}/{key}: {e}")))
+            read_whole(object.body, &format!("s3://{bucket}/{key}")).await
         }
     }
 
@@ -142,6 +135,18 @@ pub trait PublicKeySource: Send + Sync {
         start: i64,
         end: i64,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + 'a>>;
+}
+
+/// Reads a (small) body to its end on a blocking thread; a failed read is
+/// transient (the stream dropped). `what` names it in the error.
+pub async fn read_whole(mut body: Body, what: &str) -> Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        let mut bytes = Vec::new();
+        body.read_to_end(&mut bytes).map(|_| bytes)
+    })
+    .await
+    .map_err(|e| Failure::new(FailureKind::Transient, e.to_string()))?
+    .map_err(|e| Failure::new(FailureKind::Transient, format!("reading {what}: {e}")))
 }
 
 /// A body that must deliver `size` bytes: ending early is a dropped stream
