@@ -20,7 +20,7 @@ async fn lambda_and_cli_summaries_agree() {
     let engine =
         Engine::new(&RuleSet::builtin().unwrap(), EngineOptions { min_severity: Severity::Low, ..Default::default() })
             .unwrap();
-    let detector = Detector::new(Arc::new(engine), store.clone(), MemorySink::default(), "state");
+    let detector = Detector::new(Arc::new(engine), store.clone(), MemorySink::default(), "state").with_dedup(0, 0);
     for entry in std::fs::read_dir(repo.join("events/cloudtrail")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
@@ -45,7 +45,7 @@ async fn lambda_and_cli_summaries_agree() {
         concurrency: 4,
         list_cap: 50,
     };
-    let summarizer = Summarizer { store: store.clone(), sink: sink.clone(), settings };
+    let summarizer = Summarizer { store: store.clone(), outputs: sink.clone().into(), settings };
     summarizer.handle(&serde_json::json!({"time": "2026-11-21T00:05:00Z"})).await.unwrap();
     let lambda: SummaryFile =
         serde_json::from_slice(&store.object("state", "summaries/2026-11-20T00:00Z-24h.json").unwrap()).unwrap();

@@ -5,17 +5,17 @@ use std::path::Path;
 use anyhow::Context;
 use sha2::{Digest as _, Sha256};
 use trailwatch_aws::config::{parse_s3_uri, required_env};
-use trailwatch_aws::ports::{AlertSink, Condition, Failure, FailureKind, ObjectStore};
+use trailwatch_aws::output::Outputs;
+use trailwatch_aws::ports::{Condition, Failure, FailureKind, ObjectStore};
 use trailwatch_aws::state::ONCE;
-use trailwatch_core::alert::Alert;
+use trailwatch_core::alert::{notice, Alert};
 use trailwatch_core::text::printable;
 use trailwatch_core::{RuleSet, Severity};
 
-/// What the detection function is told by its environment.
+/// What the detection function is told by its environment (the outputs'
+/// settings are read by [`trailwatch_aws::output::setup`]).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `ALERT_TOPIC_ARN` (required): where alerts go.
-    pub alert_topic_arn: String,
     /// `STATE_BUCKET` (required): markers and statistics shards.
     pub state_bucket: String,
     /// `MIN_SEVERITY` (default `low`): rules below it do not run.
@@ -23,6 +23,8 @@ pub struct Settings {
     /// `EXTRA_RULES`: a rule file or directory, or an `s3://` URI of a rule
     /// file or of a prefix holding `.toml` rule files.
     pub extra_rules: Option<String>,
+    /// `DEDUP_WINDOW_MINUTES` (default 60; 0 sends every repeat at once).
+    pub dedup_minutes: u64,
 }
 
 impl Settings {
@@ -32,10 +34,13 @@ impl Settings {
             _ => Severity::Low,
         };
         Ok(Settings {
-            alert_topic_arn: required_env("ALERT_TOPIC_ARN")?,
             state_bucket: required_env("STATE_BUCKET")?,
             min_severity,
             extra_rules: std::env::var("EXTRA_RULES").ok().filter(|s| !s.trim().is_empty()),
+            dedup_minutes: match std::env::var("DEDUP_WINDOW_MINUTES") {
+                Ok(s) if !s.trim().is_empty() => s.trim().parse().context("DEDUP_WINDOW_MINUTES")?,
+                _ => 60,
+            },
         })
     }
 }
@@ -83,7 +88,7 @@ pub async fn load_rules(store: &impl ObjectStore, extra: Option<&str>) -> anyhow
 /// fails the start, so Lambda tries again.
 pub async fn rules_or_builtin(
     store: &impl ObjectStore,
-    sink: &impl AlertSink,
+    outputs: &Outputs,
     state_bucket: &str,
     extra: Option<&str>,
 ) -> anyhow::Result<RuleSet> {
@@ -103,10 +108,8 @@ pub async fn rules_or_builtin(
     let key = format!("{ONCE}rules-load-failed-{digest}.json");
     match store.put_if(state_bucket, &key, reason.clone().into_bytes(), Condition::Absent).await {
         Ok(_) => {
-            let alert = rules_alert(source, &reason);
-            match sink.publish(std::slice::from_ref(&alert)).await {
-                Ok(results) if results.iter().all(Result::is_ok) => {}
-                Ok(_) | Err(_) => tracing::error!("could not send the alert about the rules that did not load"),
+            if outputs.send_each(&rules_alert(source, &reason), &key).await == 0 {
+                tracing::error!("could not send the alert about the rules that did not load");
             }
         }
         Err(f) if f.kind == FailureKind::PreconditionFailed => {}
@@ -116,28 +119,18 @@ pub async fn rules_or_builtin(
 }
 
 fn rules_alert(source: &str, reason: &str) -> Alert {
-    let subject = "[HIGH] trailwatch could not load your rules: running with the built-in rules only".to_string();
-    let body = format!(
-        "trailwatch could not load your rules\n\nRules: {}\nProblem: {}\n\nWhat this means\n  \
-         Until the rules are fixed, only the built-in rules run: your own rules do not alert, and your\n  \
-         suppressions and disabled rules do not apply.\n\nWhat to do\n  \
-         Run `trailwatch rules test` on the rule files, fix what it names, upload them again. The next\n  \
-         cold start of the detection function loads them.\n-- trailwatch",
-        printable(source, 500),
-        printable(reason, 2000)
+    let mut alert = notice(
+        "rules-load-failed",
+        Severity::High,
+        "rules-load-failed",
+        "trailwatch could not load your rules: running with the built-in rules only",
+        "Until the rules are fixed, only the built-in rules run: your own rules do not alert, and your \
+         suppressions and disabled rules do not apply.",
+        "Run `trailwatch rules test` on the rule files, fix what it names, upload them again. The next cold start \
+         of the detection function loads them.",
     );
-    Alert {
-        id: "rules-load-failed".into(),
-        severity: Severity::High,
-        subject,
-        body,
-        attributes: vec![
-            ("severity".into(), "high".into()),
-            ("rule".into(), "rules-load-failed".into()),
-            ("account_id".into(), "all".into()),
-            ("kind".into(), "alert".into()),
-        ],
-    }
+    alert.details = format!("Rules: {}\nProblem: {}\n", printable(source, 500), printable(reason, 2000));
+    alert
 }
 
 #[cfg(test)]
@@ -148,11 +141,10 @@ mod tests {
     #[test]
     fn a_missing_required_setting_is_named() {
         // The only test in this binary that touches the environment.
-        std::env::remove_var("ALERT_TOPIC_ARN");
-        std::env::set_var("STATE_BUCKET", "state");
+        std::env::remove_var("STATE_BUCKET");
         let err = Settings::from_env().unwrap_err();
-        assert!(err.to_string().contains("ALERT_TOPIC_ARN"), "{err}");
-        std::env::set_var("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t");
+        assert!(err.to_string().contains("STATE_BUCKET"), "{err}");
+        std::env::set_var("STATE_BUCKET", "state");
         std::env::set_var("MIN_SEVERITY", "urgent");
         let err = Settings::from_env().unwrap_err();
         assert!(format!("{err:#}").contains("MIN_SEVERITY"), "{err:#}");
@@ -194,7 +186,8 @@ mod tests {
             "[[rule]]\nid='x'\ntitle='t'\nseverity='low'\npattern='{ $.a }'\ndescription='d'\n",
         );
         for _cold_start in 0..3 {
-            let set = rules_or_builtin(&store, &sink, "state", Some("s3://rules/bad.toml")).await.unwrap();
+            let set =
+                rules_or_builtin(&store, &sink.clone().into(), "state", Some("s3://rules/bad.toml")).await.unwrap();
             assert_eq!(set.active_rules().count(), RuleSet::builtin().unwrap().active_rules().count());
         }
         let sent = sink.published();
@@ -202,6 +195,6 @@ mod tests {
         assert!(sent[0].body.contains("s3://rules/bad.toml"), "{}", sent[0].body);
         // A throttled read is not a bad rule file: the start fails and is retried.
         store.fail("get", "bad.toml", FailureKind::Transient, 1);
-        assert!(rules_or_builtin(&store, &sink, "state", Some("s3://rules/bad.toml")).await.is_err());
+        assert!(rules_or_builtin(&store, &sink.clone().into(), "state", Some("s3://rules/bad.toml")).await.is_err());
     }
 }

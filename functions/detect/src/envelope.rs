@@ -46,6 +46,13 @@ pub fn is_sqs(event: &Value) -> bool {
     first_record(event).is_some_and(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
 }
 
+/// Whether the invocation is the EventBridge schedule that flushes the
+/// follow-ups of closed dedup windows.
+pub fn is_schedule(event: &Value) -> bool {
+    event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        && event.get("source").and_then(Value::as_str) == Some("aws.events")
+}
+
 fn first_record(event: &Value) -> Option<&Value> {
     event.get("Records")?.as_array()?.first()
 }

@@ -6,10 +6,14 @@
 //!    writes only, so a concurrent invocation backs off instead of alerting
 //!    too; an entry that says `done` means a redelivery, which is skipped;
 //! 2. **scan** it as it streams from S3 (on a blocking thread);
-//! 3. **publish** the grouped alerts ([`crate::delivery`]): each batch is
-//!    written down before `PublishBatch` and its outcome after, so a retry
-//!    sends only what is left;
-//! 4. write the file's **statistics shard**, then mark it **done** (a failed
+//! 3. **fold** repeats: each (rule, principal, account) group either opens
+//!    its dedup window and alerts, or folds into the open window's follow-up
+//!    ([`trailwatch_aws::flood`]);
+//! 4. **send** the alerts to every output through the ledger
+//!    ([`trailwatch_aws::output::deliver`]): each batch is written down
+//!    before it is sent and its outcome after, so a retry sends only what is
+//!    left;
+//! 5. write the file's **statistics shard**, then mark it **done** (a failed
 //!    final write fails the invocation; the retry sends nothing again).
 //!
 //! A failure that a retry can fix (throttling, 5xx, a dropped stream, SNS
@@ -23,10 +27,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use tracing::{info, warn};
+use trailwatch_aws::flood::{Admission, FloodControl, Flushed, DEDUP_WINDOW, FLUSH_GRACE};
 use trailwatch_aws::ledger::{Claim, Entry, Ledger};
-use trailwatch_aws::ports::{whole_body, AlertSink, Failure, FailureKind, ObjectStore};
+use trailwatch_aws::output::deliver::Delivery;
+use trailwatch_aws::output::Outputs;
+use trailwatch_aws::ports::{whole_body, Failure, FailureKind, ObjectStore};
+use trailwatch_aws::rate::RateLimiter;
 use trailwatch_aws::state::{shard_key, ShardFile};
-use trailwatch_core::alert::{alerts_for_groups, AlertLimits, FileContext};
+use trailwatch_core::alert::{alerts_for_groups, group_alert, Alert, AlertLimits, FileContext};
 use trailwatch_core::grouped::Grouped;
 use trailwatch_core::key::{classify_key, KeyKind, LogKey};
 use trailwatch_core::Engine;
@@ -64,22 +72,46 @@ pub struct ProcessError {
     pub message: String,
 }
 
+/// Groups per file that go through flood control (the most severe); the
+/// rest go to the file's digest alert as before.
+const FLOOD_GROUPS: usize = 50;
+
 /// The handler's fixed parts, built once per cold start.
-pub struct Detector<S, A> {
+pub struct Detector<S> {
     pub engine: Arc<Engine>,
     pub store: S,
-    pub sink: A,
+    pub outputs: Outputs,
     pub state_bucket: String,
     pub limits: AlertLimits,
     /// CloudTrail's public keys, to verify digest files as they arrive;
     /// `None` skips digests.
     pub keys: Option<Arc<KeyCache>>,
+    /// Dedup windows: length and flush grace in seconds (0: no folding).
+    pub dedup_window: u64,
+    pub flush_grace: u64,
 }
 
-impl<S, A> Detector<S, A> {
-    /// A detector with the default alert limits and digest verification off.
-    pub fn new(engine: Arc<Engine>, store: S, sink: A, state_bucket: impl Into<String>) -> Self {
-        Detector { engine, store, sink, state_bucket: state_bucket.into(), limits: AlertLimits::default(), keys: None }
+impl<S> Detector<S> {
+    /// A detector with the default alert limits and dedup window, and digest
+    /// verification off.
+    pub fn new(engine: Arc<Engine>, store: S, outputs: impl Into<Outputs>, state_bucket: impl Into<String>) -> Self {
+        Detector {
+            engine,
+            store,
+            outputs: outputs.into(),
+            state_bucket: state_bucket.into(),
+            limits: AlertLimits::default(),
+            keys: None,
+            dedup_window: DEDUP_WINDOW,
+            flush_grace: FLUSH_GRACE,
+        }
+    }
+
+    /// Sets the dedup window and the flush grace (seconds).
+    pub fn with_dedup(mut self, window: u64, grace: u64) -> Self {
+        self.dedup_window = window;
+        self.flush_grace = grace;
+        self
     }
 
     /// Verifies digest files as they arrive, with these keys.
@@ -98,11 +130,16 @@ pub(crate) fn normalize_etag(etag: Option<&str>) -> Option<String> {
     etag.map(|e| e.trim_matches('"').to_string()).filter(|e| !e.is_empty())
 }
 
-impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
+impl<S: ObjectStore + Clone + 'static> Detector<S> {
     /// Handles one invocation payload. SQS batches answer with
     /// `batchItemFailures`; other triggers fail as a whole when any object
-    /// failed (after every other object was processed).
+    /// failed (after every other object was processed). A scheduled event
+    /// flushes the follow-ups of closed dedup windows.
     pub async fn handle(&self, event: &Value, deadline: u64) -> Result<Value, ProcessError> {
+        if envelope::is_schedule(event) {
+            let flushed = self.flush(deadline).await?;
+            return Ok(json!({"follow_ups": flushed.follow_ups, "folded_events": flushed.folded_events}));
+        }
         let items = envelope::decode(event);
         let sqs = envelope::is_sqs(event);
         let mut failures = Vec::new();
@@ -150,6 +187,69 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
     /// The ledger in the state bucket.
     pub(crate) fn ledger(&self) -> Ledger<S> {
         Ledger::new(self.store.clone(), self.state_bucket.clone())
+    }
+
+    fn flood(&self) -> FloodControl<S> {
+        FloodControl::new(self.store.clone(), self.state_bucket.clone(), self.dedup_window, self.flush_grace)
+    }
+
+    /// Sends alerts through the ledger entry to every output.
+    pub(crate) async fn deliver(&self, entry: &mut Entry, alerts: &[Alert]) -> Result<(), Failure> {
+        let ledger = self.ledger();
+        let limiter = RateLimiter::new(self.store.clone(), self.state_bucket.clone());
+        Delivery { ledger: &ledger, limiter: &limiter, outputs: &self.outputs }.deliver(entry, alerts).await
+    }
+
+    /// Sends the follow-ups of the dedup windows that have closed.
+    pub async fn flush(&self, deadline: u64) -> Result<Flushed, ProcessError> {
+        let ledger = self.ledger();
+        let limiter = RateLimiter::new(self.store.clone(), self.state_bucket.clone());
+        let delivery = Delivery { ledger: &ledger, limiter: &limiter, outputs: &self.outputs };
+        let flushed = self.flood().flush(&delivery, &ledger, now(), deadline).await.map_err(|f| ProcessError {
+            uri: "dedup windows".into(),
+            message: format!("sending follow-ups failed: {}", f.message),
+        })?;
+        info!(follow_ups = flushed.follow_ups, folded_events = flushed.folded_events, "dedup windows flushed");
+        Ok(flushed)
+    }
+
+    /// Folds the groups whose dedup window is open (recorded in the entry,
+    /// so a retry counts them once) and returns how many findings were
+    /// folded. What stays in `found` alerts now.
+    async fn fold_repeats(
+        &self,
+        entry: &mut Entry,
+        found: &mut Grouped,
+        file: FileContext<'_>,
+    ) -> Result<u64, Failure> {
+        let flood = self.flood();
+        let mut folded: Vec<(String, Option<String>)> = Vec::new();
+        let mut new_folds = Vec::new();
+        let mut folded_findings = 0;
+        for group in found.groups().into_iter().take(FLOOD_GROUPS) {
+            let alert = group_alert(file, group, self.limits);
+            let fold_id = format!("fold:{}", alert.id);
+            let first = group.first();
+            let admitted = if entry.marker.settled(&fold_id) {
+                false
+            } else {
+                flood.admit(&alert, &first.rule.title, file.source, now()).await? == Admission::First
+            };
+            if !admitted {
+                folded_findings += group.count;
+                folded.push((first.rule.id.clone(), first.principal_arn.clone()));
+                if !entry.marker.settled(&fold_id) {
+                    new_folds.push(fold_id);
+                }
+            }
+        }
+        if !new_folds.is_empty() {
+            self.ledger().record(entry, &new_folds, &[]).await?;
+        }
+        if !folded.is_empty() {
+            found.retain(|g| !folded.contains(&(g.first().rule.id.clone(), g.first().principal_arn.clone())));
+        }
+        Ok(folded_findings)
     }
 
     /// Claims an object in the ledger for this attempt.
@@ -225,9 +325,17 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         }
 
         let file = FileContext { source: &uri, account_id: Some(&log.account_id), region: Some(&log.region) };
+        let mut found = found;
+        let folded = match self.fold_repeats(&mut entry, &mut found, file).await {
+            Ok(folded) => folded,
+            Err(f) => {
+                self.give_back(&mut entry).await;
+                return Err(fail(format!("dedup windows failed: {}", f.message)));
+            }
+        };
         let alerts = alerts_for_groups(file, &found, summary.complete, self.limits);
         let alert_count = alerts.len();
-        if let Err(f) = self.deliver(&mut entry, alerts).await {
+        if let Err(f) = self.deliver(&mut entry, &alerts).await {
             self.give_back(&mut entry).await;
             return Err(fail(format!("publishing alerts failed: {}", f.message)));
         }
@@ -241,6 +349,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             complete: summary.complete,
             stats: summary.stats.clone(),
             rejected_alerts: rejected,
+            folded_findings: folded,
         };
         let shard_body = serde_json::to_vec(&shard).map_err(|e| fail(e.to_string()))?;
         if let Err(f) =
@@ -262,6 +371,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
             problems = summary.problems,
             alerts = alert_count,
             rejected_alerts = rejected,
+            folded,
             "processed"
         );
         log_problems(&log, &found);

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
-use trailwatch_aws::ports::{read_whole, AlertSink, Failure, FailureKind, ObjectStore, PublicKeySource};
+use trailwatch_aws::ports::{read_whole, Failure, FailureKind, ObjectStore, PublicKeySource};
 use trailwatch_aws::state::integrity_key;
 use trailwatch_core::digest::delivered::{check_digest, integrity_alert, IntegrityFailure, IntegrityRecord, Previous};
 use trailwatch_core::digest::{log_file_sha256, DigestFile, PublicKeys};
@@ -85,7 +85,7 @@ fn hour_path(time: &str) -> String {
     }
 }
 
-impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
+impl<S: ObjectStore + Clone + 'static> Detector<S> {
     /// Verifies one digest object (see the module docs).
     pub(crate) async fn process_digest(&self, object: &ObjectRef, deadline: u64) -> Result<Outcome, ProcessError> {
         let uri = object.uri();
@@ -111,7 +111,7 @@ impl<S: ObjectStore + Clone + 'static, A: AlertSink> Detector<S, A> {
         } else {
             vec![integrity_alert(&uri, file.as_ref(), region, &failures)]
         };
-        if let Err(f) = self.deliver(&mut entry, alerts).await {
+        if let Err(f) = self.deliver(&mut entry, &alerts).await {
             self.give_back(&mut entry).await;
             return Err(fail(format!("publishing the integrity alert failed: {}", f.message)));
         }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use trailwatch_aws::cloudtrail::CloudTrailKeys;
-use trailwatch_aws::config::{init_logging, s3_client, sdk_config, sns_client};
+use trailwatch_aws::config::{init_logging, s3_client, sdk_config};
+use trailwatch_aws::flood::FLUSH_GRACE;
+use trailwatch_aws::output::setup::outputs_from_env;
 use trailwatch_aws::s3::S3Store;
-use trailwatch_aws::sns::SnsSink;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_detect::config::{rules_or_builtin, Settings};
 use trailwatch_detect::handler::Detector;
@@ -21,12 +22,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env()?;
     let config = sdk_config().await;
     let store = S3Store::new(s3_client(&config));
-    let sink = SnsSink::new(sns_client(&config), settings.alert_topic_arn.clone());
-    let rules = rules_or_builtin(&store, &sink, &settings.state_bucket, settings.extra_rules.as_deref()).await?;
+    let outputs = outputs_from_env(&config, "ALERT_TOPIC_ARN").await?;
+    let rules = rules_or_builtin(&store, &outputs, &settings.state_bucket, settings.extra_rules.as_deref()).await?;
     let engine = Engine::new(&rules, EngineOptions { min_severity: settings.min_severity, ..Default::default() })?;
-    tracing::info!(rules = engine.rules().count(), min_severity = %settings.min_severity, "ready");
+    tracing::info!(
+        rules = engine.rules().count(),
+        min_severity = %settings.min_severity,
+        outputs = ?outputs.names(),
+        dedup_minutes = settings.dedup_minutes,
+        "ready"
+    );
     let keys = KeyCache::new(Arc::new(CloudTrailKeys::new(&config)));
-    let detector = Arc::new(Detector::new(Arc::new(engine), store, sink, settings.state_bucket).with_keys(keys));
+    let detector = Detector::new(Arc::new(engine), store, outputs, settings.state_bucket)
+        .with_keys(keys)
+        .with_dedup(settings.dedup_minutes * 60, FLUSH_GRACE);
+    let detector = Arc::new(detector);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let detector = detector.clone();

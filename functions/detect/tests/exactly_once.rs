@@ -20,7 +20,7 @@ const STATE: &str = "trailwatch-state";
 const FAR: u64 = 4_000_000_000;
 const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/20/123456789012_CloudTrail_us-east-1_20261120T0910Z_Sg1nInEvents0001.json.gz";
 
-fn setup() -> (Arc<Detector<MemoryStore, MemorySink>>, MemoryStore, MemorySink) {
+fn setup() -> (Arc<Detector<MemoryStore>>, MemoryStore, MemorySink) {
     let store = MemoryStore::default();
     let sink = MemorySink::default();
     let file = KEY.rsplit('/').next().unwrap();
@@ -109,7 +109,7 @@ async fn an_alert_failing_for_now_is_retried_and_one_refused_for_good_is_recorde
     assert!(!counts.contains_key(&ids[1]), "refused");
     let m = marker(&store);
     assert_eq!(m.state, MarkerState::Done);
-    assert_eq!(m.rejected.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [ids[1].as_str()]);
+    assert_eq!(m.rejected.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [format!("sns:{}", ids[1])]);
     let shard_key = store.keys(STATE).into_iter().find(|k| k.starts_with("shards/")).unwrap();
     let shard: ShardFile = serde_json::from_slice(&store.object(STATE, &shard_key).unwrap()).unwrap();
     assert_eq!(shard.rejected_alerts, 1, "the summary counts it");

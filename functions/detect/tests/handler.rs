@@ -26,7 +26,7 @@ fn event(name: &str) -> Value {
     serde_json::from_slice(&repo_file(&format!("events/{name}"))).unwrap()
 }
 
-fn setup() -> (Detector<MemoryStore, MemorySink>, MemoryStore, MemorySink) {
+fn setup() -> (Detector<MemoryStore>, MemoryStore, MemorySink) {
     let store = MemoryStore::default();
     let sink = MemorySink::default();
     for key in [KEY, KEY2] {

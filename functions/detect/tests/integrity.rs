@@ -26,7 +26,7 @@ fn signer() -> &'static Signer {
 }
 
 struct World {
-    detector: Detector<MemoryStore, MemorySink>,
+    detector: Detector<MemoryStore>,
     store: MemoryStore,
     sink: MemorySink,
     keys: StaticKeys,

@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
-use trailwatch_aws::ports::{AlertSink, Condition, Failure, FailureKind, Listed, Object, ObjectStore, Result};
+use trailwatch_aws::output::sns::SnsSink;
+use trailwatch_aws::output::{Message, Output, Sent};
+use trailwatch_aws::ports::{Condition, Failure, FailureKind, Listed, Object, ObjectStore, Result};
 use trailwatch_aws::s3::S3Store;
-use trailwatch_aws::sns::SnsSink;
 use trailwatch_aws::testing::Moto;
-use trailwatch_core::alert::{alerts_for_file, Alert, AlertLimits, FileContext};
+use trailwatch_core::alert::{alerts_for_file, AlertLimits, FileContext};
 use trailwatch_core::engine::{Collect, EngineOptions};
 use trailwatch_core::{Engine, RuleSet};
 use trailwatch_detect::envelope::ObjectRef;
@@ -106,9 +107,17 @@ struct ChaosSink {
     chaos: Chaos,
 }
 
-impl AlertSink for ChaosSink {
-    async fn publish(&self, alerts: &[Alert]) -> Result<Vec<Result<()>>> {
-        self.chaos.around(true, self.inner.publish(alerts)).await
+impl Output for ChaosSink {
+    fn name(&self) -> &str {
+        "sns"
+    }
+
+    fn max_batch(&self) -> usize {
+        10
+    }
+
+    fn send<'a>(&'a self, messages: &'a [Message]) -> Sent<'a> {
+        Box::pin(self.chaos.around(true, self.inner.send(messages)))
     }
 }
 
@@ -150,8 +159,7 @@ async fn planted_detections_arrive_exactly_once_through_duplicates_shuffles_and_
         engine.scan(&uri, std::io::Cursor::new(body.clone().into_bytes()), &mut sink);
         let file = FileContext { source: &uri, account_id: Some("123456789012"), region: Some("us-east-1") };
         for alert in alerts_for_file(file, &sink.findings, &sink.problems, true, AlertLimits::default()) {
-            let rule = alert.attributes.iter().find(|(k, _)| k == "rule").unwrap().1.clone();
-            expected.insert((uri.clone(), rule));
+            expected.insert((uri.clone(), alert.rule.clone()));
         }
         s3.put_object().bucket(LOGS).key(key(i)).body(ByteStream::from(body.into_bytes())).send().await.unwrap();
     }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
+use trailwatch_aws::output::sns::SnsSink;
 use trailwatch_aws::ports::{FailureKind, ObjectStore};
 use trailwatch_aws::s3::S3Store;
-use trailwatch_aws::sns::SnsSink;
 use trailwatch_aws::testing::Moto;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
@@ -23,7 +23,7 @@ fn repo(path: &str) -> Vec<u8> {
     std::fs::read(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-fn detector(moto: &Moto, topic_arn: &str) -> Detector<S3Store, SnsSink> {
+fn detector(moto: &Moto, topic_arn: &str) -> Detector<S3Store> {
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
     Detector::new(Arc::new(engine), S3Store::new(moto.s3()), SnsSink::new(moto.sns(), topic_arn), STATE)
 }

@@ -8,8 +8,6 @@ use crate::handler::SummarySettings;
 /// What the summary function is told by its environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `SUMMARY_TOPIC_ARN` (required; may be the alert topic).
-    pub topic_arn: String,
     pub summary: SummarySettings,
 }
 
@@ -25,7 +23,6 @@ impl Settings {
             log_prefix.push('/');
         }
         Ok(Settings {
-            topic_arn: required_env("SUMMARY_TOPIC_ARN")?,
             summary: SummarySettings {
                 state_bucket: required_env("STATE_BUCKET")?,
                 log_bucket: required_env("LOG_BUCKET")?,

@@ -14,9 +14,14 @@ use futures::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tracing::{info, warn};
-use trailwatch_aws::ports::{AlertSink, FailureKind, ObjectStore};
+use trailwatch_aws::flood::{FloodControl, Flushed, DEDUP_WINDOW, FLUSH_GRACE};
+use trailwatch_aws::ledger::{Claim, Ledger};
+use trailwatch_aws::output::deliver::Delivery;
+use trailwatch_aws::output::Outputs;
+use trailwatch_aws::ports::{FailureKind, ObjectStore};
+use trailwatch_aws::rate::RateLimiter;
 use trailwatch_aws::state::{ShardFile, INTEGRITY, SHARDS, SUMMARIES};
-use trailwatch_core::alert::Alert;
+use trailwatch_core::alert::{Alert, AlertKind};
 use trailwatch_core::digest::delivered::IntegrityRecord;
 use trailwatch_core::key::{classify_key, KeyKind};
 use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
@@ -42,9 +47,9 @@ pub struct SummarySettings {
     pub list_cap: usize,
 }
 
-pub struct Summarizer<S, A> {
+pub struct Summarizer<S> {
     pub store: S,
-    pub sink: A,
+    pub outputs: Outputs,
     pub settings: SummarySettings,
 }
 
@@ -56,9 +61,14 @@ struct Merged {
     incomplete: Vec<String>,
     unreadable_shards: u64,
     rejected_alerts: u64,
+    folded_findings: u64,
 }
 
-impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
+impl<S: ObjectStore + Clone> Summarizer<S> {
+    /// Sends the summary of the window before the event's time, once (the
+    /// ledger entry `summary/<window>` keeps a retry from sending it again).
+    /// Dedup windows that have closed are flushed first, so their
+    /// follow-ups are never later than the next summary.
     pub async fn handle(&self, event: &Value) -> Result<Value, SummaryError> {
         let time = event
             .get("time")
@@ -66,6 +76,16 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
             .ok_or_else(|| SummaryError("the event has no `time`: expected an EventBridge scheduled event".into()))?;
         let at = Window::parse_time(time).map_err(|e| SummaryError(e.to_string()))?;
         let window = Window::ending_before(at, self.settings.window).map_err(|e| SummaryError(e.to_string()))?;
+        let ledger = Ledger::new(self.store.clone(), self.settings.state_bucket.clone());
+        let limiter = RateLimiter::new(self.store.clone(), self.settings.state_bucket.clone());
+        let delivery = Delivery { ledger: &ledger, limiter: &limiter, outputs: &self.outputs };
+        let lease = unix_now() + 300;
+        let flood =
+            FloodControl::new(self.store.clone(), self.settings.state_bucket.clone(), DEDUP_WINDOW, FLUSH_GRACE);
+        let flushed = flood.flush(&delivery, &ledger, unix_now(), lease).await.unwrap_or_else(|f| {
+            warn!(error = %f.message, "could not flush dedup windows; the detection function's schedule will");
+            Flushed::default()
+        });
         let merged = self.merge_shards(&window).await?;
         let (delivered, known) = self.deliveries(&window).await?;
         let previous = self.previous(&window).await;
@@ -81,6 +101,7 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
         let (digests, verified) = self.integrity(&window).await?;
         coverage.digests = digest_coverage(&window, &delivered, digests, &verified, self.settings.list_cap);
         coverage.rejected_alerts = merged.rejected_alerts;
+        coverage.folded_findings = merged.folded_findings;
         let report = render(&window, &merged.stats, &coverage, previous.as_ref());
 
         let file = SummaryFile::new(&window, merged.stats, coverage);
@@ -88,22 +109,19 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
         let key = format!("{SUMMARIES}{}.json", window.label());
         self.store.put(&self.settings.state_bucket, &key, body, false).await.map_err(|f| SummaryError(f.message))?;
 
-        let severity = report.severity.map_or("info", |s| s.as_str());
-        let alert = Alert {
-            id: "summary".into(),
-            severity: report.severity.unwrap_or(trailwatch_core::Severity::Info),
-            subject: report.subject.clone(),
-            body: report.body,
-            attributes: vec![
-                ("kind".into(), "summary".into()),
-                ("severity".into(), severity.into()),
-                ("rule".into(), "summary".into()),
-                ("account_id".into(), "all".into()),
-            ],
-        };
-        let results = self.sink.publish(std::slice::from_ref(&alert)).await.map_err(|f| SummaryError(f.message))?;
-        if let Some(Err(f)) = results.into_iter().next() {
-            return Err(SummaryError(format!("publishing the summary failed: {}", f.message)));
+        let severity = report.severity.unwrap_or(trailwatch_core::Severity::Info);
+        let alert =
+            Alert::new("summary", AlertKind::Summary, severity, "summary", &report.subject).with_details(report.body);
+        let fail = |f: trailwatch_aws::Failure| SummaryError(format!("sending the summary failed: {}", f.message));
+        match ledger.claim("summary", &window.label(), None, "summary", lease, unix_now()).await.map_err(fail)? {
+            Claim::Duplicate => info!(window = %window.label(), "summary already sent"),
+            Claim::Go(mut entry) => {
+                if let Err(f) = delivery.deliver(&mut entry, std::slice::from_ref(&alert)).await {
+                    let _ = ledger.release(&mut entry, unix_now()).await;
+                    return Err(fail(f));
+                }
+                ledger.finish(&mut entry, 0, 0, unix_now()).await.map_err(fail)?;
+            }
         }
         info!(
             window = %window.label(),
@@ -121,6 +139,7 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
             "records": file.stats.records,
             "delivered": file.coverage.delivered,
             "processed": file.coverage.processed,
+            "follow_ups": flushed.follow_ups,
         }))
     }
 
@@ -157,6 +176,7 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
             Ok(shard) => {
                 merged.stats.merge(&shard.stats);
                 merged.rejected_alerts += shard.rejected_alerts;
+                merged.folded_findings += shard.folded_findings;
                 if !shard.complete {
                     merged.incomplete.push(shard.source.clone());
                 }
@@ -249,4 +269,8 @@ impl<S: ObjectStore, A: AlertSink> Summarizer<S, A> {
             }
         }
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

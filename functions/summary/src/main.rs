@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
-use trailwatch_aws::config::{init_logging, s3_client, sdk_config, sns_client};
+use trailwatch_aws::config::{init_logging, s3_client, sdk_config};
+use trailwatch_aws::output::setup::outputs_from_env;
 use trailwatch_aws::s3::S3Store;
-use trailwatch_aws::sns::SnsSink;
 use trailwatch_summary::config::Settings;
 use trailwatch_summary::handler::Summarizer;
 
@@ -19,7 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = sdk_config().await;
     let summarizer = Arc::new(Summarizer {
         store: S3Store::new(s3_client(&config)),
-        sink: SnsSink::new(sns_client(&config), settings.topic_arn),
+        outputs: outputs_from_env(&config, "SUMMARY_TOPIC_ARN").await?,
         settings: settings.summary,
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

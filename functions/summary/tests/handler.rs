@@ -11,7 +11,7 @@ async fn given_a_window_with_a_missing_shard_and_a_quiet_region_then_the_report_
     let store = MemoryStore::default();
     deliver_and_detect(store.clone(), MemorySink::default()).await;
     let sink = MemorySink::default();
-    let summarizer = Summarizer { store: store.clone(), sink: sink.clone(), settings: settings() };
+    let summarizer = Summarizer { store: store.clone(), outputs: sink.clone().into(), settings: settings() };
 
     let response = summarizer.handle(&event("schedule.json")).await.unwrap();
     assert_eq!(response["window"], "2026-11-20T00:00Z-24h");
@@ -27,9 +27,12 @@ async fn given_a_window_with_a_missing_shard_and_a_quiet_region_then_the_report_
     assert!(body.contains("Records: 80"), "{body}");
     assert!(store.object(STATE, "summaries/2026-11-20T00:00Z-24h.json").is_some());
 
-    // The same scheduled event again: the same report.
+    // The same scheduled event again (a retry): the same stored report, and
+    // no second message (the ledger entry of the window says it was sent).
+    let stored = store.object(STATE, "summaries/2026-11-20T00:00Z-24h.json").unwrap();
     summarizer.handle(&event("schedule.json")).await.unwrap();
-    assert_eq!(sink.published()[1], sink.published()[0]);
+    assert_eq!(store.object(STATE, "summaries/2026-11-20T00:00Z-24h.json").unwrap(), stored);
+    assert_eq!(sink.published().len(), 1);
 }
 
 #[tokio::test]
@@ -37,7 +40,7 @@ async fn the_next_window_compares_with_the_stored_previous_one() {
     let store = MemoryStore::default();
     deliver_and_detect(store.clone(), MemorySink::default()).await;
     let sink = MemorySink::default();
-    let summarizer = Summarizer { store: store.clone(), sink: sink.clone(), settings: settings() };
+    let summarizer = Summarizer { store: store.clone(), outputs: sink.clone().into(), settings: settings() };
     summarizer.handle(&event("schedule.json")).await.unwrap();
     let mut next = event("schedule.json");
     next["time"] = "2026-11-22T00:05:00Z".into();
@@ -52,10 +55,11 @@ async fn the_next_window_compares_with_the_stored_previous_one() {
 async fn an_event_without_time_is_an_error_and_a_failed_publish_is_an_error() {
     let store = MemoryStore::default();
     let sink = MemorySink::default();
-    let summarizer = Summarizer { store, sink: sink.clone(), settings: settings() };
+    let summarizer = Summarizer { store, outputs: sink.clone().into(), settings: settings() };
     let err = summarizer.handle(&serde_json::json!({"detail": {}})).await.unwrap_err();
     assert!(err.0.contains("no `time`"), "{err}");
-    sink.fail_next(1);
+    // Failing past the retries within the invocation: the invocation fails.
+    sink.fail_next(3);
     assert!(summarizer.handle(&event("schedule.json")).await.is_err());
     summarizer.handle(&event("schedule.json")).await.unwrap();
     assert!(sink.published()[0].body.contains("Log files delivered: 0"));
@@ -84,7 +88,7 @@ async fn coverage_counts_the_log_files_a_digest_vouched_for() {
     };
     store.insert(STATE, "integrity/2026/11/20/09/trailwatch-logs/d.json.gz.json", serde_json::to_vec(&record).unwrap());
     let sink = MemorySink::default();
-    let summarizer = Summarizer { store: store.clone(), sink: sink.clone(), settings: settings() };
+    let summarizer = Summarizer { store: store.clone(), outputs: sink.clone().into(), settings: settings() };
     summarizer.handle(&event("schedule.json")).await.unwrap();
     let body = &sink.published()[0].body;
     assert!(body.contains("Verified by a digest: 2 of 8 log files"), "{body}");

@@ -99,6 +99,13 @@ pub struct Entry {
     pub marker: Marker,
 }
 
+impl Entry {
+    /// The entry's key in the state bucket: names what it is about.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 /// The outcome of a claim.
 #[derive(Debug)]
 pub enum Claim {

@@ -4,8 +4,13 @@
 //!
 //! # Layout
 //!
-//! - [`ports`]: `ObjectStore`, `AlertSink` and `PublicKeySource`, the traits handlers take.
-//! - [`s3`], [`sns`], [`cloudtrail`]: the SDK implementations.
+//! - [`ports`]: `ObjectStore` and `PublicKeySource`, the traits handlers take.
+//! - [`output`]: the alert outputs (SNS, Slack, webhook), their filters, and
+//!   delivery through the ledger.
+//! - [`s3`], [`cloudtrail`]: the SDK implementations of the ports.
+//! - [`secrets`]: output URLs and signing secrets from Secrets Manager or SSM.
+//! - [`flood`]: dedup windows across files, and their follow-ups.
+//! - [`rate`]: the cap on messages per second across invocations.
 //! - [`memory`]: in-memory implementations with fault injection.
 //! - [`ledger`]: the exactly-once ledger (claims, intents, outcomes) in the state bucket.
 //! - [`state`]: the state bucket's layout and statistics shards.
@@ -14,13 +19,17 @@
 
 pub mod cloudtrail;
 pub mod config;
+pub mod flood;
 pub mod ledger;
 pub mod memory;
+pub mod output;
 pub mod ports;
+pub mod rate;
 pub mod s3;
-pub mod sns;
+pub mod secrets;
 pub mod state;
 #[cfg(feature = "test-harness")]
 pub mod testing;
 
-pub use ports::{AlertSink, Failure, FailureKind, ObjectStore, PublicKeySource};
+pub use output::{Output, Outputs, Route};
+pub use ports::{Failure, FailureKind, ObjectStore, PublicKeySource};

@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use trailwatch_core::alert::Alert;
 
-use crate::ports::{
-    AlertSink, Condition, Failure, FailureKind, Listed, Object, ObjectStore, PublicKey, PublicKeySource, Result,
-};
+use crate::output::{Message, Output, Sent};
+use crate::ports::{Condition, Failure, FailureKind, Listed, Object, ObjectStore, PublicKey, PublicKeySource, Result};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -222,56 +221,108 @@ impl ObjectStore for MemoryStore {
     }
 }
 
-/// Keeps what was published. Clones share the same list.
-#[derive(Debug, Clone, Default)]
+/// A message a [`MemorySink`] took, rendered as the SNS output renders it.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub id: String,
+    pub delivery_id: String,
+    pub subject: String,
+    pub body: String,
+    pub attributes: Vec<(String, String)>,
+    pub alert: Alert,
+    /// When it was taken (milliseconds since the epoch).
+    pub at_millis: u64,
+}
+
+/// An output that keeps what it is sent. Clones share the same list.
+#[derive(Debug, Clone)]
 pub struct MemorySink {
-    published: Arc<Mutex<Vec<Alert>>>,
+    name: &'static str,
+    batch: usize,
+    published: Arc<Mutex<Vec<Published>>>,
     failures: Arc<Mutex<usize>>,
     /// Per-alert failures: (alert id needle, kind, times).
     entry_faults: Arc<Mutex<Vec<(String, FailureKind, usize)>>>,
 }
 
+impl Default for MemorySink {
+    /// Named `sns`, taking 10 messages a call, like the SNS output.
+    fn default() -> Self {
+        MemorySink::named("sns", 10)
+    }
+}
+
 impl MemorySink {
-    pub fn published(&self) -> Vec<Alert> {
+    /// A sink standing in for the output `name`.
+    pub fn named(name: &'static str, batch: usize) -> Self {
+        MemorySink { name, batch, published: Arc::default(), failures: Arc::default(), entry_faults: Arc::default() }
+    }
+
+    pub fn published(&self) -> Vec<Published> {
         lock(&self.published).clone()
     }
 
-    /// Makes the next `calls` publish calls fail as a whole (transient).
+    /// Makes the next `calls` send calls fail as a whole (transient).
     pub fn fail_next(&self, calls: usize) {
         *lock(&self.failures) = calls;
     }
 
-    /// Makes the next `times` publishes of alerts whose id contains
-    /// `needle` fail alone in their batch (as `PublishBatch` reports it).
+    /// Makes the next `times` sends of alerts whose id contains `needle`
+    /// fail alone in their batch (as `PublishBatch` reports it).
     pub fn fail_entry(&self, needle: &str, kind: FailureKind, times: usize) {
         lock(&self.entry_faults).push((needle.to_string(), kind, times));
     }
-}
 
-impl AlertSink for MemorySink {
-    async fn publish(&self, alerts: &[Alert]) -> Result<Vec<Result<()>>> {
+    fn take(&self, messages: &[Message]) -> Result<Vec<Result<()>>> {
         {
             let mut failures = lock(&self.failures);
             if *failures > 0 {
                 *failures -= 1;
-                return Err(Failure::new(FailureKind::Transient, "injected publish failure"));
+                return Err(Failure::new(FailureKind::Transient, "injected send failure"));
             }
         }
         let mut faults = lock(&self.entry_faults);
         let mut results = Vec::new();
-        for alert in alerts {
+        let at_millis =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        for message in messages {
+            let alert = &message.alert;
             match faults.iter_mut().find(|(n, _, t)| alert.id.contains(n.as_str()) && *t > 0) {
                 Some((_, kind, times)) => {
                     *times -= 1;
                     results.push(Err(Failure::new(*kind, format!("injected failure of alert {}", alert.id))));
                 }
                 None => {
-                    lock(&self.published).push(alert.clone());
+                    let email = crate::output::sns::render(alert);
+                    lock(&self.published).push(Published {
+                        id: alert.id.clone(),
+                        delivery_id: message.delivery_id.clone(),
+                        subject: email.subject,
+                        body: email.body,
+                        attributes: email.attributes,
+                        alert: alert.clone(),
+                        at_millis,
+                    });
                     results.push(Ok(()));
                 }
             }
         }
         Ok(results)
+    }
+}
+
+impl Output for MemorySink {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn max_batch(&self) -> usize {
+        self.batch
+    }
+
+    fn send<'a>(&'a self, messages: &'a [Message]) -> Sent<'a> {
+        let result = self.take(messages);
+        Box::pin(async move { result })
     }
 }
 

@@ -1,13 +1,11 @@
 //! The small traits the Lambda handlers are written against. Each has an AWS
-//! SDK implementation ([`crate::s3`], [`crate::sns`]) and an in-memory one
-//! ([`crate::memory`]) for tests.
+//! SDK implementation ([`crate::s3`], [`crate::cloudtrail`]) and an in-memory
+//! one ([`crate::memory`]) for tests; alert outputs are in [`crate::output`].
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::Read;
 use std::pin::Pin;
-
-use trailwatch_core::alert::Alert;
 
 /// A streaming object body, read on a blocking thread.
 pub type Body = Box<dyn Read + Send + 'static>;
@@ -109,12 +107,6 @@ pub trait ObjectStore: Send + Sync {
     /// The "folders" one level below a prefix: `AWSLogs/` gives
     /// `AWSLogs/123456789012/`, ... (all pages).
     fn list_prefixes(&self, bucket: &str, prefix: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
-}
-
-/// SNS, or a stand-in.
-pub trait AlertSink: Send + Sync {
-    /// Publishes up to 10 alerts in one call; one result per alert, in order.
-    fn publish(&self, alerts: &[Alert]) -> impl Future<Output = Result<Vec<Result<()>>>> + Send;
 }
 
 /// One of CloudTrail's public keys: its fingerprint and DER bytes.

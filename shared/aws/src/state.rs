@@ -43,7 +43,10 @@ pub struct ShardFile {
     /// False when the file could not be read to its end.
     pub complete: bool,
     pub stats: StatsShard,
-    /// Alerts SNS refused for good (sender faults): recorded, not retried.
+    /// Alerts an output refused for good, or gave up on: recorded, not retried.
     #[serde(default)]
     pub rejected_alerts: u64,
+    /// Findings folded into a dedup window's follow-up instead of alerting.
+    #[serde(default)]
+    pub folded_findings: u64,
 }

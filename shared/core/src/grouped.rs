@@ -101,6 +101,18 @@ impl Grouped {
         self.retryable.as_ref()
     }
 
+    /// Keeps only the groups `keep` says yes to (flood control folds the
+    /// others into a follow-up).
+    pub fn retain(&mut self, mut keep: impl FnMut(&Group) -> bool) {
+        self.groups.retain(|g| keep(g));
+        self.index = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| ((g.first().rule.id.clone(), g.first().principal_arn.clone()), i))
+            .collect();
+    }
+
     /// How many findings are kept in full (for tests of the caps).
     pub fn kept(&self) -> usize {
         self.groups.iter().map(|g| g.samples.len()).sum()

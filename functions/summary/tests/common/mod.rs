@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use trailwatch_aws::ports::{AlertSink, ObjectStore};
+use trailwatch_aws::output::Outputs;
+use trailwatch_aws::ports::ObjectStore;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
@@ -46,10 +47,9 @@ pub fn settings() -> SummarySettings {
 
 /// Uploads the samples with `put`, then runs the detection handler on all
 /// but [`UNPROCESSED`], which writes their shards.
-pub async fn deliver_and_detect<S, A>(store: S, sink: A)
+pub async fn deliver_and_detect<S>(store: S, sink: impl Into<Outputs>)
 where
     S: ObjectStore + Clone + 'static,
-    A: AlertSink,
 {
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
     let detector = Detector::new(Arc::new(engine), store.clone(), sink, STATE);

@@ -11,9 +11,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{DigestFile, PublicKeys, Signature};
-use crate::alert::{attributes, cap_body, where_text, Alert, MAX_SUBJECT};
+use crate::alert::{Alert, AlertKind};
 use crate::rule::Severity;
-use crate::text::{ascii_line, printable};
+use crate::text::printable;
 
 /// What was found where this digest says its predecessor is.
 #[derive(Debug, Clone)]
@@ -149,18 +149,12 @@ pub fn integrity_alert(
     region: Option<&str>,
     failures: &[IntegrityFailure],
 ) -> Alert {
-    let severity = Severity::Critical;
     let account = file.map(|f| f.digest.aws_account_id.as_str());
-    let subject = ascii_line(
-        &format!("[CRITICAL] CloudTrail log integrity failure in {}", where_text(account, region)),
-        MAX_SUBJECT,
-    );
-    let mut body = String::new();
-    let _ = writeln!(body, "CloudTrail log integrity failure\n");
-    let _ = writeln!(body, "Digest: {}", printable(digest_uri, 2000));
+    let mut details = String::new();
+    let _ = writeln!(details, "Digest: {}", printable(digest_uri, 2000));
     if let Some(f) = file {
         let _ = writeln!(
-            body,
+            details,
             "Account {}, region {}, logs delivered {} to {}",
             printable(&f.digest.aws_account_id, 100),
             printable(region.unwrap_or("-"), 100),
@@ -168,32 +162,33 @@ pub fn integrity_alert(
             printable(&f.digest.digest_end_time, 100)
         );
     }
-    let _ = writeln!(body, "\nWhat failed ({}):", failures.len());
+    let _ = writeln!(details, "\nWhat failed ({}):", failures.len());
     for failure in failures.iter().take(100) {
-        let _ = writeln!(body, "  - {}", printable(&failure.describe(), 2000));
+        let _ = writeln!(details, "  - {}", printable(&failure.describe(), 2000));
     }
     if failures.len() > 100 {
-        let _ = writeln!(body, "  ... and {} more.", failures.len() - 100);
+        let _ = writeln!(details, "  ... and {} more.", failures.len() - 100);
     }
-    let _ = writeln!(
-        body,
-        "\nWhy it matters\n  CloudTrail signs an hourly digest of every log file it delivers. A changed or deleted log\n  \
-         file, a digest that does not verify, or an hour without a digest means the record of what\n  \
-         happened in this account can no longer be trusted: covering tracks looks exactly like this."
-    );
-    let _ = writeln!(
-        body,
-        "\nWhat to do\n  Find who can write to or delete from the trail bucket (bucket policy, IAM, S3 server access\n  \
-         logs or CloudTrail data events on the bucket), restore deleted objects from versions, and\n  \
-         run `trailwatch validate` on a copy of the bucket for the full picture.\n-- trailwatch"
-    );
-    Alert {
-        id: "integrity".into(),
-        severity,
-        subject,
-        body: cap_body(body),
-        attributes: attributes(severity, "log-integrity", account, "alert"),
-    }
+    let mut alert = Alert::new(
+        "integrity",
+        AlertKind::Integrity,
+        Severity::Critical,
+        "log-integrity",
+        "CloudTrail log integrity failure",
+    )
+    .at(account, region)
+    .with_text(
+        "CloudTrail signs an hourly digest of every log file it delivers. A changed or deleted log file, a digest \
+         that does not verify, or an hour without a digest means the record of what happened in this account can \
+         no longer be trusted: covering tracks looks exactly like this.",
+        "Find who can write to or delete from the trail bucket (bucket policy, IAM, S3 server access logs or \
+         CloudTrail data events on the bucket), restore deleted objects from versions, and run `trailwatch \
+         validate` on a copy of the bucket for the full picture.",
+    )
+    .with_details(details)
+    .with_source(digest_uri);
+    alert.count = failures.len() as u64;
+    alert
 }
 
 /// What the state bucket keeps of one verified digest, for the summary's
@@ -260,10 +255,11 @@ mod tests {
             IntegrityFailure::LogFileModified { key: "s3://b/AWSLogs/y\u{1b}[2J.json.gz".into() },
         ];
         let alert = integrity_alert(&format!("s3://b/{}", d.key), Some(&d.file), Some("us-east-1"), &failures);
-        assert_eq!(alert.subject, "[CRITICAL] CloudTrail log integrity failure in 123456789012 (us-east-1)");
+        assert_eq!(alert.title, "CloudTrail log integrity failure");
+        assert_eq!(alert.where_text(), "123456789012 (us-east-1)");
         assert_eq!(alert.severity, Severity::Critical);
-        assert!(alert.body.contains("log file deleted: s3://b/AWSLogs/x.json.gz"), "{}", alert.body);
-        assert!(alert.body.contains("y\\u{1b}[2J.json.gz"), "escaped: {}", alert.body);
-        assert!(alert.attributes.contains(&("rule".into(), "log-integrity".into())));
+        assert!(alert.details.contains("log file deleted: s3://b/AWSLogs/x.json.gz"), "{}", alert.details);
+        assert!(alert.details.contains("y\\u{1b}[2J.json.gz"), "escaped: {}", alert.details);
+        assert_eq!((alert.rule.as_str(), alert.severity), ("log-integrity", Severity::Critical));
     }
 }

@@ -155,9 +155,12 @@ pub struct Coverage {
     /// Which of the delivered files a digest vouched for.
     #[serde(default)]
     pub digests: DigestCoverage,
-    /// Alerts SNS refused for good (recorded by the detection function).
+    /// Alerts an output refused for good (recorded by the detection function).
     #[serde(default)]
     pub rejected_alerts: u64,
+    /// Findings folded into follow-up alerts by flood control.
+    #[serde(default)]
+    pub folded_findings: u64,
 }
 
 /// Log file integrity over the window: which delivered files a verified
@@ -270,6 +273,7 @@ pub fn coverage(
         gap_minutes: gap.as_secs() / 60,
         digests: DigestCoverage::default(),
         rejected_alerts: 0,
+        folded_findings: 0,
     }
 }
 

@@ -4,7 +4,12 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::{stamp, Coverage, Window};
-use crate::alert::{short_principal, MAX_BODY, MAX_SUBJECT};
+use crate::alert::short_principal;
+
+/// The report's subject line: one e-mail subject (SNS takes under 100).
+pub const MAX_SUBJECT: usize = 99;
+/// The report's size: within what every output carries (SNS: 256 KB).
+pub const MAX_BODY: usize = 190_000;
 use crate::rule::Severity;
 use crate::stats::{top, Counts, StatsShard};
 use crate::text::{ascii_line, printable};
@@ -201,8 +206,15 @@ fn render_body(
     if coverage.rejected_alerts > 0 {
         let _ = writeln!(
             out,
-            "  Alerts SNS refused and that were not sent: {} (see the detection function's logs)",
+            "  Alerts an output refused or could not take, not sent there: {} (see the detection function's logs)",
             coverage.rejected_alerts
+        );
+    }
+    if coverage.folded_findings > 0 {
+        let _ = writeln!(
+            out,
+            "  Repeat findings folded into follow-up alerts (dedup window): {}",
+            coverage.folded_findings
         );
     }
     let d = &coverage.digests;

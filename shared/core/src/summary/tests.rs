@@ -1,7 +1,7 @@
 //! Windows, coverage and the report, one case per line where they fit.
 
+use super::render::MAX_BODY;
 use super::*;
-use crate::alert::MAX_BODY;
 use time::macros::datetime;
 
 #[test]
@@ -146,7 +146,7 @@ fn refused_alerts_are_reported_when_there_are_some() {
     let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), Duration::from_secs(DAY)).unwrap();
     let coverage = Coverage { rejected_alerts: 2, ..Coverage::default() };
     let body = render(&w, &StatsShard::default(), &coverage, None).body;
-    assert!(body.contains("Alerts SNS refused and that were not sent: 2"), "{body}");
+    assert!(body.contains("Alerts an output refused or could not take, not sent there: 2"), "{body}");
     let body = render(&w, &StatsShard::default(), &Coverage::default(), None).body;
     assert!(!body.contains("refused"), "{body}");
 }
