@@ -140,3 +140,77 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// One request a [`Receiver`] took.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// A local HTTP receiver on a loopback port, standing in for Slack or a
+/// webhook endpoint: keeps every request, and answers with the statuses it
+/// is told to (then 200).
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    statuses: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        use hyper::service::service_fn;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let receiver = Receiver { url, received: Default::default(), statuses: Default::default() };
+        let state = receiver.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        let state = state.clone();
+                        async move {
+                            use http_body_util::BodyExt;
+                            let path = request.uri().path().to_string();
+                            let headers = request
+                                .headers()
+                                .iter()
+                                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                                .collect();
+                            let body = request.into_body().collect().await.map(|b| b.to_bytes().to_vec());
+                            let status = state.statuses.lock().unwrap().pop_front().unwrap_or(200);
+                            if status == 200 {
+                                state.received.lock().unwrap().push(Received {
+                                    path,
+                                    headers,
+                                    body: body.unwrap_or_default(),
+                                });
+                            }
+                            let response = hyper::Response::builder()
+                                .status(status)
+                                .body(http_body_util::Full::new(hyper::body::Bytes::from_static(b"echo: secret")))
+                                .unwrap();
+                            Ok::<_, std::convert::Infallible>(response)
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+        receiver
+    }
+
+    /// The next requests are answered with these statuses (and not kept).
+    pub fn answer(&self, statuses: &[u16]) {
+        self.statuses.lock().unwrap().extend(statuses);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
