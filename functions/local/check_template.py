@@ -60,6 +60,13 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+def alternatives(v):
+    """Both branches of an Fn::If, or the value itself."""
+    if isinstance(v, dict) and "Fn::If" in v:
+        return [x for branch in v["Fn::If"][1:] for x in alternatives(branch)]
+    return [v]
+
+
 bucket_policies = {p["Properties"]["Bucket"]["Ref"]: p for p in of_type("AWS::S3::BucketPolicy").values()}
 for name, bucket in of_type("AWS::S3::Bucket").items():
     props = bucket["Properties"]
@@ -87,13 +94,17 @@ for name, fn in functions.items():
           f"{name}: failed invocations go to the dead-letter queue")
     for policy in props.get("Policies", []):
         for s in statements(policy):
-            for action in as_list(s["Action"]):
+            for action in [a for v in as_list(s["Action"]) for a in alternatives(v)]:
                 check(action != "*" and not action.endswith(":*"), f"{name}: action {action} is not a wildcard")
             for resource in as_list(s["Resource"]):
                 # Only actions without resource-level permissions may name "*".
                 check(resource != "*" or as_list(s["Action"]) == ["cloudtrail:ListPublicKeys"],
                       f"{name}: resource is not '*' (actions {s['Action']})")
     check(fn["Metadata"]["BuildMethod"] == "rust-cargolambda", f"{name}: built with cargo-lambda")
+    env = props.get("Environment", {}).get("Variables", {})
+    # Output URLs and signing secrets come from Secrets Manager or SSM, by ARN.
+    check(not any(k.endswith("_URL") or k.endswith("_SIGNING_SECRET") for k in env), f"{name}: no secret in plain environment")
+    check("ALLOW_LOOPBACK_HTTP" not in env, f"{name}: plain-HTTP outputs stay a local-run setting")
 
 globals_fn = template["Globals"]["Function"]
 check(globals_fn["Runtime"] == "provided.al2023" and globals_fn["Architectures"] == ["arm64"], "al2023 on arm64")
