@@ -5,15 +5,22 @@ Starts a moto server (S3, SNS, SQS) on a free loopback port, creates what the
 SAM template would create (log and state buckets, alert topic, an SQS queue
 subscribed to it), uploads the sample CloudTrail logs, runs the functions
 under `cargo lambda watch`, invokes them, and prints every message a
-subscriber of the topic receives. Everything stops at the end.
+subscriber of the topic receives. A local receiver on another loopback port
+stands in for Slack (its URL kept in an SSM SecureString parameter) and for
+a webhook (URL and signing secret in a Secrets Manager secret): it checks
+each webhook signature and prints what arrived. Everything stops at the end.
 
   run.py invoke           the detection function with events/s3-put.json
   run.py invoke-summary   the detection function for every sample log, then
                           the summary function with events/schedule.json
   run.py all              the same (what `make local` runs)
 """
+import hashlib
+import hmac
+import http.server
 import json
 import os
+import threading
 import signal
 import socket
 import subprocess
@@ -45,6 +52,28 @@ def wait_for(port, what, seconds=600):
         except OSError:
             time.sleep(0.3)
     sys.exit(f"{what} did not start on port {port}")
+
+
+WEBHOOK_SECRET = "local-signing-secret-0123456789"
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Keeps each POST; webhook signatures are checked as a receiver would."""
+    got = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        ok = None
+        if self.path == "/webhook":
+            stamp = self.headers.get("x-trailwatch-timestamp", "")
+            want = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+            ok = hmac.compare_digest(want, self.headers.get("x-trailwatch-signature", ""))
+        Receiver.got.append((self.path, body, ok))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
 
 
 def log_key(path):
@@ -82,6 +111,17 @@ def main():
         for arn in (topic, summary_topic):
             sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
 
+        receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{receiver.server_address[1]}"
+        ssm = session.client("ssm", endpoint_url=endpoint)
+        ssm.put_parameter(Name="/trailwatch/slack", Type="SecureString", Value=f"{base}/slack")
+        slack_arn = ssm.get_parameter(Name="/trailwatch/slack")["Parameter"]["ARN"]
+        secrets = session.client("secretsmanager", endpoint_url=endpoint)
+        webhook_arn = secrets.create_secret(
+            Name="trailwatch/webhook",
+            SecretString=json.dumps({"url": f"{base}/webhook", "signing_secret": WEBHOOK_SECRET}))["ARN"]
+
         samples = sorted((ROOT / "events" / "cloudtrail").glob("*.json*"))
         if mode == "invoke":
             wanted = json.loads((ROOT / "events" / "s3-put.json").read_text())["Records"][0]["s3"]["object"]["key"]
@@ -95,7 +135,10 @@ def main():
         watch_port = free_port()
         fn_env = []
         for setting in (f"ALERT_TOPIC_ARN={topic}", f"SUMMARY_TOPIC_ARN={summary_topic}", f"STATE_BUCKET={STATE}",
-                        f"LOG_BUCKET={LOGS}", f"AWS_ENDPOINT_URL={endpoint}", "LOG_LEVEL=warn"):
+                        f"LOG_BUCKET={LOGS}", f"AWS_ENDPOINT_URL={endpoint}", "LOG_LEVEL=warn",
+                        f"SLACK_SECRET_ARN={slack_arn}", "SLACK_MIN_SEVERITY=high", f"WEBHOOK_SECRET_ARN={webhook_arn}",
+                        # Plain HTTP to the loopback receiver: a local-run setting only.
+                        "ALLOW_LOOPBACK_HTTP=1"):
             fn_env += ["--env-var", setting]
         cargo_lambda = ["cargo", "lambda"]
         env["PATH"] = f"{VENV_BIN}:{env['PATH']}"
@@ -115,6 +158,7 @@ def main():
             if out.returncode != 0:
                 sys.exit(f"invoke failed: {out.stdout}{out.stderr}")
         print_messages(sqs, queue)
+        print_received()
     finally:
         for p in reversed(procs):
             try:
@@ -141,6 +185,23 @@ def print_messages(sqs, queue):
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
             count += 1
     print(f"{count} message(s) on the topic.", file=sys.stderr)
+
+
+def print_received():
+    for path, body, ok in Receiver.got:
+        payload = json.loads(body)
+        if path == "/webhook":
+            alert = payload["alert"]
+            print(f"webhook: [{alert['severity']}] {alert['title']} ({alert['rule']}) signature {'valid' if ok else 'INVALID'}")
+        else:
+            print(f"slack: {payload['text']}")
+    bad = sum(1 for path, _, ok in Receiver.got if path == "/webhook" and not ok)
+    slack = sum(1 for path, _, _ in Receiver.got if path == "/slack")
+    webhook = sum(1 for path, _, _ in Receiver.got if path == "/webhook")
+    print(f"{slack} Slack message(s), {webhook} webhook delivery(ies), {bad} bad signature(s) at the local receiver.",
+          file=sys.stderr)
+    if bad or not webhook:
+        sys.exit("the webhook receiver got no delivery or a bad signature")
 
 
 if __name__ == "__main__":

@@ -73,10 +73,13 @@ fn fact(name: &str, value: &str) -> Value {
 pub fn render(alert: &Alert) -> Value {
     let severity = alert.severity.as_str().to_uppercase();
     let who = alert.principal.as_deref().map(short_principal);
-    let fallback = match who {
-        Some(who) => format!("[{severity}] {} by {who} in {}", alert.title, alert.where_text()),
-        None => format!("[{severity}] {} in {}", alert.title, alert.where_text()),
+    let by = who.map(|who| format!(" by {who}")).unwrap_or_default();
+    let place = if alert.account_id.is_none() && alert.region.is_none() {
+        String::new()
+    } else {
+        format!(" in {}", alert.where_text())
     };
+    let fallback = format!("[{severity}] {}{by}{place}", alert.title);
     let mut blocks = vec![json!({"type": "header", "text": plain(&alert.title, HEADER_MAX)})];
     if alert.possible_repeat {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
