@@ -42,6 +42,19 @@ fn object(key: &str) -> ObjectRef {
     ObjectRef { bucket: LOGS.into(), key: key.into(), size: None, etag: None }
 }
 
+/// Processes the files `0..files` (by `storm_key`), `at_once` at a time.
+async fn process_all(detector: &Arc<Detector<MemoryStore>>, files: usize, at_once: usize) {
+    let outcomes: Vec<_> = stream::iter(0..files)
+        .map(|i| {
+            let detector = detector.clone();
+            async move { detector.process(&object(&storm_key(i)), FAR).await }
+        })
+        .buffer_unordered(at_once)
+        .collect()
+        .await;
+    assert!(outcomes.iter().all(Result::is_ok), "{:?}", outcomes.iter().find(|o| o.is_err()));
+}
+
 fn signin_store() -> MemoryStore {
     let store = MemoryStore::default();
     let file = SIGNIN.rsplit('/').next().unwrap();
@@ -161,15 +174,7 @@ async fn a_storm_of_500_files_makes_one_alert_and_one_follow_up_per_principal() 
     }
     let sns = MemorySink::default();
     let detector = Arc::new(Detector::new(engine(), store.clone(), sns.clone(), STATE).with_dedup(3, 0));
-    let outcomes: Vec<_> = stream::iter(0..FILES)
-        .map(|i| {
-            let detector = detector.clone();
-            async move { detector.process(&object(&storm_key(i)), FAR).await }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
-    assert!(outcomes.iter().all(Result::is_ok), "{:?}", outcomes.iter().find(|o| o.is_err()));
+    process_all(&detector, FILES, 32).await;
 
     let rule = "cis-cloudwatch-6-console-authentication-failures";
     let immediate = |sent: &[trailwatch_aws::memory::Published]| {
@@ -227,15 +232,7 @@ async fn concurrent_files_never_pass_the_messages_per_second_cap() {
     let outputs = Outputs::new(vec![Route::new(sns.clone()).primary().capped(10)]);
     let detector = Arc::new(Detector::new(engine(), store.clone(), outputs, STATE));
     let started = std::time::Instant::now();
-    let outcomes: Vec<_> = stream::iter(0..FILES)
-        .map(|i| {
-            let detector = detector.clone();
-            async move { detector.process(&object(&storm_key(i)), FAR).await }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    assert!(outcomes.iter().all(Result::is_ok));
+    process_all(&detector, FILES, 16).await;
     let sent = sns.published();
     assert_eq!(sent.len(), FILES);
     let mut per_second: BTreeMap<u64, usize> = BTreeMap::new();

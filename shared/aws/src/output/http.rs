@@ -77,6 +77,23 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// POSTs each message as `render` shapes it (body, extra headers), one
+    /// request per message; one result per message, in order.
+    pub async fn post_each(
+        &self,
+        messages: &[super::Message],
+        render: impl Fn(&super::Message) -> (Vec<u8>, Vec<(&'static str, String)>),
+    ) -> Result<Vec<Result<()>>> {
+        let mut results = Vec::with_capacity(messages.len());
+        for message in messages {
+            let (body, headers) = render(message);
+            results.push(self.post_json(body, &headers).await);
+        }
+        Ok(results)
+    }
+}
+
 /// 2xx: delivered. 408, 429 and 5xx: try again later. Other 4xx: the
 /// endpoint refuses this request and will again.
 fn classify_status(label: &str, status: StatusCode) -> Result<()> {

@@ -16,7 +16,6 @@ use trailwatch_core::Severity;
 
 use super::http::Endpoint;
 use super::{Message, Output, Sent};
-use crate::ports::Result;
 
 const HEADER_MAX: usize = 150;
 const SECTION_MAX: usize = 3_000;
@@ -136,15 +135,6 @@ impl SlackOutput {
     pub fn new(endpoint: Endpoint) -> Self {
         SlackOutput { endpoint }
     }
-
-    async fn post(&self, messages: &[Message]) -> Result<Vec<Result<()>>> {
-        let mut results = Vec::with_capacity(messages.len());
-        for message in messages {
-            let body = serde_json::to_vec(&render(&message.alert)).unwrap_or_default();
-            results.push(self.endpoint.post_json(body, &[]).await);
-        }
-        Ok(results)
-    }
 }
 
 impl Output for SlackOutput {
@@ -153,7 +143,11 @@ impl Output for SlackOutput {
     }
 
     fn send<'a>(&'a self, messages: &'a [Message]) -> Sent<'a> {
-        Box::pin(self.post(messages))
+        Box::pin(
+            self.endpoint.post_each(messages, |m: &Message| {
+                (serde_json::to_vec(&render(&m.alert)).unwrap_or_default(), Vec::new())
+            }),
+        )
     }
 }
 

@@ -21,7 +21,6 @@ use trailwatch_core::alert::Alert;
 
 use super::http::Endpoint;
 use super::{Message, Output, Sent};
-use crate::ports::Result;
 
 pub const SCHEMA: &str = "trailwatch.alert.v1";
 
@@ -65,19 +64,16 @@ impl WebhookOutput {
         WebhookOutput { endpoint, secret: secret.into() }
     }
 
-    async fn post(&self, messages: &[Message]) -> Result<Vec<Result<()>>> {
-        let mut results = Vec::with_capacity(messages.len());
-        for message in messages {
-            let body = render(message);
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            let headers = [
-                ("x-trailwatch-delivery", message.delivery_id.clone()),
-                ("x-trailwatch-timestamp", now.to_string()),
-                ("x-trailwatch-signature", signature(&self.secret, now, &body)),
-            ];
-            results.push(self.endpoint.post_json(body, &headers).await);
-        }
-        Ok(results)
+    /// The body and the signed headers of one delivery, now.
+    fn signed(&self, message: &Message) -> (Vec<u8>, Vec<(&'static str, String)>) {
+        let body = render(message);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let headers = vec![
+            ("x-trailwatch-delivery", message.delivery_id.clone()),
+            ("x-trailwatch-timestamp", now.to_string()),
+            ("x-trailwatch-signature", signature(&self.secret, now, &body)),
+        ];
+        (body, headers)
     }
 }
 
@@ -87,7 +83,7 @@ impl Output for WebhookOutput {
     }
 
     fn send<'a>(&'a self, messages: &'a [Message]) -> Sent<'a> {
-        Box::pin(self.post(messages))
+        Box::pin(self.endpoint.post_each(messages, |m: &Message| self.signed(m)))
     }
 }
 
