@@ -33,6 +33,8 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         runbook: String::new(),
         tags: Vec::new(),
         examples: Examples::default(),
+        alert: true,
+        dry_run: false,
         origin: "command line".into(),
     };
     let mut set = RuleSet::default();

@@ -96,9 +96,17 @@ pub fn stats(s: &StatsShard) -> String {
     section(&mut out, "Root activity", &s.root_events);
     section(&mut out, "IAM changes by principal", &s.iam_changes_by_principal);
     if !s.console_logins.is_empty() {
-        let _ = writeln!(out, "  Console sign-ins (with MFA / without MFA / failed):");
+        let _ = writeln!(out, "  Console sign-ins (with MFA / without MFA / failed / through an identity provider):");
         for (who, c) in &s.console_logins {
-            let _ = writeln!(out, "    {} / {} / {}  {}", c.with_mfa, c.without_mfa, c.failed, show(Some(who)));
+            let _ = writeln!(
+                out,
+                "    {} / {} / {} / {}  {}",
+                c.with_mfa,
+                c.without_mfa,
+                c.failed,
+                c.via_idp,
+                show(Some(who))
+            );
         }
     }
     if !s.findings.is_empty() {

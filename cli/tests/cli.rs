@@ -107,7 +107,7 @@ reason = "office network"
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
     assert!(stdout.contains(r#""rule":"bob-anything""#));
-    assert!(!stdout.contains("cis-cloudwatch-2-unauthorized-api-calls"));
+    assert!(!stdout.contains(r#""rule":"cis-cloudwatch-2-unauthorized-api-calls""#));
     assert!(!stdout.contains(r#""rule":"root-console-login""#));
     assert!(text(&out.stderr).contains("1 suppressed"), "{}", text(&out.stderr));
 

@@ -372,6 +372,7 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
             alerts = alert_count,
             rejected_alerts = rejected,
             folded,
+            quiet = found.quiet_findings(),
             "processed"
         );
         log_problems(&log, &found);

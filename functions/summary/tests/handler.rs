@@ -18,7 +18,7 @@ async fn given_a_window_with_a_missing_shard_and_a_quiet_region_then_the_report_
     let sent = sink.published();
     assert_eq!(sent.len(), 1);
     let report = &sent[0];
-    assert!(report.subject.starts_with("trailwatch daily summary 2026-11-20: 5 critical"), "{}", report.subject);
+    assert!(report.subject.starts_with("trailwatch daily summary 2026-11-20: 6 critical"), "{}", report.subject);
     assert!(report.attributes.contains(&("kind".into(), "summary".into())));
     let body = &report.body;
     assert!(body.contains("Log files delivered: 8   processed: 7"), "{body}");

@@ -54,6 +54,9 @@ pub struct Grouped {
     groups: Vec<Group>,
     index: FxHashMap<(String, Option<String>), usize>,
     pub overflow: BTreeMap<String, Overflow>,
+    /// Findings of rules that do not alert (compliance-only or in a dry
+    /// run), counted per rule and never grouped into alerts.
+    pub quiet: BTreeMap<String, u64>,
     pub problems: Vec<Error>,
     pub problem_count: u64,
     retryable: Option<Error>,
@@ -66,6 +69,7 @@ impl Grouped {
             groups: Vec::new(),
             index: FxHashMap::default(),
             overflow: BTreeMap::new(),
+            quiet: BTreeMap::new(),
             problems: Vec::new(),
             problem_count: 0,
             retryable: None,
@@ -91,9 +95,14 @@ impl Grouped {
         groups
     }
 
-    /// Every finding, grouped or counted.
+    /// Every finding that alerts, grouped or counted.
     pub fn findings(&self) -> u64 {
         self.groups.iter().map(|g| g.count).sum::<u64>() + self.overflow.values().map(|o| o.count).sum::<u64>()
+    }
+
+    /// Findings of rules that do not alert.
+    pub fn quiet_findings(&self) -> u64 {
+        self.quiet.values().sum()
     }
 
     /// A read problem a retry may fix (a dropped stream), if there was one.
@@ -121,6 +130,10 @@ impl Grouped {
 
 impl ScanSink for Grouped {
     fn finding(&mut self, finding: Finding) {
+        if !finding.rule.alerts() {
+            *self.quiet.entry(finding.rule.id.clone()).or_default() += 1;
+            return;
+        }
         let key = (finding.rule.id.clone(), finding.principal_arn.clone());
         if let Some(&i) = self.index.get(&key) {
             let group = &mut self.groups[i];
@@ -174,7 +187,7 @@ mod tests {
         file.push_str("]}");
         let mut grouped = Grouped::new(AlertLimits::default());
         let summary = engine.scan("big.json", std::io::Cursor::new(file.into_bytes()), &mut grouped);
-        assert_eq!(grouped.findings(), summary.findings, "every finding counted");
+        assert_eq!(grouped.findings() + grouped.quiet_findings(), summary.findings, "every finding counted");
         assert!(summary.findings >= 200_000);
         assert_eq!(grouped.groups().len(), MAX_GROUPS);
         assert!(!grouped.overflow.is_empty());

@@ -35,6 +35,8 @@ use crate::pattern::Pattern;
 
 /// The built-in catalogue's TOML text.
 pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.toml");
+/// Detections beyond CIS and alert-grade variants of CIS filters.
+pub const DETECTION_RULES: &str = include_str!("../rules/detections.toml");
 /// The origin recorded for built-in rules.
 pub const BUILTIN_ORIGIN: &str = "built-in";
 
@@ -110,9 +112,38 @@ pub struct Rule {
     pub tags: Vec<String>,
     #[serde(default)]
     pub examples: Examples,
+    /// Whether a match is sent as an alert (default true). Compliance-grade
+    /// rules that are noisy as alerts (several CIS metric filters) say
+    /// `alert = false`: their matches are still counted in the statistics
+    /// and the summary, exactly as the metric filter would count them.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub alert: bool,
+    /// Trial mode: matches are counted, and `trailwatch tune` reports what
+    /// the rule would send, but nothing is sent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dry_run: bool,
     /// Where the rule came from: `built-in` or a file path.
     #[serde(skip)]
     pub origin: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl Rule {
+    /// Whether its matches are sent (not compliance-only, not in a dry run).
+    pub fn alerts(&self) -> bool {
+        self.alert && !self.dry_run
+    }
 }
 
 /// Silences rules for known-good activity. Every condition given must hold:
@@ -186,7 +217,9 @@ pub struct RuleSet {
 impl RuleSet {
     /// The built-in catalogue.
     pub fn builtin() -> Result<RuleSet> {
-        RuleSet::from_toml(BUILTIN_RULES, BUILTIN_ORIGIN)
+        let mut set = RuleSet::from_toml(BUILTIN_RULES, BUILTIN_ORIGIN)?;
+        set.merge(RuleSet::from_toml(DETECTION_RULES, BUILTIN_ORIGIN)?)?;
+        Ok(set)
     }
 
     /// Parses one rule file's text; `origin` names it in errors.

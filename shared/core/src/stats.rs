@@ -71,8 +71,14 @@ impl<'de> Deserialize<'de> for Counts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginCounts {
     pub with_mfa: u64,
+    /// IAM users and root signing in with a password alone.
     pub without_mfa: u64,
     pub failed: u64,
+    /// Sign-ins through an identity provider (IAM Identity Center, SAML,
+    /// web identity): CloudTrail logs them with `MFAUsed: No` because MFA,
+    /// if any, happened at the provider, so they are neither.
+    #[serde(default)]
+    pub via_idp: u64,
 }
 
 /// Findings of one rule.
@@ -200,7 +206,9 @@ impl StatsShard {
             let login = self.console_logins.entry(principal.to_string()).or_default();
             if facts.failed() {
                 login.failed += 1;
-            } else if facts.get(Fact::MfaUsed).is_some_and(|m| m.eq_ignore_ascii_case("yes")) {
+            } else if !matches!(facts.get(Fact::IdentityType), Some("IAMUser" | "Root")) {
+                login.via_idp += 1;
+            } else if facts.get(Fact::MfaUsed).is_some_and(|m| m.trim().eq_ignore_ascii_case("yes")) {
                 login.with_mfa += 1;
             } else {
                 login.without_mfa += 1;
@@ -264,6 +272,7 @@ impl StatsShard {
             mine.with_mfa += login.with_mfa;
             mine.without_mfa += login.without_mfa;
             mine.failed += login.failed;
+            mine.via_idp += login.via_idp;
         }
         for (who, ips) in &other.human_source_ips {
             let mine = self.human_source_ips.entry(who.clone()).or_default();

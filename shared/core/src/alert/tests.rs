@@ -30,9 +30,9 @@ fn groups_by_rule_and_principal_and_lists_every_event() {
     let alerts = alerts_for_file(FILE, &sink.findings, &[], true, AlertLimits::default());
     assert_eq!(alerts.len(), 2);
     let a = &alerts[0];
-    assert_eq!(a.id, "cis-cloudwatch-2-unauthorized-api-calls|arn:aws:iam::123456789012:user/a");
+    assert_eq!(a.id, "unauthorized-api-call-by-principal|arn:aws:iam::123456789012:user/a");
     assert_eq!((a.kind, a.severity, a.count), (AlertKind::Finding, Severity::Low, 5));
-    assert_eq!(a.title, "Unauthorized API call x5");
+    assert_eq!(a.title, "Unauthorized API call by a user or workload x5");
     assert_eq!(a.principal.as_deref(), Some("arn:aws:iam::123456789012:user/a"));
     assert_eq!((a.account_id.as_deref(), a.region.as_deref()), (Some("123456789012"), Some("us-east-1")));
     let ids: Vec<&str> = a.events.iter().filter_map(|e| e.event_id.as_deref()).collect();
@@ -60,7 +60,7 @@ fn caps_events_per_alert_and_alerts_per_file() {
     assert_eq!(alerts.len(), 10);
     assert_eq!((alerts[8].id.as_str(), alerts[8].kind), ("digest", AlertKind::Digest));
     assert_eq!(alerts[8].title, "17 more findings (17 groups)");
-    assert_eq!(alerts[8].details.matches("cis-cloudwatch-2").count(), 17);
+    assert_eq!(alerts[8].details.matches("unauthorized-api-call-by-principal").count(), 17);
     assert_eq!((alerts[9].id.as_str(), alerts[9].kind), ("problems", AlertKind::Unreadable));
     assert!(alerts[9].details.contains("Problems (1)"), "{}", alerts[9].details);
     let ids: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.id.as_str()).collect();

@@ -119,14 +119,22 @@ fn render_body(
     heading(&mut out, "Root activity");
     list(&mut out, &s.root_events, limit, "No root activity.");
 
-    heading(&mut out, "Console sign-ins (with MFA / without MFA / failed)");
+    heading(&mut out, "Console sign-ins (with MFA / without MFA / failed / through an identity provider)");
     if s.console_logins.is_empty() {
         let _ = writeln!(out, "  No console sign-ins.");
     }
     let mut logins: Vec<_> = s.console_logins.iter().collect();
     logins.sort_by(|a, b| (b.1.without_mfa + b.1.failed).cmp(&(a.1.without_mfa + a.1.failed)).then(a.0.cmp(b.0)));
     for (who, c) in logins.iter().take(limit) {
-        let _ = writeln!(out, "  {:>4} / {:>4} / {:>4}  {}", c.with_mfa, c.without_mfa, c.failed, show(who));
+        let _ = writeln!(
+            out,
+            "  {:>4} / {:>4} / {:>4} / {:>4}  {}",
+            c.with_mfa,
+            c.without_mfa,
+            c.failed,
+            c.via_idp,
+            show(who)
+        );
     }
     if logins.len() > limit {
         let _ = writeln!(out, "  ... and {} more", logins.len() - limit);
