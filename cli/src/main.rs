@@ -22,6 +22,7 @@ mod render;
 mod rules;
 mod scan;
 mod summary;
+mod tune;
 mod validate;
 
 use std::path::PathBuf;
@@ -72,6 +73,13 @@ enum Command {
     /// before --at; without --at, the one holding the latest file (by the
     /// delivery time in CloudTrail file names). Files outside it are left out.
     Summary(SummaryArgs),
+    /// Tune before alerting: per rule, how many alerts it would send per day
+    /// over these logs (with the detection function's dedup window), the top
+    /// principals, user agents and source IPs behind them, and a proposed
+    /// suppression (rule-file TOML) for each rule dominated by one workload
+    /// role. Use it on a week of logs before turning a rule on, or on a rule
+    /// with `dry_run = true`.
+    Tune(tune::TuneArgs),
     /// Verify CloudTrail log file integrity on local copies (a synced bucket):
     /// digest signatures and chains, hours without a digest, and every log
     /// file's hash.
@@ -100,7 +108,7 @@ enum Command {
 }
 
 #[derive(Args, Debug)]
-struct RuleArgs {
+pub struct RuleArgs {
     /// Extra rule file, or a directory of *.toml rule files. Repeatable.
     /// Rule files add rules, disable built-in ones and add suppressions.
     #[arg(long = "rules", value_name = "FILE|DIR")]
@@ -109,7 +117,7 @@ struct RuleArgs {
 
 impl RuleArgs {
     /// The built-in catalogue plus the given files.
-    fn load(&self) -> anyhow::Result<RuleSet> {
+    pub fn load(&self) -> anyhow::Result<RuleSet> {
         let mut set = RuleSet::builtin()?;
         for path in &self.rules {
             set.merge(RuleSet::load(path)?)?;
@@ -228,6 +236,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&args),
         Command::Query(args) => query::run(&args),
         Command::Summary(args) => summary::run(&args),
+        Command::Tune(args) => tune::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),

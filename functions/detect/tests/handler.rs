@@ -217,3 +217,45 @@ async fn a_direct_invocation_with_one_bad_object_still_processes_the_others() {
     assert!(err.uri.contains(KEY));
     assert_eq!(marker(&store, KEY2).unwrap().state, MarkerState::Done, "the second file was processed");
 }
+
+/// GIVEN a record only a compliance-grade CIS rule matches (an AWS service
+/// role refused a call) and one only a rule in a dry run matches WHEN
+/// processed THEN both are counted in the statistics and nothing is sent.
+#[tokio::test]
+async fn compliance_only_and_dry_run_rules_count_but_do_not_alert() {
+    use trailwatch_aws::state::ShardFile;
+    let store = MemoryStore::default();
+    let sink = MemorySink::default();
+    let mut rules = RuleSet::builtin().unwrap();
+    rules
+        .merge(
+            RuleSet::from_toml(
+                r#"[[rule]]
+id = "trial-describe-vpcs"
+title = "Trial"
+severity = "high"
+dry_run = true
+pattern = '{ $.eventName = DescribeVpcs }'
+description = "A rule on trial."
+examples.match = ['{"eventName":"DescribeVpcs"}']
+examples.no_match = ['{"eventName":"DescribeSubnets"}']
+"#,
+                "trial.toml",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let probe = r#"{"eventName":"ListRoles","eventSource":"iam.amazonaws.com","errorCode":"AccessDenied","awsRegion":"us-east-1","recipientAccountId":"123456789012","sourceIPAddress":"config.amazonaws.com","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForConfig/AWSConfig","invokedBy":"config.amazonaws.com"},"eventID":"e1"}"#;
+    let trial = r#"{"eventName":"DescribeVpcs","eventSource":"ec2.amazonaws.com","awsRegion":"us-east-1","recipientAccountId":"123456789012","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/bob"},"eventID":"e2"}"#;
+    store.insert(LOGS, KEY, format!(r#"{{"Records":[{probe},{trial}]}}"#).into_bytes());
+    let engine = Arc::new(Engine::new(&rules, EngineOptions::default()).unwrap());
+    let detector = Detector::new(engine, store.clone(), sink.clone(), STATE);
+    let outcome = detector.process(&object(KEY), FAR).await.unwrap();
+    let Outcome::Processed { findings, alerts, .. } = outcome else { panic!("{outcome:?}") };
+    assert_eq!((findings, alerts), (2, 0));
+    assert!(sink.published().is_empty());
+    let shard_key = store.keys(STATE).into_iter().find(|k| k.starts_with("shards/")).unwrap();
+    let shard: ShardFile = serde_json::from_slice(&store.object(STATE, &shard_key).unwrap()).unwrap();
+    let counted: Vec<&str> = shard.stats.findings.keys().map(String::as_str).collect();
+    assert_eq!(counted, ["cis-cloudwatch-2-unauthorized-api-calls", "trial-describe-vpcs"], "still counted");
+}

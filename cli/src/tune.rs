@@ -1,0 +1,247 @@
+//! `trailwatch tune`: what each rule would send over a period of logs, who
+//! is behind it, and a suppression for each dominant benign source.
+//!
+//! Alerts are estimated as the detection function sends them: per (rule,
+//! principal, account), the first match opens a dedup window and alerts; any
+//! repeats within the window make one follow-up when it closes; the next
+//! match after the window opens a new one. Event times stand in for
+//! processing times. Rules that do not alert (`alert = false`) are listed as
+//! compliance counts; rules in a dry run are estimated like the others.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::process::ExitCode;
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use trailwatch_core::engine::EngineOptions;
+use trailwatch_core::{Engine, Error, Finding, ScanSink, Severity};
+
+use crate::{inputs, render, RuleArgs};
+
+/// Arguments of `trailwatch tune`.
+#[derive(clap::Args, Debug)]
+pub struct TuneArgs {
+    /// Log files (.json, .json.gz) or directories, covering the period to tune on.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// The dedup window of the detection function, in minutes.
+    #[arg(long, default_value_t = 60)]
+    pub dedup_window: u64,
+    /// The period's length in days (default: from the first to the last finding, at least 1).
+    #[arg(long)]
+    pub days: Option<f64>,
+    /// A principal behind at least this share of a rule's findings gets a
+    /// proposed suppression (when it is a workload, never a person).
+    #[arg(long, default_value_t = 0.5)]
+    pub dominant: f64,
+    /// ... and only when that principal made at least this many findings
+    /// and the rule sends at least one alert a day: rare alerts are not noise.
+    #[arg(long, default_value_t = 10)]
+    pub min_findings: u64,
+}
+
+#[derive(Default)]
+struct RuleTally {
+    title: String,
+    severity: Option<Severity>,
+    alert: bool,
+    dry_run: bool,
+    findings: u64,
+    times: HashMap<(String, String), Vec<i64>>,
+    principals: BTreeMap<String, u64>,
+    agents: BTreeMap<String, u64>,
+    ips: BTreeMap<String, u64>,
+}
+
+#[derive(Default)]
+struct Tuner {
+    rules: BTreeMap<String, RuleTally>,
+    first: Option<i64>,
+    last: Option<i64>,
+    problems: u64,
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>) {
+    // Bounded: the long tail is not what tuning is about.
+    if map.len() < 10_000 || key.is_some_and(|k| map.contains_key(k)) {
+        *map.entry(key.unwrap_or("-").to_string()).or_default() += 1;
+    }
+}
+
+impl ScanSink for Tuner {
+    fn finding(&mut self, f: Finding) {
+        let tally = self.rules.entry(f.rule.id.clone()).or_default();
+        if tally.findings == 0 {
+            tally.title = f.rule.title.clone();
+            tally.severity = Some(f.rule.severity);
+            tally.alert = f.rule.alert;
+            tally.dry_run = f.rule.dry_run;
+        }
+        tally.findings += 1;
+        let principal = f.principal_arn.clone().unwrap_or_else(|| "-".into());
+        bump(&mut tally.principals, Some(&who(&principal)));
+        bump(&mut tally.agents, f.user_agent.as_deref());
+        bump(&mut tally.ips, f.source_ip.as_deref());
+        let at =
+            f.event_time.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok()).map(|t| t.unix_timestamp());
+        if let Some(at) = at {
+            self.first = Some(self.first.map_or(at, |v| v.min(at)));
+            self.last = Some(self.last.map_or(at, |v| v.max(at)));
+            tally.times.entry((principal, f.account_id.unwrap_or_default())).or_default().push(at);
+        }
+    }
+
+    fn problem(&mut self, error: Error) {
+        self.problems += 1;
+        eprintln!("{}", render::problem(&error));
+    }
+}
+
+/// Who is behind a finding: a workload role with any session
+/// (`assumed-role/deploy/*`: sessions are per run), or the principal itself.
+fn who(principal: &str) -> String {
+    match principal.split_once(":assumed-role/").and_then(|(head, rest)| Some((head, rest.split_once('/')?.0))) {
+        Some((head, role)) if !role.starts_with("AWSReservedSSO_") => format!("{head}:assumed-role/{role}/*"),
+        _ => principal.to_string(),
+    }
+}
+
+/// Messages the detection function would send for one group's match times:
+/// an alert per window, and a follow-up for each window with repeats.
+pub fn messages(times: &mut [i64], window: i64) -> u64 {
+    times.sort_unstable();
+    let (mut sent, mut open, mut repeats) = (0, None::<i64>, false);
+    for &t in times.iter() {
+        match open {
+            Some(start) if t < start + window => repeats = true,
+            _ => {
+                sent += 1 + u64::from(repeats);
+                open = Some(t);
+                repeats = false;
+            }
+        }
+    }
+    sent + u64::from(repeats)
+}
+
+fn top(map: &BTreeMap<String, u64>, n: usize) -> Vec<(&str, u64)> {
+    let mut all: Vec<(&str, u64)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    all.truncate(n);
+    all
+}
+
+/// A suppression pattern for a workload principal: the role (any session)
+/// for assumed roles. Only ARNs of a strict shape are proposed, since the
+/// text ends up in a rule file.
+pub fn workload_pattern(principal: &str) -> Option<String> {
+    let safe = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    let rest = principal.strip_prefix("arn:aws:sts::")?;
+    let (account, role_session) = rest.split_once(":assumed-role/")?;
+    let (role, _) = role_session.split_once('/')?;
+    // Identity Center roles are people signing in, not workloads.
+    let person = role.starts_with("AWSReservedSSO_");
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && safe(role) && !person)
+        .then(|| format!(r#"{{ $.userIdentity.arn = "arn:aws:sts::{account}:assumed-role/{role}/*" }}"#))
+}
+
+pub fn run(args: &TuneArgs) -> anyhow::Result<ExitCode> {
+    let set = args.rules.load()?;
+    let engine = Engine::new(&set, EngineOptions::default())?;
+    let files = inputs::collect(&args.paths)?;
+    let mut tuner = Tuner::default();
+    for path in &files {
+        let name = path.display().to_string();
+        match File::open(path) {
+            Ok(file) => {
+                engine.scan(&name, file, &mut tuner);
+            }
+            Err(e) => eprintln!("{name}: {e}"),
+        }
+    }
+    print!("{}", report(&mut tuner, args));
+    Ok(if tuner.problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+}
+
+fn report(tuner: &mut Tuner, args: &TuneArgs) -> String {
+    let span = tuner.first.zip(tuner.last).map_or(0.0, |(a, b)| (b - a) as f64 / 86_400.0);
+    let days = args.days.unwrap_or(span.ceil().max(1.0));
+    let window = (args.dedup_window * 60) as i64;
+    let mut out = String::new();
+    let _ = writeln!(out, "Over {days} day(s), dedup window {} min:\n", args.dedup_window);
+    let _ = writeln!(out, "{:<46} {:<8} {:>9} {:>11}  mode", "rule", "severity", "findings", "alerts/day");
+    let mut proposals = String::new();
+    let mut rows: Vec<(&String, &mut RuleTally)> = tuner.rules.iter_mut().collect();
+    rows.sort_by_key(|(id, t)| (!t.alert, std::cmp::Reverse(t.severity), (*id).clone()));
+    for (id, t) in rows {
+        let sent: u64 = t.times.values_mut().map(|times| messages(times, window)).sum();
+        let mode = match (t.alert, t.dry_run) {
+            (false, _) => "counted only (alert = false)",
+            (true, true) => "dry run: would send",
+            (true, false) => "alerts",
+        };
+        let per_day = if t.alert { format!("{:.1}", sent as f64 / days) } else { "-".into() };
+        let severity = t.severity.map_or("-", |s| s.as_str());
+        let _ = writeln!(out, "{id:<46} {severity:<8} {:>9} {per_day:>11}  {mode}", t.findings);
+        for (label, map) in [("principals", &t.principals), ("user agents", &t.agents), ("source IPs", &t.ips)] {
+            let list: Vec<String> = top(map, 3)
+                .into_iter()
+                .map(|(k, n)| format!("{} ({n})", trailwatch_core::text::printable(k, 120)))
+                .collect();
+            let _ = writeln!(out, "    {label:<12} {}", list.join(", "));
+        }
+        let Some((principal, n)) = top(&t.principals, 1).first().copied() else { continue };
+        let share = n as f64 / t.findings as f64;
+        let critical = t.severity == Some(Severity::Critical);
+        let noisy = sent as f64 / days >= 1.0 && n >= args.min_findings;
+        if t.alert && !critical && noisy && share >= args.dominant {
+            if let Some(pattern) = workload_pattern(principal) {
+                let _ = writeln!(
+                    proposals,
+                    "# {id}: {n} of {} findings ({:.0}%) by this role.\n[[suppression]]\nrules = [\"{id}\"]\n\
+                     pattern = '{pattern}'\nreason = \"workload role behind {:.0}% of matches (proposed by trailwatch tune; confirm before use)\"\n",
+                    t.findings,
+                    share * 100.0,
+                    share * 100.0
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+    if proposals.is_empty() {
+        let _ = writeln!(out, "No suppression to propose: no rule is dominated by one workload role.");
+    } else {
+        let _ = writeln!(out, "Proposed suppressions (review each, then paste into your rule file):\n\n{proposals}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_follow_the_dedup_window() {
+        assert_eq!(messages(&mut [], 3600), 0);
+        assert_eq!(messages(&mut [0], 3600), 1);
+        assert_eq!(messages(&mut [0, 10, 20], 3600), 2, "an alert and a follow-up");
+        assert_eq!(messages(&mut [7200, 0, 10], 3600), 3, "alert + follow-up, then a new alert");
+        assert_eq!(messages(&mut [0, 3600, 7200], 3600), 3, "each outside the last window");
+    }
+
+    #[test]
+    fn only_strict_role_arns_become_suppressions() {
+        assert_eq!(
+            workload_pattern("arn:aws:sts::123456789012:assumed-role/deploy/ci-run-1").unwrap(),
+            r#"{ $.userIdentity.arn = "arn:aws:sts::123456789012:assumed-role/deploy/*" }"#
+        );
+        assert!(workload_pattern("arn:aws:iam::123456789012:user/alice").is_none(), "people are not suppressed");
+        assert!(workload_pattern("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0a1b/carol").is_none());
+        assert!(workload_pattern("arn:aws:sts::123456789012:assumed-role/de\"ploy/x").is_none());
+        assert!(workload_pattern("arn:aws:sts::123456789012:assumed-role/de'ploy/x").is_none());
+    }
+}
