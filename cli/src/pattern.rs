@@ -35,6 +35,7 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         examples: Examples::default(),
         alert: true,
         dry_run: false,
+        threshold: None,
         origin: "command line".into(),
     };
     let mut set = RuleSet::default();

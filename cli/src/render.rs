@@ -118,3 +118,20 @@ pub fn stats(s: &StatsShard) -> String {
     section(&mut out, "Suppressed by rule", &s.suppressed);
     out
 }
+
+/// A threshold reached over the scanned files.
+pub fn threshold(alert: &trailwatch_core::alert::Alert) -> String {
+    let mut out = format!(
+        "[{}] Threshold reached: {}  ({})\n  by {} in {}\n",
+        alert.severity.as_str().to_uppercase(),
+        alert.title,
+        alert.rule,
+        alert.principal.as_deref().unwrap_or("-"),
+        alert.where_text()
+    );
+    for line in alert.details.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out.push('\n');
+    out
+}

@@ -5,8 +5,10 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use trailwatch_core::alert::Alert;
 use trailwatch_core::engine::EngineOptions;
-use trailwatch_core::{Engine, Error, Finding, ScanSink, StatsShard};
+use trailwatch_core::threshold::{threshold_alert, Tallies};
+use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
 use crate::progress::Progress;
 use crate::{inputs, render, Format, ScanArgs};
@@ -16,6 +18,8 @@ pub const EXIT_PROBLEMS: u8 = 3;
 
 struct Printer<W: Write> {
     out: W,
+    /// Matches of threshold rules, counted across every file scanned.
+    tallies: Tallies,
     format: Format,
     problems: u64,
     write_error: Option<std::io::Error>,
@@ -23,6 +27,9 @@ struct Printer<W: Write> {
 
 impl<W: Write> ScanSink for Printer<W> {
     fn finding(&mut self, finding: Finding) {
+        if finding.rule.threshold.is_some() {
+            self.tallies.add(&finding);
+        }
         if self.write_error.is_some() {
             return;
         }
@@ -41,13 +48,31 @@ impl<W: Write> ScanSink for Printer<W> {
     }
 }
 
+/// The threshold alerts the scanned files add up to, across every file.
+fn thresholds_reached(set: &RuleSet, tallies: &Tallies) -> Vec<Alert> {
+    tallies
+        .tallies
+        .values()
+        .filter_map(|t| {
+            let rule = set.all_rules().iter().find(|r| r.id == t.rule)?;
+            let threshold = rule.threshold.as_ref()?;
+            (t.measure(threshold) >= threshold.count).then(|| threshold_alert(rule, t, "the scanned files"))
+        })
+        .collect()
+}
+
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
     let files = inputs::collect(&args.paths)?;
     let stdout = std::io::stdout();
-    let mut printer =
-        Printer { out: BufWriter::new(stdout.lock()), format: args.format, problems: 0, write_error: None };
+    let mut printer = Printer {
+        out: BufWriter::new(stdout.lock()),
+        tallies: Tallies::default(),
+        format: args.format,
+        problems: 0,
+        write_error: None,
+    };
     let mut progress = Progress::new(args.quiet);
     let mut stats = StatsShard::default();
     let (mut records, mut findings, mut suppressed) = (0, 0, 0);
@@ -76,6 +101,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     progress.clear();
+    let reached = thresholds_reached(&set, &printer.tallies);
+    for alert in &reached {
+        let _ = match args.format {
+            Format::Text => printer.out.write_all(render::threshold(alert).as_bytes()),
+            Format::Jsonl => writeln!(printer.out, "{}", serde_json::json!({ "threshold": alert })),
+        };
+    }
     printer.out.flush().context("writing findings")?;
     drop(printer.out);
     if args.stats {

@@ -167,3 +167,33 @@ fn control_characters_from_records_never_reach_the_terminal() {
     assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{202e}'), "{stdout:?}");
     assert!(stdout.contains("root\\u{1b}[2J"), "{stdout}");
 }
+
+/// GIVEN secrets read by one principal spread over two files WHEN scanned
+/// together THEN the threshold counts across both and is reported once.
+#[test]
+fn thresholds_count_across_the_scanned_files_and_report_once() {
+    let dir = std::env::temp_dir().join(format!("trailwatch-threshold-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (n, range) in [(1, 0..12), (2, 12..24)] {
+        let records: Vec<String> = range
+            .map(|i| {
+                format!(
+                    r#"{{"eventTime":"2026-11-21T10:0{}:00Z","eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","recipientAccountId":"123456789012","userIdentity":{{"arn":"arn:aws:iam::123456789012:user/mallory"}},"requestParameters":{{"secretId":"s{i}"}}}}"#,
+                    i % 9
+                )
+            })
+            .collect();
+        std::fs::write(dir.join(format!("part{n}.json")), format!(r#"{{"Records":[{}]}}"#, records.join(","))).unwrap();
+    }
+    let out = trailwatch(&["scan", dir.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let reached: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("threshold").is_some())
+        .collect();
+    assert_eq!(reached.len(), 1, "{reached:?}");
+    assert_eq!(reached[0]["threshold"]["rule"], "secrets-read-burst");
+    assert_eq!(reached[0]["threshold"]["count"], 24);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -34,9 +34,11 @@ use trailwatch_aws::output::Outputs;
 use trailwatch_aws::ports::{whole_body, Failure, FailureKind, ObjectStore};
 use trailwatch_aws::rate::RateLimiter;
 use trailwatch_aws::state::{shard_key, ShardFile};
+use trailwatch_aws::thresholds::ThresholdStore;
 use trailwatch_core::alert::{alerts_for_groups, group_alert, Alert, AlertLimits, FileContext};
 use trailwatch_core::grouped::Grouped;
 use trailwatch_core::key::{classify_key, KeyKind, LogKey};
+use trailwatch_core::threshold::threshold_alert;
 use trailwatch_core::Engine;
 
 use crate::envelope::{self, ObjectRef};
@@ -333,7 +335,21 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
                 return Err(fail(format!("dedup windows failed: {}", f.message)));
             }
         };
-        let alerts = alerts_for_groups(file, &found, summary.complete, self.limits);
+        let mut alerts = alerts_for_groups(file, &found, summary.complete, self.limits);
+        let thresholds = ThresholdStore::new(self.store.clone(), self.state_bucket.clone());
+        let engine = self.engine.clone();
+        match thresholds
+            .record(&found.tallies, &uri, |id| engine.rules().find(|r| r.id == id).map(|r| r.as_ref()))
+            .await
+        {
+            Ok(reached) => {
+                alerts.extend(reached.iter().map(|(rule, tally)| threshold_alert(rule, tally, &uri)));
+            }
+            Err(f) => {
+                self.give_back(&mut entry).await;
+                return Err(fail(format!("counting threshold rules failed: {}", f.message)));
+            }
+        }
         let alert_count = alerts.len();
         if let Err(f) = self.deliver(&mut entry, &alerts).await {
             self.give_back(&mut entry).await;

@@ -10,6 +10,7 @@
 //! - [`s3`], [`cloudtrail`]: the SDK implementations of the ports.
 //! - [`secrets`]: output URLs and signing secrets from Secrets Manager or SSM.
 //! - [`flood`]: dedup windows across files, and their follow-ups.
+//! - [`thresholds`]: threshold rules counted across files.
 //! - [`rate`]: the cap on messages per second across invocations.
 //! - [`memory`]: in-memory implementations with fault injection.
 //! - [`ledger`]: the exactly-once ledger (claims, intents, outcomes) in the state bucket.
@@ -30,6 +31,7 @@ pub mod secrets;
 pub mod state;
 #[cfg(feature = "test-harness")]
 pub mod testing;
+pub mod thresholds;
 
 pub use output::{Output, Outputs, Route};
 pub use ports::{Failure, FailureKind, ObjectStore, PublicKeySource};

@@ -57,6 +57,8 @@ pub struct Grouped {
     /// Findings of rules that do not alert (compliance-only or in a dry
     /// run), counted per rule and never grouped into alerts.
     pub quiet: BTreeMap<String, u64>,
+    /// Matches of threshold rules, counted per key and window.
+    pub tallies: crate::threshold::Tallies,
     pub problems: Vec<Error>,
     pub problem_count: u64,
     retryable: Option<Error>,
@@ -70,6 +72,7 @@ impl Grouped {
             index: FxHashMap::default(),
             overflow: BTreeMap::new(),
             quiet: BTreeMap::new(),
+            tallies: Default::default(),
             problems: Vec::new(),
             problem_count: 0,
             retryable: None,
@@ -132,6 +135,10 @@ impl ScanSink for Grouped {
     fn finding(&mut self, finding: Finding) {
         if !finding.rule.alerts() {
             *self.quiet.entry(finding.rule.id.clone()).or_default() += 1;
+            return;
+        }
+        if finding.rule.threshold.is_some() {
+            self.tallies.add(&finding);
             return;
         }
         let key = (finding.rule.id.clone(), finding.principal_arn.clone());

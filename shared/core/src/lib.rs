@@ -39,6 +39,7 @@ pub mod stats;
 pub mod summary;
 pub mod synth;
 pub mod text;
+pub mod threshold;
 
 pub use engine::{Engine, ScanSink, ScanSummary};
 pub use error::{Error, ErrorKind, Location, Result};

@@ -122,6 +122,10 @@ pub struct Rule {
     /// the rule would send, but nothing is sent.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dry_run: bool,
+    /// Alert on a count of matches in a window instead of each match
+    /// (see [`crate::threshold`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<crate::threshold::Threshold>,
     /// Where the rule came from: `built-in` or a file path.
     #[serde(skip)]
     pub origin: String,
@@ -384,6 +388,9 @@ fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
         return Err("the title is empty".into());
     }
     Pattern::parse(&rule.pattern).map_err(|e| format!("pattern {}: {}", rule.pattern, e.kind))?;
+    if let Some(threshold) = &rule.threshold {
+        threshold.validate()?;
+    }
     Ok(())
 }
 
