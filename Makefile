@@ -13,7 +13,7 @@ PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2 ziglang==0.17.0 cfn-lint==1.
 # Tools from the virtualenv first; SAM's telemetry off; a region for validation.
 TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: demo test lint bench build-cli template-check build deploy invoke invoke-summary local venv venv-scan fuzz-check clean
+.PHONY: demo test lint bench detections build-cli template-check build deploy invoke invoke-summary local venv venv-scan fuzz-check clean
 
 ## Build the CLI and scan the bundled sample logs.
 demo: build-cli
@@ -31,6 +31,10 @@ test: venv template-check
 	$(CARGO) build --quiet --locked -p trailwatch
 	$(VENV)/bin/python functions/local/athena_queries.py target/debug/trailwatch
 	$(MAKE) fuzz-check
+
+## Noise and coverage of the default rules on a generated week (DETECTIONS.md).
+detections:
+	$(CARGO) test --release --locked -p trailwatch-core --test benign_week -- --nocapture
 
 ## The fuzz targets stay buildable (running them needs cargo-fuzz and a
 ## nightly toolchain: cd shared/fuzz && cargo fuzz run reader|pattern|envelope|s3_key).

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::{Engine, Error, Finding, ScanSink, Severity};
 
@@ -110,24 +111,6 @@ fn who(principal: &str) -> String {
     }
 }
 
-/// Messages the detection function would send for one group's match times:
-/// an alert per window, and a follow-up for each window with repeats.
-pub fn messages(times: &mut [i64], window: i64) -> u64 {
-    times.sort_unstable();
-    let (mut sent, mut open, mut repeats) = (0, None::<i64>, false);
-    for &t in times.iter() {
-        match open {
-            Some(start) if t < start + window => repeats = true,
-            _ => {
-                sent += 1 + u64::from(repeats);
-                open = Some(t);
-                repeats = false;
-            }
-        }
-    }
-    sent + u64::from(repeats)
-}
-
 fn top(map: &BTreeMap<String, u64>, n: usize) -> Vec<(&str, u64)> {
     let mut all: Vec<(&str, u64)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -178,7 +161,7 @@ fn report(tuner: &mut Tuner, args: &TuneArgs) -> String {
     let mut rows: Vec<(&String, &mut RuleTally)> = tuner.rules.iter_mut().collect();
     rows.sort_by_key(|(id, t)| (!t.alert, std::cmp::Reverse(t.severity), (*id).clone()));
     for (id, t) in rows {
-        let sent: u64 = t.times.values_mut().map(|times| messages(times, window)).sum();
+        let sent: u64 = t.times.values_mut().map(|times| dedup_messages(times, window)).sum();
         let mode = match (t.alert, t.dry_run) {
             (false, _) => "counted only (alert = false)",
             (true, true) => "dry run: would send",
@@ -223,15 +206,6 @@ fn report(tuner: &mut Tuner, args: &TuneArgs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn messages_follow_the_dedup_window() {
-        assert_eq!(messages(&mut [], 3600), 0);
-        assert_eq!(messages(&mut [0], 3600), 1);
-        assert_eq!(messages(&mut [0, 10, 20], 3600), 2, "an alert and a follow-up");
-        assert_eq!(messages(&mut [7200, 0, 10], 3600), 3, "alert + follow-up, then a new alert");
-        assert_eq!(messages(&mut [0, 3600, 7200], 3600), 3, "each outside the last window");
-    }
 
     #[test]
     fn only_strict_role_arns_become_suppressions() {

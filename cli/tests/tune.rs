@@ -46,11 +46,12 @@ examples.no_match = ['{"eventName":"DescribeVpcs"}']
     let out = trailwatch(&["tune", log.to_str().unwrap(), "--rules", trial.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = text(&out.stdout);
-    let line = report.lines().find(|l| l.starts_with("unauthorized-api-call-by-principal")).unwrap();
+    let line = report.lines().find(|l| l.starts_with("vpc-endpoint-probe")).unwrap();
     // Each deploy run is its own session, so its own principal: 48 alerts; alice 1 alert + 1 follow-up.
     assert!(line.contains(" 50 ") && line.contains("50.0"), "{line}");
     assert!(report.contains("assumed-role/terraform/* (48)"), "{report}");
     assert!(report.contains("Terraform/1.9.8 (50)"), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("unauthorized-api-call-by-principal") && l.contains("counted only")));
     let trial_line = report.lines().find(|l| l.starts_with("vpc-endpoint-probe")).unwrap();
     assert!(trial_line.contains("dry run: would send"), "{trial_line}");
     assert!(report
@@ -65,6 +66,7 @@ examples.no_match = ['{"eventName":"DescribeVpcs"}']
     std::fs::write(&rules, toml).unwrap();
     // The proposals cover the trial rule too: scan with both files.
     assert!(toml.contains(r#"rules = ["vpc-endpoint-probe"]"#), "{toml}");
+    assert!(!toml.contains("unauthorized-api-call-by-principal"), "rules that do not alert get no proposal: {toml}");
     let out = trailwatch(&[
         "scan",
         log.to_str().unwrap(),
@@ -77,7 +79,7 @@ examples.no_match = ['{"eventName":"DescribeVpcs"}']
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let found: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let variant: Vec<_> = found.iter().filter(|f| f["rule"] == "unauthorized-api-call-by-principal").collect();
+    let variant: Vec<_> = found.iter().filter(|f| f["rule"] == "vpc-endpoint-probe").collect();
     assert_eq!(variant.len(), 2, "only alice's two remain");
     assert!(variant.iter().all(|f| f["principal_arn"].as_str().unwrap().contains("alice")));
     std::fs::remove_dir_all(&dir).ok();

@@ -300,3 +300,23 @@ impl AlertEvent {
         }
     }
 }
+
+/// The messages the detection function sends for one (rule, principal,
+/// account)'s match times (seconds) with a dedup window of `window`
+/// seconds: an alert per window, and a follow-up for each window with
+/// repeats.
+pub fn dedup_messages(times: &mut [i64], window: i64) -> u64 {
+    times.sort_unstable();
+    let (mut sent, mut open, mut repeats) = (0, None::<i64>, false);
+    for &t in times.iter() {
+        match open {
+            Some(start) if t < start + window => repeats = true,
+            _ => {
+                sent += 1 + u64::from(repeats);
+                open = Some(t);
+                repeats = false;
+            }
+        }
+    }
+    sent + u64::from(repeats)
+}

@@ -13,7 +13,7 @@ fn scan(records: &[String]) -> Collect {
 
 fn denied(principal: &str, id: usize) -> String {
     format!(
-        r#"{{"eventName":"ListUsers","eventSource":"iam.amazonaws.com","errorCode":"AccessDenied","awsRegion":"us-east-1","recipientAccountId":"123456789012","eventID":"ev-{id}","userIdentity":{{"type":"IAMUser","arn":"{principal}"}}}}"#
+        r#"{{"eventName":"GetObject","eventSource":"s3.amazonaws.com","additionalEventData":{{"SignatureVersion":"SigV2"}},"awsRegion":"us-east-1","recipientAccountId":"123456789012","eventID":"ev-{id}","userIdentity":{{"type":"IAMUser","arn":"{principal}"}}}}"#
     )
 }
 
@@ -30,9 +30,9 @@ fn groups_by_rule_and_principal_and_lists_every_event() {
     let alerts = alerts_for_file(FILE, &sink.findings, &[], true, AlertLimits::default());
     assert_eq!(alerts.len(), 2);
     let a = &alerts[0];
-    assert_eq!(a.id, "unauthorized-api-call-by-principal|arn:aws:iam::123456789012:user/a");
+    assert_eq!(a.id, "s3-sigv2-request|arn:aws:iam::123456789012:user/a");
     assert_eq!((a.kind, a.severity, a.count), (AlertKind::Finding, Severity::Low, 5));
-    assert_eq!(a.title, "Unauthorized API call by a user or workload x5");
+    assert_eq!(a.title, "S3 request signed with Signature Version 2 x5");
     assert_eq!(a.principal.as_deref(), Some("arn:aws:iam::123456789012:user/a"));
     assert_eq!((a.account_id.as_deref(), a.region.as_deref()), (Some("123456789012"), Some("us-east-1")));
     let ids: Vec<&str> = a.events.iter().filter_map(|e| e.event_id.as_deref()).collect();
@@ -60,7 +60,7 @@ fn caps_events_per_alert_and_alerts_per_file() {
     assert_eq!(alerts.len(), 10);
     assert_eq!((alerts[8].id.as_str(), alerts[8].kind), ("digest", AlertKind::Digest));
     assert_eq!(alerts[8].title, "17 more findings (17 groups)");
-    assert_eq!(alerts[8].details.matches("unauthorized-api-call-by-principal").count(), 17);
+    assert_eq!(alerts[8].details.matches("s3-sigv2-request").count(), 17);
     assert_eq!((alerts[9].id.as_str(), alerts[9].kind), ("problems", AlertKind::Unreadable));
     assert!(alerts[9].details.contains("Problems (1)"), "{}", alerts[9].details);
     let ids: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
@@ -107,13 +107,23 @@ fn short_principal_names() {
 #[test]
 fn fields_are_bounded_however_big_the_record() {
     let big = format!(
-        r#"{{"eventName":"ListUsers","errorCode":"AccessDenied","userIdentity":{{"arn":"a"}},"requestParameters":{{"x":"{}"}},"userAgent":"{}"}}"#,
+        r#"{{"eventName":"GetObject","eventSource":"s3.amazonaws.com","additionalEventData":{{"SignatureVersion":"SigV2"}},"userIdentity":{{"arn":"a"}},"requestParameters":{{"x":"{}"}},"userAgent":"{}"}}"#,
         "p".repeat(100_000),
         "u".repeat(100_000)
     );
     let records: Vec<String> = (0..30).map(|_| big.clone()).collect();
     let sink = scan(&records);
     let alerts = alerts_for_file(FILE, &sink.findings, &[], true, AlertLimits::default());
+    assert!(!alerts.is_empty());
     let size = serde_json::to_string(&alerts).unwrap().len();
     assert!(size < 100_000, "{size} bytes");
+}
+
+#[test]
+fn dedup_messages_follow_the_window() {
+    assert_eq!(dedup_messages(&mut [], 3600), 0);
+    assert_eq!(dedup_messages(&mut [0], 3600), 1);
+    assert_eq!(dedup_messages(&mut [0, 10, 20], 3600), 2, "an alert and a follow-up");
+    assert_eq!(dedup_messages(&mut [7200, 0, 10], 3600), 3, "alert + follow-up, then a new alert");
+    assert_eq!(dedup_messages(&mut [0, 3600, 7200], 3600), 3, "each outside the last window");
 }

@@ -8,6 +8,8 @@
 //! drawn so that every CIS monitoring pattern has matches and near misses.
 //! Records average about 1.5 KB.
 
+pub mod week;
+
 use std::io::{self, Write};
 
 use serde_json::{json, Value};

@@ -1,0 +1,562 @@
+//! A seeded week of an ordinary AWS account, with attacks planted in it, to
+//! measure noise and detection (`DETECTIONS.md`).
+//!
+//! The benign part is what quiet-inbox work has to survive: applications
+//! reading their own few secrets and decrypting with KMS; data pipelines on
+//! S3; AWS services acting for the account (`invokedBy`, service events) and
+//! service-linked roles probing their own permissions (refused); a workload
+//! missing one permission, refused all week; a daily CloudFormation
+//! deployment (Lambda code, security groups with internal rules, IAM role
+//! policies, routes, NACLs) and a Terraform role changing network plumbing;
+//! a nightly security scanner listing and describing everything, some of it
+//! refused; Identity Center users signing in (logged `MFAUsed: No`: MFA is
+//! at the identity provider); IAM users signing in with MFA.
+//!
+//! The planted part is one attack per detection, by a stolen identity from an
+//! outside address, each record's `eventID` starting with `planted-<rule>`.
+
+use serde_json::{json, Value};
+
+const ACCOUNT: &str = "123456789012";
+const ATTACKER_IP: &str = "203.0.113.66";
+
+/// One planted attack: the rule that must alert, and its records' event ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planted {
+    pub rule: &'static str,
+    pub day: u32,
+}
+
+/// The week's shape.
+#[derive(Debug, Clone, Copy)]
+pub struct Week {
+    pub seed: u64,
+    pub days: u32,
+}
+
+fn role(role: &str, session: &str) -> Value {
+    json!({
+        "type": "AssumedRole",
+        "principalId": format!("AROA{}:{session}", role.len()),
+        "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"),
+        "accountId": ACCOUNT,
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
+            "accountId": ACCOUNT, "userName": role}}
+    })
+}
+
+fn user(name: &str) -> Value {
+    json!({"type": "IAMUser", "principalId": format!("AIDA{name}"), "arn": format!("arn:aws:iam::{ACCOUNT}:user/{name}"),
+        "accountId": ACCOUNT, "userName": name})
+}
+
+struct Builder {
+    time: String,
+    records: Vec<Value>,
+    serial: u64,
+}
+
+impl Builder {
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        who: Value,
+        source: &str,
+        name: &str,
+        params: Value,
+        ip: &str,
+        agent: &str,
+        error: Option<&str>,
+    ) -> &mut Value {
+        self.serial += 1;
+        let mut r = json!({
+            "eventVersion": "1.09", "userIdentity": who, "eventTime": self.time, "eventSource": source,
+            "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": ip, "userAgent": agent,
+            "requestParameters": params, "responseElements": null, "eventID": format!("benign-{:012}", self.serial),
+            "readOnly": name.starts_with("Get") || name.starts_with("List") || name.starts_with("Describe"),
+            "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCOUNT
+        });
+        if let Some(code) = error {
+            r["errorCode"] = json!(code);
+            r["errorMessage"] = json!("not authorized to perform this operation");
+        }
+        self.records.push(r);
+        self.records.last_mut().expect("just pushed")
+    }
+}
+
+const APP_IP: &str = "10.0.1.23";
+const SDK: &str = "aws-sdk-java/2.25.0 Linux/6.1 OpenJDK_64-Bit_Server_VM/21";
+const CONSOLE: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15";
+
+impl Week {
+    /// Every log file of the week, in time order, as (file name, JSON text):
+    /// one per 5 minutes.
+    pub fn files(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        let mut rng = fastrand::Rng::with_seed(self.seed);
+        (0..self.days * 288).map(move |slot| {
+            let (day, minute) = (slot / 288, (slot % 288) * 5);
+            let stamp = format!("2026-11-{:02}T{:02}:{:02}", 16 + day, minute / 60, minute % 60);
+            let mut b = Builder { time: format!("{stamp}:00Z"), records: Vec::new(), serial: u64::from(slot) * 1000 };
+            self.benign(&mut b, &mut rng, day, minute);
+            self.plant(&mut b, day, minute);
+            let name = format!(
+                "{ACCOUNT}_CloudTrail_us-east-1_{}{:02}T{:02}{:02}Z_Week{slot:08}.json",
+                "202611",
+                16 + day,
+                minute / 60,
+                minute % 60
+            );
+            (name, json!({"Records": b.records}).to_string())
+        })
+    }
+
+    fn benign(&self, b: &mut Builder, rng: &mut fastrand::Rng, day: u32, minute: u32) {
+        // Applications: their own three secrets, KMS, S3, EC2 reads.
+        let app = role("app-backend", "i-0a1b2c3d4e5f60718");
+        for _ in 0..3 {
+            let secret = ["prod/db", "prod/api-key", "prod/cache"][rng.usize(..3)];
+            b.call(
+                app.clone(),
+                "secretsmanager.amazonaws.com",
+                "GetSecretValue",
+                json!({"secretId": secret}),
+                APP_IP,
+                SDK,
+                None,
+            );
+            b.call(
+                app.clone(),
+                "kms.amazonaws.com",
+                "Decrypt",
+                json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+                APP_IP,
+                SDK,
+                None,
+            );
+        }
+        let pipeline = role("data-pipeline", "glue-job-17");
+        for _ in 0..8 {
+            let key = format!("raw/2026/11/{}/part-{}.parquet", 16 + day, rng.u16(..5000));
+            b.call(
+                pipeline.clone(),
+                "s3.amazonaws.com",
+                "GetObject",
+                json!({"bucketName": "acme-data", "key": key}),
+                "10.0.3.7",
+                SDK,
+                None,
+            );
+        }
+        // AWS services for the account, and service-linked roles probing their permissions.
+        let kms_for_s3 = json!({"type": "AWSService", "invokedBy": "s3.amazonaws.com"});
+        b.call(
+            kms_for_s3,
+            "kms.amazonaws.com",
+            "GenerateDataKey",
+            json!({"keySpec": "AES_256"}),
+            "s3.amazonaws.com",
+            "s3.amazonaws.com",
+            None,
+        );
+        let config = role("AWSServiceRoleForConfig", "AWSConfig-Describe");
+        b.call(
+            config.clone(),
+            "ec2.amazonaws.com",
+            "DescribeSecurityGroups",
+            json!({}),
+            "config.amazonaws.com",
+            "config.amazonaws.com",
+            None,
+        );
+        if minute % 30 == 0 {
+            b.call(
+                config,
+                "iam.amazonaws.com",
+                "GetAccountAuthorizationDetails",
+                json!({}),
+                "config.amazonaws.com",
+                "config.amazonaws.com",
+                Some("AccessDenied"),
+            );
+        }
+        // A workload missing one permission, all week long.
+        let monitor = role("monitoring", "collector");
+        b.call(
+            monitor,
+            "cloudwatch.amazonaws.com",
+            "PutMetricData",
+            json!({"namespace": "App"}),
+            "10.0.2.9",
+            SDK,
+            Some("AccessDenied"),
+        );
+        // People: Identity Center sign-ins at 09:00, IAM users with MFA at 08:30.
+        if minute == 540 {
+            for who in ["carol@example.com", "frank@example.com"] {
+                let sso = role("AWSReservedSSO_AdministratorAccess_5d7e8f9a0b1c2d3e", who);
+                let login = b.call(
+                    sso.clone(),
+                    "signin.amazonaws.com",
+                    "ConsoleLogin",
+                    json!(null),
+                    "192.0.2.10",
+                    CONSOLE,
+                    None,
+                );
+                login["responseElements"] = json!({"ConsoleLogin": "Success"});
+                login["additionalEventData"] = json!({"MFAUsed": "No", "MobileVersion": "No"});
+                login["eventType"] = json!("AwsConsoleSignIn");
+                b.call(sso.clone(), "ec2.amazonaws.com", "DescribeInstances", json!({}), "192.0.2.10", CONSOLE, None);
+                b.call(
+                    sso,
+                    "secretsmanager.amazonaws.com",
+                    "GetSecretValue",
+                    json!({"secretId": "prod/api-key"}),
+                    "192.0.2.10",
+                    CONSOLE,
+                    None,
+                );
+            }
+        }
+        if minute == 510 {
+            let login =
+                b.call(user("alice"), "signin.amazonaws.com", "ConsoleLogin", json!(null), "192.0.2.11", CONSOLE, None);
+            login["responseElements"] = json!({"ConsoleLogin": "Success"});
+            login["additionalEventData"] = json!({"MFAUsed": "Yes"});
+            login["eventType"] = json!("AwsConsoleSignIn");
+        }
+        // The daily CloudFormation deployment at 14:00.
+        if minute == 840 {
+            let mut deploy = role("cfn-exec", "AWSCloudFormation");
+            deploy["invokedBy"] = json!("cloudformation.amazonaws.com");
+            let cfn = "cloudformation.amazonaws.com";
+            b.call(
+                deploy.clone(),
+                "lambda.amazonaws.com",
+                "UpdateFunctionCode20150331v2",
+                json!({"functionName": "orders"}),
+                cfn,
+                cfn,
+                None,
+            );
+            b.call(
+                deploy.clone(),
+                "ec2.amazonaws.com",
+                "CreateSecurityGroup",
+                json!({"groupName": format!("orders-{day}")}),
+                cfn,
+                cfn,
+                None,
+            );
+            let internal = json!({"ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                "ipRanges": {"items": [{"cidrIp": "10.0.0.0/16"}]}}]}});
+            b.call(deploy.clone(), "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", internal, cfn, cfn, None);
+            b.call(
+                deploy.clone(),
+                "iam.amazonaws.com",
+                "PutRolePolicy",
+                json!({"roleName": "orders", "policyName": "read-queue"}),
+                cfn,
+                cfn,
+                None,
+            );
+            b.call(
+                deploy,
+                "iam.amazonaws.com",
+                "AttachRolePolicy",
+                json!({"roleName": "orders", "policyArn": "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"}),
+                cfn,
+                cfn,
+                None,
+            );
+        }
+        // Terraform changing network plumbing from the CI runner, twice a day.
+        if minute == 600 || minute == 960 {
+            let tf = role("terraform", &format!("run-{day}-{minute}"));
+            let agent = "APN/1.0 HashiCorp/1.0 Terraform/1.9.8";
+            for name in ["CreateRouteTable", "CreateRoute", "CreateNetworkAclEntry", "ModifyVpcAttribute"] {
+                b.call(
+                    tf.clone(),
+                    "ec2.amazonaws.com",
+                    name,
+                    json!({"vpcId": "vpc-0a1b2c3d"}),
+                    "198.51.100.40",
+                    agent,
+                    None,
+                );
+            }
+            b.call(
+                tf,
+                "s3.amazonaws.com",
+                "PutBucketPolicy",
+                json!({"bucketName": "acme-logs", "bucketPolicy": {"Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject"}]}}),
+                "198.51.100.40",
+                agent,
+                None,
+            );
+        }
+        // The nightly security scanner at 02:00: everything listed, some of it refused.
+        if minute == 120 {
+            let scanner = role("SecurityAudit", &format!("scan-{day}"));
+            let agent = "aws-sdk-go-v2/1.30 os/linux scanner/3.0";
+            for (source, name) in [
+                ("iam.amazonaws.com", "ListUsers"),
+                ("iam.amazonaws.com", "ListRoles"),
+                ("iam.amazonaws.com", "GetAccountPasswordPolicy"),
+                ("ec2.amazonaws.com", "DescribeInstances"),
+                ("ec2.amazonaws.com", "DescribeSecurityGroups"),
+                ("ec2.amazonaws.com", "DescribeVpcs"),
+                ("s3.amazonaws.com", "ListBuckets"),
+                ("s3.amazonaws.com", "GetBucketPolicy"),
+                ("kms.amazonaws.com", "ListKeys"),
+                ("cloudtrail.amazonaws.com", "DescribeTrails"),
+                ("guardduty.amazonaws.com", "ListDetectors"),
+            ] {
+                b.call(scanner.clone(), source, name, json!({}), "10.0.9.9", agent, None);
+            }
+            for name in
+                ["GetBucketEncryption", "GetKeyPolicy", "GetFunctionUrlConfig", "DescribeDBSnapshots", "GetSecretValue"]
+            {
+                b.call(
+                    scanner.clone(),
+                    "multiple.amazonaws.com",
+                    name,
+                    json!({}),
+                    "10.0.9.9",
+                    agent,
+                    Some("AccessDenied"),
+                );
+            }
+        }
+    }
+
+    /// The planted attacks, in the order they happen.
+    pub fn planted(&self) -> Vec<Planted> {
+        PLANTS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (*i as u32 / 8) < self.days)
+            .map(|(i, (rule, _))| Planted { rule, day: i as u32 / 8 })
+            .collect()
+    }
+
+    fn plant(&self, b: &mut Builder, day: u32, minute: u32) {
+        // Eight attacks a day, at 01:10, 04:10, ... from the start of the week.
+        if minute % 180 != 70 {
+            return;
+        }
+        let index = (day * 8 + minute / 180) as usize;
+        let Some((rule, make)) = PLANTS.get(index) else { return };
+        let start = b.records.len();
+        make(b);
+        for (n, r) in b.records[start..].iter_mut().enumerate() {
+            r["eventID"] = json!(format!("planted-{rule}-{n}"));
+        }
+    }
+}
+
+type Plant = (&'static str, fn(&mut Builder));
+
+fn thief() -> Value {
+    role("ops", "mallory")
+}
+
+fn attack(b: &mut Builder, source: &str, name: &str, params: Value) {
+    b.call(thief(), source, name, params, ATTACKER_IP, "aws-cli/2.15.0 Python/3.11.6 Linux/6.5", None);
+}
+
+const PLANTS: &[Plant] = &[
+    ("root-console-login", |b| {
+        let root = json!({"type": "Root", "principalId": ACCOUNT, "arn": format!("arn:aws:iam::{ACCOUNT}:root"), "accountId": ACCOUNT});
+        let login = b.call(root, "signin.amazonaws.com", "ConsoleLogin", json!(null), ATTACKER_IP, CONSOLE, None);
+        login["responseElements"] = json!({"ConsoleLogin": "Success"});
+        login["additionalEventData"] = json!({"MFAUsed": "No"});
+        login["eventType"] = json!("AwsConsoleSignIn");
+    }),
+    ("cis-cloudwatch-3-console-login-without-mfa", |b| {
+        let login =
+            b.call(user("bob"), "signin.amazonaws.com", "ConsoleLogin", json!(null), ATTACKER_IP, CONSOLE, None);
+        login["responseElements"] = json!({"ConsoleLogin": "Success"});
+        login["additionalEventData"] = json!({"MFAUsed": "No"});
+        login["eventType"] = json!("AwsConsoleSignIn");
+    }),
+    ("security-group-open-to-world", |b| {
+        attack(
+            b,
+            "ec2.amazonaws.com",
+            "AuthorizeSecurityGroupIngress",
+            json!({"groupId": "sg-1", "ipPermissions": {"items": [
+            {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+        );
+    }),
+    ("cloudtrail-logging-stopped", |b| {
+        attack(b, "cloudtrail.amazonaws.com", "StopLogging", json!({"name": "main"}));
+    }),
+    ("cloudtrail-event-selectors-changed", |b| {
+        attack(b, "cloudtrail.amazonaws.com", "PutEventSelectors", json!({"trailName": "main"}));
+    }),
+    ("guardduty-detector-deleted", |b| {
+        attack(b, "guardduty.amazonaws.com", "DeleteDetector", json!({"detectorId": "d1"}));
+    }),
+    ("guardduty-detector-disabled", |b| {
+        attack(b, "guardduty.amazonaws.com", "UpdateDetector", json!({"detectorId": "d1", "enable": false}));
+    }),
+    ("securityhub-disabled", |b| {
+        attack(b, "securityhub.amazonaws.com", "DisableSecurityHub", json!({}));
+    }),
+    ("cis-cloudwatch-9-config-changes", |b| {
+        attack(b, "config.amazonaws.com", "StopConfigurationRecorder", json!({"configurationRecorderName": "default"}));
+    }),
+    ("vpc-flow-logs-deleted", |b| {
+        attack(
+            b,
+            "ec2.amazonaws.com",
+            "DeleteFlowLogs",
+            json!({"DeleteFlowLogsRequest": {"FlowLogId": {"content": "fl-1"}}}),
+        );
+    }),
+    ("route53-resolver-query-logging-deleted", |b| {
+        attack(
+            b,
+            "route53resolver.amazonaws.com",
+            "DeleteResolverQueryLogConfig",
+            json!({"resolverQueryLogConfigId": "rqlc-1"}),
+        );
+    }),
+    ("bedrock-invocation-logging-deleted", |b| {
+        attack(b, "bedrock.amazonaws.com", "DeleteModelInvocationLoggingConfiguration", json!(null));
+    }),
+    ("organization-left", |b| {
+        attack(b, "organizations.amazonaws.com", "LeaveOrganization", json!(null));
+    }),
+    ("s3-bucket-made-public", |b| {
+        attack(
+            b,
+            "s3.amazonaws.com",
+            "PutBucketPolicy",
+            json!({"bucketName": "acme-data", "bucketPolicy": {"Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/*"}]}}),
+        );
+    }),
+    ("s3-public-access-block-deleted", |b| {
+        attack(b, "s3.amazonaws.com", "DeleteBucketPublicAccessBlock", json!({"bucketName": "acme-data"}));
+    }),
+    ("ec2-snapshot-made-public", |b| {
+        attack(
+            b,
+            "ec2.amazonaws.com",
+            "ModifySnapshotAttribute",
+            json!({"snapshotId": "snap-1", "createVolumePermission": {"add": {"items": [{"group": "all"}]}}}),
+        );
+    }),
+    ("ec2-snapshot-shared-with-account", |b| {
+        attack(
+            b,
+            "ec2.amazonaws.com",
+            "ModifySnapshotAttribute",
+            json!({"snapshotId": "snap-2", "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}]}}}),
+        );
+    }),
+    ("ami-shared", |b| {
+        attack(
+            b,
+            "ec2.amazonaws.com",
+            "ModifyImageAttribute",
+            json!({"imageId": "ami-1", "launchPermission": {"add": {"items": [{"userId": "444455556666"}]}}}),
+        );
+    }),
+    ("rds-snapshot-shared", |b| {
+        attack(
+            b,
+            "rds.amazonaws.com",
+            "ModifyDBSnapshotAttribute",
+            json!({"dBSnapshotIdentifier": "prod", "attributeName": "restore", "valuesToAdd": ["444455556666"]}),
+        );
+    }),
+    ("lambda-function-url-public", |b| {
+        attack(
+            b,
+            "lambda.amazonaws.com",
+            "CreateFunctionUrlConfig20211031",
+            json!({"functionName": "orders", "authType": "NONE"}),
+        );
+    }),
+    ("lambda-code-replaced", |b| {
+        attack(b, "lambda.amazonaws.com", "UpdateFunctionCode20150331v2", json!({"functionName": "orders"}));
+    }),
+    ("ec2-user-data-modified", |b| {
+        attack(
+            b,
+            "ec2.amazonaws.com",
+            "ModifyInstanceAttribute",
+            json!({"instanceId": "i-1", "userData": "<sensitiveDataRemoved>"}),
+        );
+    }),
+    ("ec2-instance-key-pushed", |b| {
+        attack(
+            b,
+            "ec2-instance-connect.amazonaws.com",
+            "SendSSHPublicKey",
+            json!({"instanceId": "i-1", "instanceOSUser": "ec2-user"}),
+        );
+    }),
+    ("region-enabled", |b| {
+        attack(b, "account.amazonaws.com", "EnableRegion", json!({"RegionName": "ap-east-1"}));
+    }),
+    ("iam-role-trust-opened", |b| {
+        attack(
+            b,
+            "iam.amazonaws.com",
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "orders",
+            "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}"}),
+        );
+    }),
+    ("iam-admin-policy-attached", |b| {
+        attack(
+            b,
+            "iam.amazonaws.com",
+            "AttachUserPolicy",
+            json!({"userName": "backdoor", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        );
+    }),
+    ("iam-user-created", |b| {
+        attack(b, "iam.amazonaws.com", "CreateUser", json!({"userName": "backdoor"}));
+    }),
+    ("iam-access-key-created", |b| {
+        attack(b, "iam.amazonaws.com", "CreateAccessKey", json!({"userName": "backdoor"}));
+    }),
+    ("scanner-get-caller-identity", |b| {
+        b.call(user("ci-bot"), "sts.amazonaws.com", "GetCallerIdentity", json!(null), ATTACKER_IP, "TruffleHog", None);
+    }),
+    ("secrets-read-burst", |b| {
+        for i in 0..25 {
+            attack(b, "secretsmanager.amazonaws.com", "GetSecretValue", json!({"secretId": format!("prod/team-{i}")}));
+        }
+    }),
+    ("access-denied-burst", |b| {
+        for i in 0..35 {
+            b.call(
+                user("ci-bot"),
+                "iam.amazonaws.com",
+                &format!("Probe{i}"),
+                json!({}),
+                ATTACKER_IP,
+                "aws-cli/2.15.0",
+                Some("AccessDenied"),
+            );
+        }
+    }),
+    ("user-data-read-many-instances", |b| {
+        for i in 0..6 {
+            attack(
+                b,
+                "ec2.amazonaws.com",
+                "DescribeInstanceAttribute",
+                json!({"instanceId": format!("i-{i}"), "attribute": "userData"}),
+            );
+        }
+    }),
+];
