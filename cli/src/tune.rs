@@ -17,6 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
+use trailwatch_core::threshold::Tallies;
 use trailwatch_core::{Engine, Error, Finding, ScanSink, Severity};
 
 use crate::{inputs, render, RuleArgs};
@@ -61,6 +62,8 @@ struct RuleTally {
 #[derive(Default)]
 struct Tuner {
     rules: BTreeMap<String, RuleTally>,
+    /// Matches of threshold rules, per key and window.
+    tallies: Tallies,
     first: Option<i64>,
     last: Option<i64>,
     problems: u64,
@@ -83,6 +86,9 @@ impl ScanSink for Tuner {
             tally.dry_run = f.rule.dry_run;
         }
         tally.findings += 1;
+        if f.rule.threshold.is_some() {
+            self.tallies.add(&f);
+        }
         let principal = f.principal_arn.clone().unwrap_or_else(|| "-".into());
         bump(&mut tally.principals, Some(&who(&principal)));
         bump(&mut tally.agents, f.user_agent.as_deref());
@@ -146,11 +152,12 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<ExitCode> {
             Err(e) => eprintln!("{name}: {e}"),
         }
     }
-    print!("{}", report(&mut tuner, args));
+    let rules: BTreeMap<&str, &trailwatch_core::Rule> = set.all_rules().iter().map(|r| (r.id.as_str(), r)).collect();
+    print!("{}", report(&mut tuner, args, &rules));
     Ok(if tuner.problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
 }
 
-fn report(tuner: &mut Tuner, args: &TuneArgs) -> String {
+fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch_core::Rule>) -> String {
     let span = tuner.first.zip(tuner.last).map_or(0.0, |(a, b)| (b - a) as f64 / 86_400.0);
     let days = args.days.unwrap_or(span.ceil().max(1.0));
     let window = (args.dedup_window * 60) as i64;
@@ -158,10 +165,16 @@ fn report(tuner: &mut Tuner, args: &TuneArgs) -> String {
     let _ = writeln!(out, "Over {days} day(s), dedup window {} min:\n", args.dedup_window);
     let _ = writeln!(out, "{:<46} {:<8} {:>9} {:>11}  mode", "rule", "severity", "findings", "alerts/day");
     let mut proposals = String::new();
+    let tallies = &tuner.tallies;
     let mut rows: Vec<(&String, &mut RuleTally)> = tuner.rules.iter_mut().collect();
     rows.sort_by_key(|(id, t)| (!t.alert, std::cmp::Reverse(t.severity), (*id).clone()));
     for (id, t) in rows {
-        let sent: u64 = t.times.values_mut().map(|times| dedup_messages(times, window)).sum();
+        // Threshold rules send one alert per key and window that reached the count.
+        let threshold = rules.get(id.as_str()).and_then(|r| r.threshold.as_ref());
+        let sent: u64 = match threshold {
+            Some(th) => tallies.tallies.values().filter(|x| &x.rule == id && x.measure(th) >= th.count).count() as u64,
+            None => t.times.values_mut().map(|times| dedup_messages(times, window)).sum(),
+        };
         let mode = match (t.alert, t.dry_run) {
             (false, _) => "counted only (alert = false)",
             (true, true) => "dry run: would send",

@@ -549,6 +549,15 @@ const PLANTS: &[Plant] = &[
             );
         }
     }),
+    ("trail-bucket-lifecycle-changed", |b| {
+        attack(
+            b,
+            "s3.amazonaws.com",
+            "PutBucketLifecycle",
+            json!({"bucketName": "acme-cloudtrail-logs",
+            "LifecycleConfiguration": {"Rule": {"ID": "x", "Status": "Enabled", "Expiration": {"Days": 1}}}}),
+        );
+    }),
     ("user-data-read-many-instances", |b| {
         for i in 0..6 {
             attack(
