@@ -88,6 +88,17 @@ pub struct RuleCounts {
     pub severity: Severity,
     pub count: u64,
     pub principals: Counts,
+    /// False for rules that count without alerting (compliance grade, dry run).
+    #[serde(default = "alerting", skip_serializing_if = "is_alerting")]
+    pub alerts: bool,
+}
+
+fn alerting() -> bool {
+    true
+}
+
+fn is_alerting(alerts: &bool) -> bool {
+    *alerts
 }
 
 /// Statistics of one or more log files.
@@ -230,6 +241,7 @@ impl StatsShard {
             severity: rule.severity,
             count: 0,
             principals: Counts::new(),
+            alerts: rule.alerts(),
         });
         counts.count += 1;
         bump(&mut counts.principals, finding.principal_arn.as_deref().unwrap_or("unknown"));

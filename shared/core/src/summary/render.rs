@@ -106,7 +106,15 @@ fn render_body(
     for (id, r) in rules.iter().take(limit) {
         let who: Vec<String> =
             top(&r.principals, 3).iter().map(|(p, n)| format!("{} ({n})", show(short_principal(p)))).collect();
-        let _ = writeln!(out, "  {:>6}  [{}] {} ({id})\n          by {}", r.count, r.severity, r.title, who.join(", "));
+        let quiet = if r.alerts { "" } else { ", counted only" };
+        let _ = writeln!(
+            out,
+            "  {:>6}  [{}] {} ({id}{quiet})\n          by {}",
+            r.count,
+            r.severity,
+            r.title,
+            who.join(", ")
+        );
     }
     if rules.len() > limit {
         let _ = writeln!(out, "  ... and {} more rules", rules.len() - limit);
