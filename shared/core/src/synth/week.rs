@@ -17,8 +17,10 @@
 
 use serde_json::{json, Value};
 
-const ACCOUNT: &str = "123456789012";
-const ATTACKER_IP: &str = "203.0.113.66";
+use super::plants::PLANTS;
+
+pub(super) const ACCOUNT: &str = "123456789012";
+pub(super) const ATTACKER_IP: &str = "203.0.113.66";
 
 /// One planted attack: the rule that must alert, and its records' event ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +36,7 @@ pub struct Week {
     pub days: u32,
 }
 
-fn role(role: &str, session: &str) -> Value {
+pub(super) fn role(role: &str, session: &str) -> Value {
     json!({
         "type": "AssumedRole",
         "principalId": format!("AROA{}:{session}", role.len()),
@@ -45,12 +47,12 @@ fn role(role: &str, session: &str) -> Value {
     })
 }
 
-fn user(name: &str) -> Value {
+pub(super) fn user(name: &str) -> Value {
     json!({"type": "IAMUser", "principalId": format!("AIDA{name}"), "arn": format!("arn:aws:iam::{ACCOUNT}:user/{name}"),
         "accountId": ACCOUNT, "userName": name})
 }
 
-struct Builder {
+pub(super) struct Builder {
     time: String,
     records: Vec<Value>,
     serial: u64,
@@ -58,7 +60,7 @@ struct Builder {
 
 impl Builder {
     #[allow(clippy::too_many_arguments)]
-    fn call(
+    pub(super) fn call(
         &mut self,
         who: Value,
         source: &str,
@@ -87,7 +89,8 @@ impl Builder {
 
 const APP_IP: &str = "10.0.1.23";
 const SDK: &str = "aws-sdk-java/2.25.0 Linux/6.1 OpenJDK_64-Bit_Server_VM/21";
-const CONSOLE: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15";
+pub(super) const CONSOLE: &str =
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15";
 
 impl Week {
     /// Every log file of the week, in time order, as (file name, JSON text):
@@ -356,216 +359,3 @@ impl Week {
         }
     }
 }
-
-type Plant = (&'static str, fn(&mut Builder));
-
-fn thief() -> Value {
-    role("ops", "mallory")
-}
-
-fn attack(b: &mut Builder, source: &str, name: &str, params: Value) {
-    b.call(thief(), source, name, params, ATTACKER_IP, "aws-cli/2.15.0 Python/3.11.6 Linux/6.5", None);
-}
-
-const PLANTS: &[Plant] = &[
-    ("root-console-login", |b| {
-        let root = json!({"type": "Root", "principalId": ACCOUNT, "arn": format!("arn:aws:iam::{ACCOUNT}:root"), "accountId": ACCOUNT});
-        let login = b.call(root, "signin.amazonaws.com", "ConsoleLogin", json!(null), ATTACKER_IP, CONSOLE, None);
-        login["responseElements"] = json!({"ConsoleLogin": "Success"});
-        login["additionalEventData"] = json!({"MFAUsed": "No"});
-        login["eventType"] = json!("AwsConsoleSignIn");
-    }),
-    ("cis-cloudwatch-3-console-login-without-mfa", |b| {
-        let login =
-            b.call(user("bob"), "signin.amazonaws.com", "ConsoleLogin", json!(null), ATTACKER_IP, CONSOLE, None);
-        login["responseElements"] = json!({"ConsoleLogin": "Success"});
-        login["additionalEventData"] = json!({"MFAUsed": "No"});
-        login["eventType"] = json!("AwsConsoleSignIn");
-    }),
-    ("security-group-open-to-world", |b| {
-        attack(
-            b,
-            "ec2.amazonaws.com",
-            "AuthorizeSecurityGroupIngress",
-            json!({"groupId": "sg-1", "ipPermissions": {"items": [
-            {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
-        );
-    }),
-    ("cloudtrail-logging-stopped", |b| {
-        attack(b, "cloudtrail.amazonaws.com", "StopLogging", json!({"name": "main"}));
-    }),
-    ("cloudtrail-event-selectors-changed", |b| {
-        attack(b, "cloudtrail.amazonaws.com", "PutEventSelectors", json!({"trailName": "main"}));
-    }),
-    ("guardduty-detector-deleted", |b| {
-        attack(b, "guardduty.amazonaws.com", "DeleteDetector", json!({"detectorId": "d1"}));
-    }),
-    ("guardduty-detector-disabled", |b| {
-        attack(b, "guardduty.amazonaws.com", "UpdateDetector", json!({"detectorId": "d1", "enable": false}));
-    }),
-    ("securityhub-disabled", |b| {
-        attack(b, "securityhub.amazonaws.com", "DisableSecurityHub", json!({}));
-    }),
-    ("cis-cloudwatch-9-config-changes", |b| {
-        attack(b, "config.amazonaws.com", "StopConfigurationRecorder", json!({"configurationRecorderName": "default"}));
-    }),
-    ("vpc-flow-logs-deleted", |b| {
-        attack(
-            b,
-            "ec2.amazonaws.com",
-            "DeleteFlowLogs",
-            json!({"DeleteFlowLogsRequest": {"FlowLogId": {"content": "fl-1"}}}),
-        );
-    }),
-    ("route53-resolver-query-logging-deleted", |b| {
-        attack(
-            b,
-            "route53resolver.amazonaws.com",
-            "DeleteResolverQueryLogConfig",
-            json!({"resolverQueryLogConfigId": "rqlc-1"}),
-        );
-    }),
-    ("bedrock-invocation-logging-deleted", |b| {
-        attack(b, "bedrock.amazonaws.com", "DeleteModelInvocationLoggingConfiguration", json!(null));
-    }),
-    ("organization-left", |b| {
-        attack(b, "organizations.amazonaws.com", "LeaveOrganization", json!(null));
-    }),
-    ("s3-bucket-made-public", |b| {
-        attack(
-            b,
-            "s3.amazonaws.com",
-            "PutBucketPolicy",
-            json!({"bucketName": "acme-data", "bucketPolicy": {"Statement": [
-            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/*"}]}}),
-        );
-    }),
-    ("s3-public-access-block-deleted", |b| {
-        attack(b, "s3.amazonaws.com", "DeleteBucketPublicAccessBlock", json!({"bucketName": "acme-data"}));
-    }),
-    ("ec2-snapshot-made-public", |b| {
-        attack(
-            b,
-            "ec2.amazonaws.com",
-            "ModifySnapshotAttribute",
-            json!({"snapshotId": "snap-1", "createVolumePermission": {"add": {"items": [{"group": "all"}]}}}),
-        );
-    }),
-    ("ec2-snapshot-shared-with-account", |b| {
-        attack(
-            b,
-            "ec2.amazonaws.com",
-            "ModifySnapshotAttribute",
-            json!({"snapshotId": "snap-2", "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}]}}}),
-        );
-    }),
-    ("ami-shared", |b| {
-        attack(
-            b,
-            "ec2.amazonaws.com",
-            "ModifyImageAttribute",
-            json!({"imageId": "ami-1", "launchPermission": {"add": {"items": [{"userId": "444455556666"}]}}}),
-        );
-    }),
-    ("rds-snapshot-shared", |b| {
-        attack(
-            b,
-            "rds.amazonaws.com",
-            "ModifyDBSnapshotAttribute",
-            json!({"dBSnapshotIdentifier": "prod", "attributeName": "restore", "valuesToAdd": ["444455556666"]}),
-        );
-    }),
-    ("lambda-function-url-public", |b| {
-        attack(
-            b,
-            "lambda.amazonaws.com",
-            "CreateFunctionUrlConfig20211031",
-            json!({"functionName": "orders", "authType": "NONE"}),
-        );
-    }),
-    ("lambda-code-replaced", |b| {
-        attack(b, "lambda.amazonaws.com", "UpdateFunctionCode20150331v2", json!({"functionName": "orders"}));
-    }),
-    ("ec2-user-data-modified", |b| {
-        attack(
-            b,
-            "ec2.amazonaws.com",
-            "ModifyInstanceAttribute",
-            json!({"instanceId": "i-1", "userData": "<sensitiveDataRemoved>"}),
-        );
-    }),
-    ("ec2-instance-key-pushed", |b| {
-        attack(
-            b,
-            "ec2-instance-connect.amazonaws.com",
-            "SendSSHPublicKey",
-            json!({"instanceId": "i-1", "instanceOSUser": "ec2-user"}),
-        );
-    }),
-    ("region-enabled", |b| {
-        attack(b, "account.amazonaws.com", "EnableRegion", json!({"RegionName": "ap-east-1"}));
-    }),
-    ("iam-role-trust-opened", |b| {
-        attack(
-            b,
-            "iam.amazonaws.com",
-            "UpdateAssumeRolePolicy",
-            json!({"roleName": "orders",
-            "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}"}),
-        );
-    }),
-    ("iam-admin-policy-attached", |b| {
-        attack(
-            b,
-            "iam.amazonaws.com",
-            "AttachUserPolicy",
-            json!({"userName": "backdoor", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
-        );
-    }),
-    ("iam-user-created", |b| {
-        attack(b, "iam.amazonaws.com", "CreateUser", json!({"userName": "backdoor"}));
-    }),
-    ("iam-access-key-created", |b| {
-        attack(b, "iam.amazonaws.com", "CreateAccessKey", json!({"userName": "backdoor"}));
-    }),
-    ("scanner-get-caller-identity", |b| {
-        b.call(user("ci-bot"), "sts.amazonaws.com", "GetCallerIdentity", json!(null), ATTACKER_IP, "TruffleHog", None);
-    }),
-    ("secrets-read-burst", |b| {
-        for i in 0..25 {
-            attack(b, "secretsmanager.amazonaws.com", "GetSecretValue", json!({"secretId": format!("prod/team-{i}")}));
-        }
-    }),
-    ("access-denied-burst", |b| {
-        for i in 0..35 {
-            b.call(
-                user("ci-bot"),
-                "iam.amazonaws.com",
-                &format!("Probe{i}"),
-                json!({}),
-                ATTACKER_IP,
-                "aws-cli/2.15.0",
-                Some("AccessDenied"),
-            );
-        }
-    }),
-    ("trail-bucket-lifecycle-changed", |b| {
-        attack(
-            b,
-            "s3.amazonaws.com",
-            "PutBucketLifecycle",
-            json!({"bucketName": "acme-cloudtrail-logs",
-            "LifecycleConfiguration": {"Rule": {"ID": "x", "Status": "Enabled", "Expiration": {"Days": 1}}}}),
-        );
-    }),
-    ("user-data-read-many-instances", |b| {
-        for i in 0..6 {
-            attack(
-                b,
-                "ec2.amazonaws.com",
-                "DescribeInstanceAttribute",
-                json!({"instanceId": format!("i-{i}"), "attribute": "userData"}),
-            );
-        }
-    }),
-];
