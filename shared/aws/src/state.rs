@@ -5,6 +5,10 @@
 //! shards/YYYY/MM/DD/HH/<log bucket>/<log key>.json the file's statistics (hour of the file name's time)
 //! summaries/<window>.json                          merged statistics of a summary window
 //! integrity/YYYY/MM/DD/HH/<log bucket>/<digest key>.json  what a verified digest vouched for (hour of its start)
+//! once/<what>.json                                 things told once (a conditional create decides)
+//! flood/...                                        dedup windows and their folds (see `flood`)
+//! thresholds/...                                   threshold-rule counts across files (see `thresholds`)
+//! rate/<output>/<second>/<n>                       per-second send slots (see `rate`)
 //! ```
 
 use serde::{Deserialize, Serialize};
