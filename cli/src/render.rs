@@ -18,7 +18,14 @@ fn show(value: Option<&str>) -> String {
 pub fn finding(f: &Finding) -> String {
     let mut out = String::new();
     let severity = f.rule.severity.as_str().to_uppercase();
-    let _ = writeln!(out, "[{severity}] {}  ({})", f.rule.title, f.rule.id);
+    // What the detection function would do with it.
+    let mode = match (f.rule.alert, f.rule.dry_run, f.rule.threshold.is_some()) {
+        (false, _, _) => "  [counted only]",
+        (true, true, _) => "  [dry run]",
+        (true, false, true) => "  [counts toward a threshold]",
+        _ => "",
+    };
+    let _ = writeln!(out, "[{severity}] {}  ({}){mode}", f.rule.title, f.rule.id);
     let _ = writeln!(
         out,
         "  {}  {} ({})  account {}  {}",
