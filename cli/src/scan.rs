@@ -56,7 +56,7 @@ fn thresholds_reached(set: &RuleSet, tallies: &Tallies) -> Vec<Alert> {
         .filter_map(|t| {
             let rule = set.all_rules().iter().find(|r| r.id == t.rule)?;
             let threshold = rule.threshold.as_ref()?;
-            (t.measure(threshold) >= threshold.count).then(|| threshold_alert(rule, t, "the scanned files"))
+            (t.measure(threshold) >= threshold.count).then(|| threshold_alert(rule, t, "the scanned files")).flatten()
         })
         .collect()
 }

@@ -343,7 +343,7 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
             .await
         {
             Ok(reached) => {
-                alerts.extend(reached.iter().map(|(rule, tally)| threshold_alert(rule, tally, &uri)));
+                alerts.extend(reached.iter().filter_map(|(rule, tally)| threshold_alert(rule, tally, &uri)));
             }
             Err(f) => {
                 self.give_back(&mut entry).await;

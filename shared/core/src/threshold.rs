@@ -166,13 +166,23 @@ pub struct Tallies {
     pub tallies: BTreeMap<(String, Vec<String>, i64), Tally>,
     /// Matches not tallied because [`MAX_TALLIES`] keys were reached.
     pub dropped: u64,
+    /// Each rule's window in seconds, parsed once.
+    windows: std::collections::HashMap<String, i64>,
 }
 
 impl Tallies {
     /// Counts a finding of a threshold rule.
     pub fn add(&mut self, f: &Finding) {
         let Some(threshold) = &f.rule.threshold else { return };
-        let Ok(window) = threshold.window_secs() else { return };
+        let window = match self.windows.get(&f.rule.id) {
+            Some(&window) => window,
+            None => {
+                // Checked when the rule loaded; a window that does not parse counts nothing.
+                let Ok(window) = threshold.window_secs() else { return };
+                self.windows.insert(f.rule.id.clone(), window);
+                window
+            }
+        };
         let at = f
             .event_time
             .as_deref()
@@ -185,10 +195,10 @@ impl Tallies {
             self.dropped += 1;
             return;
         }
-        let tally = self.tallies.entry(slot.clone()).or_insert_with(|| Tally {
-            rule: slot.0.clone(),
-            key: slot.1.clone(),
-            window_start: start,
+        let tally = self.tallies.entry(slot).or_insert_with_key(|(rule, key, start)| Tally {
+            rule: rule.clone(),
+            key: key.clone(),
+            window_start: *start,
             count: 0,
             distinct: BTreeSet::new(),
             samples: Vec::new(),
@@ -205,9 +215,10 @@ impl Tallies {
     }
 }
 
-/// The alert for a tally that reached its rule's threshold.
-pub fn threshold_alert(rule: &Rule, tally: &Tally, source: &str) -> Alert {
-    let Some(threshold) = &rule.threshold else { return Alert::new("", AlertKind::Finding, rule.severity, "", "") };
+/// The alert for a tally that reached its rule's threshold (`None` for a
+/// rule without one).
+pub fn threshold_alert(rule: &Rule, tally: &Tally, source: &str) -> Option<Alert> {
+    let threshold = rule.threshold.as_ref()?;
     let measure = tally.measure(threshold);
     let what = match threshold.distinct {
         Some(d) => format!("{measure} distinct {} values", d.name()),
@@ -251,7 +262,7 @@ pub fn threshold_alert(rule: &Rule, tally: &Tally, source: &str) -> Alert {
     alert.details = details;
     alert.tags = rule.tags.clone();
     alert.origin = rule.origin.clone();
-    alert
+    Some(alert)
 }
 
 #[cfg(test)]
@@ -323,7 +334,7 @@ examples.no_match = ['{"eventName":"X"}']
         assert_eq!(total.measure(threshold), 2);
         total.merge(second.tallies.values().next().unwrap());
         assert_eq!(total.measure(threshold), 3);
-        let alert = threshold_alert(rule, total, "s3://logs/f");
+        let alert = threshold_alert(rule, total, "s3://logs/f").unwrap();
         assert_eq!(alert.title, "Secrets burst: 3 distinct request values in 10m");
         assert_eq!(alert.principal.as_deref(), Some("arn:aws:iam::123456789012:user/a"));
         assert!(alert.id.starts_with("threshold|secret-burst|"), "{}", alert.id);
