@@ -37,7 +37,7 @@ use trailwatch_core::text::printable;
 
 use crate::ledger::{Claim, Ledger};
 use crate::output::deliver::Delivery;
-use crate::ports::{Condition, Failure, FailureKind, ObjectStore, Result};
+use crate::ports::{get_json, Condition, Failure, FailureKind, ObjectStore, Result};
 
 pub const FLOOD: &str = "flood/";
 /// The default dedup window: one hour.
@@ -124,16 +124,11 @@ impl<S: ObjectStore> FloodControl<S> {
     }
 
     async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<(T, String)>> {
-        let object = match self.store.get(&self.bucket, key).await {
-            Ok(object) => object,
-            Err(f) if f.kind == FailureKind::NotFound => return Ok(None),
-            Err(f) => return Err(f),
-        };
-        let etag = object.etag.clone().unwrap_or_default();
-        let bytes = crate::ports::read_whole(object.body, key).await?;
-        let value = serde_json::from_slice(&bytes)
-            .map_err(|e| Failure::new(FailureKind::Permanent, format!("{key} is not flood state: {e}")))?;
-        Ok(Some((value, etag)))
+        match get_json(&self.store, &self.bucket, key, "flood state").await {
+            Ok(found) => Ok(Some(found)),
+            Err(f) if f.kind == FailureKind::NotFound => Ok(None),
+            Err(f) => Err(f),
+        }
     }
 
     /// Decides whether `alert` (a group of the file `source`) goes out now or

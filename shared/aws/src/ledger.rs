@@ -26,7 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ports::{read_whole, Condition, Failure, FailureKind, ObjectStore, Result};
+use crate::ports::{get_json, Condition, Failure, FailureKind, ObjectStore, Result};
 use crate::state::marker_key;
 
 /// Where an object stands.
@@ -185,12 +185,7 @@ impl<S: ObjectStore> Ledger<S> {
     }
 
     async fn read(&self, key: &str) -> Result<(Marker, String)> {
-        let object = self.store.get(&self.bucket, key).await?;
-        let version = object.etag.clone().unwrap_or_default();
-        let bytes = read_whole(object.body, key).await?;
-        let marker = serde_json::from_slice(&bytes)
-            .map_err(|e| Failure::new(FailureKind::Permanent, format!("{key} is not a ledger entry: {e}")))?;
-        Ok((marker, version))
+        get_json(&self.store, &self.bucket, key, "a ledger entry").await
     }
 
     async fn write(&self, key: &str, marker: &Marker, version: String) -> Result<String> {

@@ -141,6 +141,22 @@ pub async fn read_whole(mut body: Body, what: &str) -> Result<Vec<u8>> {
     .map_err(|e| Failure::new(FailureKind::Transient, format!("reading {what}: {e}")))
 }
 
+/// Reads a small JSON object and the ETag to update it with. `what` names
+/// the kind of object in the error when it does not parse.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    store: &impl ObjectStore,
+    bucket: &str,
+    key: &str,
+    what: &str,
+) -> Result<(T, String)> {
+    let object = store.get(bucket, key).await?;
+    let etag = object.etag.clone().unwrap_or_default();
+    let bytes = read_whole(object.body, key).await?;
+    let value = serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::new(FailureKind::Permanent, format!("{key} is not {what}: {e}")))?;
+    Ok((value, etag))
+}
+
 /// A body that must deliver `size` bytes: ending early is a dropped stream
 /// (an I/O error a retry can fix), not a truncated file.
 pub fn whole_body(body: Body, size: Option<u64>) -> Body {
