@@ -171,8 +171,9 @@ fn child(mode: &str, path: &Path) {
             (0, records, rows)
         }
         _ => {
-            let engine =
-                Engine::new(&RuleSet::builtin().expect("catalogue"), EngineOptions::default()).expect("engine");
+            let threads = if mode == "scan-2" { 2 } else { 1 };
+            let options = EngineOptions { threads, ..EngineOptions::default() };
+            let engine = Engine::new(&RuleSet::builtin().expect("catalogue"), options).expect("engine");
             let mut sink = Count { findings: 0, problems: 0 };
             let summary = engine.scan("bench", File::open(path).expect("bench file"), &mut sink);
             assert_eq!(sink.problems, 0, "the generated file reads cleanly");

@@ -85,11 +85,18 @@ pub struct EngineOptions {
     /// Rules below this severity do not run.
     pub min_severity: Severity,
     pub max_record_bytes: usize,
+    /// Threads per file: 2 reads (decompresses, splits) on a second thread.
+    /// Defaults to 2 when the machine has two cores or more.
+    pub threads: usize,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { min_severity: Severity::Info, max_record_bytes: DEFAULT_MAX_RECORD_BYTES }
+        EngineOptions {
+            min_severity: Severity::Info,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            threads: crate::reader::default_threads(),
+        }
     }
 }
 
@@ -212,8 +219,10 @@ impl Engine {
 
     /// Scans one log file (gzip or plain). `source` names it in findings and
     /// errors. Never fails: problems go to the sink and into the summary.
-    pub fn scan<R: Read + 'static>(&self, source: &str, input: R, sink: &mut dyn ScanSink) -> ScanSummary {
-        let mut reader = LogReader::new(source, input).with_max_record_bytes(self.options.max_record_bytes);
+    pub fn scan<R: Read + Send + 'static>(&self, source: &str, input: R, sink: &mut dyn ScanSink) -> ScanSummary {
+        let mut reader = LogReader::new(source, input)
+            .with_max_record_bytes(self.options.max_record_bytes)
+            .with_threads(self.options.threads);
         let mut scan = FileScan {
             engine: self,
             source,

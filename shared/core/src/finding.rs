@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::extract::Scalar;
 use crate::record::{Fact, RecordFacts};
 use crate::rule::{Rule, Severity};
 
@@ -94,7 +95,7 @@ impl Finding {
             user_agent: own(Fact::UserAgent),
             mfa_used: own(Fact::MfaUsed),
             outcome,
-            request_parameters: request_parameters(json),
+            request_parameters: request_parameters(facts, json),
             file: file.to_string(),
             record_index,
         }
@@ -117,9 +118,18 @@ impl Finding {
     }
 }
 
-/// `requestParameters`, cut for findings.
-fn request_parameters(json: &str) -> Option<String> {
-    request_parameters_json(json).map(|compact| cut(&compact, MAX_REQUEST_PARAMETERS))
+/// `requestParameters` as compact JSON, cut for findings. The extractor
+/// usually kept the object's text; otherwise the record is parsed again.
+fn request_parameters(facts: &RecordFacts<'_, '_>, json: &str) -> Option<String> {
+    let compact = match facts.values(Fact::RequestParameters) {
+        [] | [Scalar::Null] => None,
+        [Scalar::Container] => match facts.raw(Fact::RequestParameters) {
+            Some(text) => serde_json::from_str::<serde_json::Value>(text).ok().map(|v| v.to_string()),
+            None => request_parameters_json(json),
+        },
+        _ => request_parameters_json(json),
+    };
+    compact.map(|compact| cut(&compact, MAX_REQUEST_PARAMETERS))
 }
 
 /// Pulls `requestParameters` out of the record text as compact JSON (only

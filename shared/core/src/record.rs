@@ -28,9 +28,10 @@ pub enum Fact {
     MfaUsed,
     ConsoleLogin,
     ReadOnly,
+    RequestParameters,
 }
 
-const FACTS: [(Fact, &str); 21] = [
+const FACTS: [(Fact, &str); 22] = [
     (Fact::EventId, "eventID"),
     (Fact::EventTime, "eventTime"),
     (Fact::EventName, "eventName"),
@@ -52,6 +53,7 @@ const FACTS: [(Fact, &str); 21] = [
     (Fact::MfaUsed, "additionalEventData.MFAUsed"),
     (Fact::ConsoleLogin, "responseElements.ConsoleLogin"),
     (Fact::ReadOnly, "readOnly"),
+    (Fact::RequestParameters, "requestParameters"),
 ];
 
 /// Where each [`Fact`] lives in a [`PathTable`].
@@ -93,6 +95,17 @@ impl<'v, 'a> RecordFacts<'v, 'a> {
             Some(Scalar::Str(s)) if !s.is_empty() => Some(s),
             _ => None,
         }
+    }
+
+    /// Every value the fact's selector reached.
+    pub fn values(&self, fact: Fact) -> &'v [Scalar<'a>] {
+        self.values.get(self.slots.slot(fact))
+    }
+
+    /// The JSON text of the fact when it is an object or array, if the
+    /// extractor kept it (see [`Values::raw`]).
+    pub fn raw(&self, fact: Fact) -> Option<&'a str> {
+        self.values.raw(self.slots.slot(fact))
     }
 
     /// `readOnly`: CloudTrail writes a boolean; some tools write a string.

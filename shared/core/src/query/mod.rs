@@ -232,8 +232,10 @@ impl Query {
     }
 
     /// Scans one log file (gzip or plain); rows and problems go to `sink`.
-    pub fn scan<R: Read + 'static>(&self, source: &str, input: R, sink: &mut dyn QuerySink) -> QuerySummary {
-        let mut reader = LogReader::new(source, input).with_max_record_bytes(DEFAULT_MAX_RECORD_BYTES);
+    pub fn scan<R: Read + Send + 'static>(&self, source: &str, input: R, sink: &mut dyn QuerySink) -> QuerySummary {
+        let mut reader = LogReader::new(source, input)
+            .with_max_record_bytes(DEFAULT_MAX_RECORD_BYTES)
+            .with_threads(crate::reader::default_threads());
         let mut scan = FileQuery { query: self, source, sink, summary: QuerySummary::default() };
         scan.summary.complete = reader.visit(&mut scan);
         scan.summary

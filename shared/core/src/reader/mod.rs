@@ -72,7 +72,7 @@ pub trait RecordVisitor {
 pub struct LogReader<R: Read> {
     source: String,
     input: Option<BufReader<Counting<R>>>,
-    decoder: Option<Box<dyn Read>>,
+    decoder: Option<Box<dyn Read + Send>>,
     gzip: bool,
     buf: Vec<u8>,
     /// First byte still needed (the current record's start while keeping it).
@@ -89,9 +89,16 @@ pub struct LogReader<R: Read> {
     index: usize,
     max_record: usize,
     scan_stack: Vec<u8>,
+    threads: usize,
 }
 
-impl<R: Read + 'static> LogReader<R> {
+/// Threads worth using to read a file: two when the machine has two cores
+/// or more (see [`LogReader::with_threads`]).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
+
+impl<R: Read + Send + 'static> LogReader<R> {
     /// A reader over `input`, which is gzip (by its magic bytes) or plain JSON.
     /// `source` names the file in errors (a path or `s3://bucket/key`).
     pub fn new(source: impl Into<String>, input: R) -> Self {
@@ -111,7 +118,15 @@ impl<R: Read + 'static> LogReader<R> {
             index: 0,
             max_record: DEFAULT_MAX_RECORD_BYTES,
             scan_stack: Vec::new(),
+            threads: 1,
         }
+    }
+
+    /// With 2 or more, [`LogReader::visit`] decompresses and splits records
+    /// on a second thread while the visitor works on the caller's.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
     }
 
     /// Changes the size above which a record is skipped as too large.
@@ -153,6 +168,9 @@ impl<R: Read + 'static> LogReader<R> {
     /// the file, a fault that ends it, or the visitor stops. Returns false
     /// when a fault ended the file early.
     pub fn visit(&mut self, visitor: &mut dyn RecordVisitor) -> bool {
+        if self.threads >= 2 {
+            return threaded::visit(self, visitor);
+        }
         let mut complete = true;
         while let Some(next) = self.next_record() {
             let problem = match next.map(|raw| visitor.record(raw)) {
@@ -601,3 +619,4 @@ impl Scan {
 
 #[cfg(test)]
 mod tests;
+mod threaded;

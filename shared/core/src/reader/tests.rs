@@ -138,3 +138,76 @@ fn memory_stays_bounded_by_the_largest_record() {
     assert_eq!(n, 20_001);
     assert!(reader.buf.len() <= 2 * CHUNK, "buffer grew to {}", reader.buf.len());
 }
+
+/// What a visitor saw: records as "index@offset:json", problems as text,
+/// and whether the file read to its end.
+#[derive(Default)]
+struct Seen {
+    events: Vec<String>,
+    stop_after: Option<usize>,
+    records: usize,
+}
+
+impl RecordVisitor for Seen {
+    fn record(&mut self, raw: RawRecord<'_>) -> Result<std::ops::ControlFlow<()>> {
+        self.records += 1;
+        if raw.json.contains("\"bad\"") {
+            return Err(Error::at(ErrorKind::RecordSyntax("visitor refused".into()), Location::default()));
+        }
+        self.events.push(format!("{}@{}:{}", raw.index, raw.offset, raw.json));
+        if self.stop_after == Some(self.records) {
+            return Ok(std::ops::ControlFlow::Break(()));
+        }
+        Ok(std::ops::ControlFlow::Continue(()))
+    }
+    fn problem(&mut self, error: Error) {
+        self.events.push(format!("problem: {error}"));
+    }
+}
+
+fn visit_with(data: &[u8], threads: usize, stop_after: Option<usize>) -> (Vec<String>, bool) {
+    let mut reader = LogReader::new("t.json", Cursor::new(data.to_vec())).with_threads(threads);
+    let mut seen = Seen { stop_after, ..Seen::default() };
+    let complete = reader.visit(&mut seen);
+    (seen.events, complete)
+}
+
+#[test]
+fn two_threads_hand_out_exactly_what_one_thread_does() {
+    let mut big = String::from(r#"{"Records":["#);
+    for i in 0..20_000 {
+        let odd = match i % 997 {
+            0 => "7".to_string(),
+            1 => r#"{"bad":1}"#.to_string(),
+            _ => format!(r#"{{"eventID":"{i}","pad":"{}"}}"#, "x".repeat(i % 300)),
+        };
+        big.push_str(&odd);
+        big.push(',');
+    }
+    big.push_str(r#"{"last":1}]}"#);
+    let gz = gzip(big.as_bytes());
+    let deep = format!(r#"{{"Records":[{{"d":{}{}}},{{"ok":1}}]}}"#, "[".repeat(200), "]".repeat(200));
+    let inputs: Vec<&[u8]> = vec![
+        big.as_bytes(),
+        &gz,
+        &gz[..gz.len() / 2],
+        deep.as_bytes(),
+        b"",
+        br#"{"Records": [{"a":1}, 7, {"b":2}]}"#,
+        br#"{"Records": [{"a":1}, {"b":2"#,
+        br#"{"Records": [{"a":1}]} x"#,
+        b"{\"Records\": [{\"a\":1}, {\"b\":\"\xff\"}]}",
+    ];
+    for input in inputs {
+        let one = visit_with(input, 1, None);
+        let two = visit_with(input, 2, None);
+        assert_eq!(one.1, two.1, "complete flag for {} bytes", input.len());
+        assert_eq!(one.0, two.0, "events for {} bytes", input.len());
+    }
+    // A visitor that stops early stops both the same way, and the reading
+    // thread ends (the test would hang otherwise).
+    let one = visit_with(big.as_bytes(), 1, Some(5000));
+    let two = visit_with(big.as_bytes(), 2, Some(5000));
+    assert_eq!(one, two);
+    assert!(one.0.len() < 5100);
+}

@@ -1,0 +1,237 @@
+//! Single-pass extraction of the values a rule set needs from one record.
+//!
+//! Every selector any rule uses (plus the fields findings and statistics
+//! need) is interned into a [`PathTable`], a trie over object keys and array
+//! indexes. [`PathTable::extract`] walks a record's JSON text once,
+//! borrowing strings from the text, skipping every subtree no selector
+//! reaches, and collects what each selector reaches into [`Values`]. No
+//! `serde_json::Value` tree is built.
+//!
+//! Two walkers do it: [`walk`], hand-written and fast, for well-formed
+//! records, and [`visitor`], serde_json's parser, for whatever the first one
+//! declines, so that every error is serde_json's, with its position.
+
+use std::borrow::Cow;
+
+use crate::pattern::Step;
+
+mod visitor;
+mod walk;
+
+/// A value a selector reached. Objects and arrays are only marked present.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Container,
+}
+
+impl<'a> Scalar<'a> {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Buckets of a node's key table (a power of two).
+const BUCKETS: usize = 64;
+
+/// Up to eight bytes of a key from `at`, zero-padded, as one integer.
+fn word(key: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    if let Some(part) = key.get(at..) {
+        let n = part.len().min(8);
+        b[..n].copy_from_slice(&part[..n]);
+    }
+    u64::from_le_bytes(b)
+}
+
+/// A key in a node's table. Its first sixteen bytes and its length are
+/// compared as integers, which turns away a different key (and confirms
+/// most equal ones) without a call to `memcmp`.
+#[derive(Debug, Clone)]
+struct Key {
+    head: [u64; 2],
+    text: Box<str>,
+    node: usize,
+}
+
+fn bucket(head: u64, len: usize) -> usize {
+    ((head ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize & (BUCKETS - 1)
+}
+
+#[derive(Debug, Default, Clone)]
+struct Node {
+    keys: Vec<Key>,
+    /// Per bucket, 1 + the index in `keys` of its first key (0: none);
+    /// `chain[i]` links keys of the same bucket the same way.
+    table: Vec<u16>,
+    chain: Vec<u16>,
+    indexes: Vec<(usize, usize)>,
+    any: Option<usize>,
+    slot: Option<usize>,
+}
+
+impl Node {
+    fn key(&self, key: &str) -> Option<usize> {
+        if self.table.is_empty() {
+            return None;
+        }
+        let bytes = key.as_bytes();
+        let head = [word(bytes, 0), word(bytes, 8)];
+        let mut at = self.table[bucket(head[0], bytes.len())];
+        while at != 0 {
+            let candidate = &self.keys[at as usize - 1];
+            if candidate.head == head
+                && candidate.text.len() == bytes.len()
+                && (bytes.len() <= 16 || candidate.text.as_bytes()[16..] == bytes[16..])
+            {
+                return Some(candidate.node);
+            }
+            at = self.chain[at as usize - 1];
+        }
+        None
+    }
+
+    fn add_key(&mut self, key: &str, node: usize) {
+        if self.table.is_empty() {
+            self.table = vec![0; BUCKETS];
+        }
+        let bytes = key.as_bytes();
+        let head = [word(bytes, 0), word(bytes, 8)];
+        let b = bucket(head[0], bytes.len());
+        self.keys.push(Key { head, text: key.into(), node });
+        self.chain.push(self.table[b]);
+        self.table[b] = self.keys.len() as u16;
+    }
+
+    fn index(&self, index: usize) -> Option<usize> {
+        self.indexes.iter().find(|(i, _)| *i == index).map(|(_, n)| *n)
+    }
+}
+
+/// The set of selectors to extract, as a trie. Node 0 is the record root.
+#[derive(Debug, Clone)]
+pub struct PathTable {
+    nodes: Vec<Node>,
+    slots: usize,
+}
+
+impl Default for PathTable {
+    fn default() -> Self {
+        PathTable::new()
+    }
+}
+
+impl PathTable {
+    pub fn new() -> Self {
+        PathTable { nodes: vec![Node::default()], slots: 0 }
+    }
+
+    /// Number of distinct selectors interned.
+    pub fn len(&self) -> usize {
+        self.slots
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots == 0
+    }
+
+    /// Adds a selector (or finds it) and returns its slot.
+    pub fn intern(&mut self, steps: &[Step]) -> usize {
+        let mut node = 0;
+        for step in steps {
+            let existing = match step {
+                Step::Key(k) => self.nodes[node].key(k),
+                Step::Index(i) => self.nodes[node].index(*i),
+                Step::AnyChild => self.nodes[node].any,
+            };
+            node = match existing {
+                Some(next) => next,
+                None => {
+                    let next = self.nodes.len();
+                    self.nodes.push(Node::default());
+                    match step {
+                        Step::Key(k) => self.nodes[node].add_key(k, next),
+                        Step::Index(i) => self.nodes[node].indexes.push((*i, next)),
+                        Step::AnyChild => self.nodes[node].any = Some(next),
+                    }
+                    next
+                }
+            };
+        }
+        *self.nodes[node].slot.get_or_insert_with(|| {
+            self.slots += 1;
+            self.slots - 1
+        })
+    }
+
+    /// Extracts every interned selector's values from one JSON record.
+    pub fn extract<'a>(&self, json: &'a str) -> Result<Values<'a>, serde_json::Error> {
+        let mut found = Found { items: Vec::with_capacity(32), raws: Vec::new() };
+        if walk::extract(self, json, &mut found).is_err() {
+            found.items.clear();
+            found.raws.clear();
+            visitor::extract(self, json, &mut found)?;
+        }
+        Ok(Values::group(found, self.slots))
+    }
+}
+
+/// Values in the order the walk reached them, tagged with their slot.
+struct Found<'a> {
+    items: Vec<(u32, Scalar<'a>)>,
+    /// The text of objects and arrays a selector reached (fast walker only).
+    raws: Vec<(u32, &'a str)>,
+}
+
+/// What each selector reached in one record; empty means "not present".
+/// Stored flat, grouped by slot: a record reaches a few dozen values, so
+/// this costs two small allocations instead of one entry per selector.
+#[derive(Debug, Clone)]
+pub struct Values<'a> {
+    items: Vec<Scalar<'a>>,
+    /// `items[start[slot]..start[slot + 1]]` are the slot's values.
+    start: Vec<u32>,
+    raws: Vec<(u32, &'a str)>,
+}
+
+impl<'a> Values<'a> {
+    fn group(found: Found<'a>, slots: usize) -> Values<'a> {
+        let Found { items: mut found, raws } = found;
+        found.sort_by_key(|(slot, _)| *slot);
+        let mut start = vec![0u32; slots + 1];
+        for (slot, _) in &found {
+            start[*slot as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        Values { items: found.into_iter().map(|(_, v)| v).collect(), start, raws }
+    }
+
+    /// The JSON text of the first object or array the selector reached, when
+    /// the fast walker read the record (None otherwise: parse it again).
+    pub fn raw(&self, slot: usize) -> Option<&'a str> {
+        self.raws.iter().find(|(s, _)| *s as usize == slot).map(|(_, text)| *text)
+    }
+
+    pub fn get(&self, slot: usize) -> &[Scalar<'a>] {
+        match (self.start.get(slot), self.start.get(slot + 1)) {
+            (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// The first string the selector reached, if any.
+    pub fn str(&self, slot: usize) -> Option<&str> {
+        self.get(slot).iter().find_map(Scalar::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests;

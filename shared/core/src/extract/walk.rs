@@ -1,0 +1,331 @@
+//! The fast extractor: a hand-written JSON walker for one record.
+//!
+//! It checks the whole record's grammar as it goes (strings, escapes,
+//! numbers, literals, commas and colons), but decodes only what a selector
+//! reaches: every other string is skipped eight bytes at a time, and no key
+//! is copied. It never reports an error itself. Anything it is not sure of
+//! (malformed JSON, an escaped key, a `\u` surrogate, deep nesting, a number
+//! serde_json would refuse) makes it decline, and the serde_json visitor
+//! ([`super::visitor`]) takes the record, so values and errors stay exactly
+//! serde_json's. `extract/tests.rs` holds the two paths to each other.
+
+use std::borrow::Cow;
+
+use super::{Found, PathTable, Scalar};
+
+/// Nesting the walker takes on itself; deeper records go to serde_json,
+/// which enforces its own limit.
+const MAX_DEPTH: usize = 100;
+
+/// Why the walker declined (the caller only needs to know that it did).
+pub(super) struct Decline;
+
+type Step = Result<(), Decline>;
+
+/// Walks `json`, pushing what the table's selectors reach into `found`.
+pub(super) fn extract<'a>(table: &PathTable, json: &'a str, found: &mut Found<'a>) -> Step {
+    let mut walker = Walker { table, text: json, bytes: json.as_bytes(), pos: 0, depth: 0, found };
+    walker.ws();
+    walker.value(Some(0))?;
+    walker.ws();
+    if walker.pos == walker.bytes.len() {
+        Ok(())
+    } else {
+        Err(Decline)
+    }
+}
+
+struct Walker<'t, 'v, 'a> {
+    table: &'t PathTable,
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    depth: usize,
+    found: &'v mut Found<'a>,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in (at least) the lowest byte of `w` that is `"`, `\` or a
+/// control character. Bytes above the first may be flagged falsely; only
+/// the lowest flag is read.
+fn specials(w: u64) -> u64 {
+    let quote = w ^ (ONES * b'"' as u64);
+    let backslash = w ^ (ONES * b'\\' as u64);
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    (zero(quote) | zero(backslash) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGH
+}
+
+impl<'a> Walker<'_, '_, 'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, want: u8) -> Step {
+        if self.peek() == Some(want) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Decline)
+        }
+    }
+
+    fn push(&mut self, node: Option<usize>, value: impl FnOnce() -> Result<Scalar<'a>, Decline>) -> Step {
+        if let Some(slot) = node.and_then(|n| self.table.nodes[n].slot) {
+            self.found.items.push((slot as u32, value()?));
+        }
+        Ok(())
+    }
+
+    /// One value; `node` is the trie node it sits at (None: not wanted).
+    fn value(&mut self, node: Option<usize>) -> Step {
+        match self.peek() {
+            Some(b'{') => self.object(node),
+            Some(b'[') => self.array(node),
+            Some(b'"') => {
+                let start = self.pos;
+                let escaped = self.string()?;
+                let quoted = &self.text[start..self.pos];
+                self.push(node, || string_value(quoted, escaped))
+            }
+            Some(b't') => self.literal(node, b"true", Scalar::Bool(true)),
+            Some(b'f') => self.literal(node, b"false", Scalar::Bool(false)),
+            Some(b'n') => self.literal(node, b"null", Scalar::Null),
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.pos;
+                self.number()?;
+                let text = &self.text[start..self.pos];
+                self.push(node, || serde_json::from_str::<f64>(text).map(Scalar::Num).map_err(|_| Decline))
+            }
+            _ => Err(Decline),
+        }
+    }
+
+    fn literal(&mut self, node: Option<usize>, word: &[u8], value: Scalar<'a>) -> Step {
+        if !self.bytes[self.pos..].starts_with(word) {
+            return Err(Decline);
+        }
+        self.pos += word.len();
+        self.push(node, || Ok(value))
+    }
+
+    /// Enters a container; returns the node's wanted children, if any.
+    fn enter(&mut self, node: Option<usize>) -> Result<Option<usize>, Decline> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Decline);
+        }
+        self.pos += 1;
+        self.push(node, || Ok(Scalar::Container))?;
+        let nodes = &self.table.nodes;
+        Ok(node.filter(|&n| !nodes[n].keys.is_empty() || !nodes[n].indexes.is_empty() || nodes[n].any.is_some()))
+    }
+
+    /// A child value that one or two trie nodes want (a named child and `*`).
+    fn child(&mut self, named: Option<usize>, any: Option<usize>) -> Step {
+        match (named, any) {
+            (Some(a), Some(b)) => {
+                let start = self.pos;
+                self.value(Some(a))?;
+                self.pos = start;
+                self.value(Some(b))
+            }
+            (a, b) => self.value(a.or(b)),
+        }
+    }
+
+    /// Keeps a wanted container's text (after walking it from `start`).
+    fn keep_raw(&mut self, node: Option<usize>, start: usize) {
+        if let Some(slot) = node.and_then(|n| self.table.nodes[n].slot) {
+            self.found.raws.push((slot as u32, &self.text[start..self.pos]));
+        }
+    }
+
+    fn object(&mut self, node: Option<usize>) -> Step {
+        let start = self.pos;
+        self.object_body(node)?;
+        self.keep_raw(node, start);
+        Ok(())
+    }
+
+    fn array(&mut self, node: Option<usize>) -> Step {
+        let start = self.pos;
+        self.array_body(node)?;
+        self.keep_raw(node, start);
+        Ok(())
+    }
+
+    fn object_body(&mut self, node: Option<usize>) -> Step {
+        let node = self.enter(node)?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(Decline);
+            }
+            let start = self.pos + 1;
+            if self.string()? {
+                return Err(Decline);
+            }
+            let key = &self.text[start..self.pos - 1];
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            match node {
+                Some(n) => {
+                    let at = &self.table.nodes[n];
+                    self.child(at.key(key), at.any)?;
+                }
+                None => self.value(None)?,
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.ws();
+                }
+                Some(b'}') => break,
+                _ => return Err(Decline),
+            }
+        }
+        self.pos += 1;
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn array_body(&mut self, node: Option<usize>) -> Step {
+        let node = self.enter(node)?;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        for index in 0.. {
+            match node {
+                Some(n) => {
+                    let at = &self.table.nodes[n];
+                    self.child(at.index(index), at.any)?;
+                }
+                None => self.value(None)?,
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.ws();
+                }
+                Some(b']') => break,
+                _ => return Err(Decline),
+            }
+        }
+        self.pos += 1;
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Moves past a string (at its opening quote); true if it has escapes.
+    fn string(&mut self) -> Result<bool, Decline> {
+        let bytes = self.bytes;
+        let mut i = self.pos + 1;
+        let mut escaped = false;
+        loop {
+            while let Some(chunk) = bytes.get(i..i + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().map_err(|_| Decline)?);
+                let found = specials(word);
+                if found != 0 {
+                    i += (found.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            match bytes.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    i = escape(bytes, i + 1)?;
+                }
+                Some(0..=0x1f) | None => return Err(Decline),
+                Some(_) => i += 1,
+            }
+        }
+    }
+
+    /// Moves past a number, checking JSON's grammar.
+    fn number(&mut self) -> Step {
+        let digits = |s: &mut Self| {
+            let start = s.pos;
+            while let Some(b'0'..=b'9') = s.peek() {
+                s.pos += 1;
+            }
+            if s.pos == start {
+                Err(Decline)
+            } else {
+                Ok(())
+            }
+        };
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        if self.peek() == Some(b'0') {
+            self.pos += 1;
+        } else {
+            digits(self)?;
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            digits(self)?;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            digits(self)?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks one escape (after its backslash); returns the index after it.
+/// `\u` escapes of surrogates are left to serde_json.
+fn escape(bytes: &[u8], i: usize) -> Result<usize, Decline> {
+    match bytes.get(i) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 1),
+        Some(b'u') => {
+            let hex = bytes.get(i + 1..i + 5).ok_or(Decline)?;
+            let text = std::str::from_utf8(hex).map_err(|_| Decline)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return Err(Decline);
+            }
+            let code = u16::from_str_radix(text, 16).map_err(|_| Decline)?;
+            if (0xD800..0xE000).contains(&code) {
+                return Err(Decline);
+            }
+            Ok(i + 5)
+        }
+        _ => Err(Decline),
+    }
+}
+
+/// A wanted string's value; `quoted` includes its quotes.
+fn string_value(quoted: &str, escaped: bool) -> Result<Scalar<'_>, Decline> {
+    if !escaped {
+        return Ok(Scalar::Str(Cow::Borrowed(&quoted[1..quoted.len() - 1])));
+    }
+    serde_json::from_str::<String>(quoted).map(|s| Scalar::Str(Cow::Owned(s))).map_err(|_| Decline)
+}
