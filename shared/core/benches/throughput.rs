@@ -7,8 +7,11 @@
 //!
 //! - gunzip only: decompress the file, discard the bytes (the floor);
 //! - end to end: decompress, stream records, run the whole built-in catalogue,
-//!   build findings and statistics;
-//! - query (filter): `trailwatch query --event ConsoleLogin --ip 10.0.0.0/8`
+//!   build findings and statistics, on one thread and on two (reading on a
+//!   second thread, as the CLI and the Lambda do with two cores);
+//! - a plain Python `json` scan of the same file (gzip, `json.load`, count
+//!   records by event name), the baseline a script would be;
+//! - query (filter, two threads like the scan it is compared with): `trailwatch query --event ConsoleLogin --ip 10.0.0.0/8`
 //!   with the default columns, every row rendered;
 //! - query (report): `trailwatch query --report active-users`, which groups
 //!   every record by day and principal.
@@ -34,6 +37,18 @@ use trailwatch_core::synth::Generator;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
 
 const SEED: u64 = 20261120;
+/// The Python baseline: what a short script reading the file would do.
+const PYTHON_SCAN: &str = r#"
+import gzip, json, sys, time
+start = time.perf_counter()
+with gzip.open(sys.argv[1], "rb") as f:
+    data = f.read()
+names = {}
+for record in json.loads(data)["Records"]:
+    name = record.get("eventName")
+    names[name] = names.get(name, 0) + 1
+print(time.perf_counter() - start, len(data), sum(names.values()), len(names), 0)
+"#;
 const SIZES: [usize; 2] = [50_000, 500_000];
 const RUNS: usize = 3;
 
@@ -209,17 +224,42 @@ struct Run {
 }
 
 fn measure(mode: &str, path: &Path) -> Run {
+    try_measure(mode, path).expect("child run")
+}
+
+/// The Python baseline, if `python3` is on the PATH.
+fn measure_python(path: &Path) -> Option<Run> {
+    try_measure("python", path)
+}
+
+fn try_measure(mode: &str, path: &Path) -> Option<Run> {
     let exe = std::env::current_exe().expect("bench binary");
     (0..RUNS)
         .map(|_| {
-            let out = Command::new(&exe).args(["--child", mode]).arg(path).output().expect("child");
+            let mut command = if mode == "python" {
+                let mut c = Command::new("python3");
+                c.args(["-c", PYTHON_SCAN]);
+                c
+            } else {
+                let mut c = Command::new(&exe);
+                c.args(["--child", mode]);
+                c
+            };
+            let out = command.arg(path).output().ok().filter(|out| out.status.success())?;
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             let text = String::from_utf8_lossy(&out.stdout);
             let f: Vec<f64> = text.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
-            Run { seconds: f[0], bytes: f[1] as u64, records: f[2] as u64, findings: f[3] as u64, rss_kib: f[4] as u64 }
+            (f.len() == 5).then(|| Run {
+                seconds: f[0],
+                bytes: f[1] as u64,
+                records: f[2] as u64,
+                findings: f[3] as u64,
+                rss_kib: f[4] as u64,
+            })
         })
+        .collect::<Option<Vec<Run>>>()?
+        .into_iter()
         .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
-        .expect("runs")
 }
 
 fn main() {
@@ -229,30 +269,40 @@ fn main() {
         return;
     }
     let rules = RuleSet::builtin().expect("catalogue").active_rules().count();
-    println!("trailwatch throughput (one core, {rules} built-in rules, statistics on, best of {RUNS})");
+    println!("trailwatch throughput ({rules} built-in rules, statistics on, best of {RUNS})");
     println!();
     println!(
-        "| records | uncompressed MB | gunzip floor MB/s | gunzip + record split MB/s | end-to-end MB/s | records/s | ratio to floor | findings | peak RSS gunzip | peak RSS end-to-end |"
+        "| records | uncompressed MB | gunzip floor MB/s | gunzip + record split MB/s | end-to-end MB/s, 1 thread | ratio to floor | end-to-end MB/s, 2 threads | ratio to floor | Python json MB/s | 1 thread / Python | records/s, 2 threads | findings | peak RSS gunzip | peak RSS 1 thread | peak RSS 2 threads |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut queries = Vec::new();
     for records in SIZES {
         let path = data_file(records);
         let floor = measure("gunzip", &path);
         let read = measure("read", &path);
         let scan = measure("scan", &path);
+        let scan2 = measure("scan-2", &path);
+        let python = measure_python(&path);
         assert_eq!(scan.records as usize, records);
+        assert_eq!((scan2.records, scan2.findings), (scan.records, scan.findings));
         let mb = floor.bytes as f64 / 1e6;
         let floor_rate = mb / floor.seconds;
         let scan_rate = mb / scan.seconds;
+        let scan2_rate = mb / scan2.seconds;
+        let (python_rate, to_python) = match &python {
+            Some(run) => (format!("{:.0}", mb / run.seconds), format!("{:.1}x", run.seconds / scan.seconds)),
+            None => ("n/a (no python3)".into(), "n/a".into()),
+        };
         println!(
-            "| {records} | {mb:.1} | {floor_rate:.0} | {:.0} | {scan_rate:.0} | {:.0} | {:.2} | {} | {:.1} MiB | {:.1} MiB |",
+            "| {records} | {mb:.1} | {floor_rate:.0} | {:.0} | {scan_rate:.0} | {:.2} | {scan2_rate:.0} | {:.2} | {python_rate} | {to_python} | {:.0} | {} | {:.1} MiB | {:.1} MiB | {:.1} MiB |",
             mb / read.seconds,
-            scan.records as f64 / scan.seconds,
             scan_rate / floor_rate,
+            scan2_rate / floor_rate,
+            scan2.records as f64 / scan2.seconds,
             scan.findings,
             floor.rss_kib as f64 / 1024.0,
             scan.rss_kib as f64 / 1024.0,
+            scan2.rss_kib as f64 / 1024.0,
         );
         for mode in ["query-filter", "query-report"] {
             let run = measure(mode, &path);
@@ -263,7 +313,7 @@ fn main() {
                 mb / run.seconds,
                 run.records as f64 / run.seconds,
                 floor_rate,
-                scan_rate,
+                scan2_rate,
                 run,
             ));
         }

@@ -171,7 +171,7 @@ fn required_names(expr: &Expr, name_slot: usize) -> Option<Vec<String>> {
 
 /// A rule set compiled for scanning. Build once, scan many files.
 pub struct Engine {
-    table: PathTable,
+    table: Arc<PathTable>,
     facts: FactSlots,
     rules: Vec<CompiledRule>,
     dispatch: Dispatch,
@@ -209,7 +209,7 @@ impl Engine {
             suppressions.push(CompiledSuppression { suppression: s.clone(), pattern });
         }
         let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName));
-        Ok(Engine { table, facts, rules, dispatch, suppressions, options })
+        Ok(Engine { table: Arc::new(table), facts, rules, dispatch, suppressions, options })
     }
 
     /// The rules that run.
@@ -222,7 +222,8 @@ impl Engine {
     pub fn scan<R: Read + Send + 'static>(&self, source: &str, input: R, sink: &mut dyn ScanSink) -> ScanSummary {
         let mut reader = LogReader::new(source, input)
             .with_max_record_bytes(self.options.max_record_bytes)
-            .with_threads(self.options.threads);
+            .with_threads(self.options.threads)
+            .with_paths(self.table.clone());
         let mut scan = FileScan {
             engine: self,
             source,
@@ -242,7 +243,7 @@ impl Engine {
         summary: &mut ScanSummary,
         sink: &mut dyn ScanSink,
     ) -> Result<()> {
-        let values = self.table.extract(raw.json).map_err(|e| record_error(&e, source, raw))?;
+        let values = raw.values(&self.table).map_err(|e| record_error(&e, source, raw))?;
         let facts = RecordFacts::new(&values, &self.facts);
         summary.records += 1;
         summary.stats.observe(&facts);

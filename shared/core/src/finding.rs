@@ -124,7 +124,7 @@ fn request_parameters(facts: &RecordFacts<'_, '_>, json: &str) -> Option<String>
     let compact = match facts.values(Fact::RequestParameters) {
         [] | [Scalar::Null] => None,
         [Scalar::Container] => match facts.raw(Fact::RequestParameters) {
-            Some(text) => serde_json::from_str::<serde_json::Value>(text).ok().map(|v| v.to_string()),
+            Some(text) => Some(compact_json(text)),
             None => request_parameters_json(json),
         },
         _ => request_parameters_json(json),
@@ -141,8 +141,33 @@ pub fn request_parameters_json(json: &str) -> Option<String> {
         request_parameters: Option<&'a RawValue>,
     }
     let raw = serde_json::from_str::<Only<'_>>(json).ok()?.request_parameters?;
-    let value = serde_json::from_str::<serde_json::Value>(raw.get()).ok()?;
-    Some(value.to_string())
+    Some(compact_json(raw.get()))
+}
+
+/// Well-formed JSON text without the white space between its tokens; keys
+/// stay in the record's order and strings exactly as written.
+pub fn compact_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut kept = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            out.push_str(&text[kept..i]);
+            kept = i + 1;
+        }
+    }
+    out.push_str(&text[kept..]);
+    out
 }
 
 /// Cuts text at a char boundary at most `max` bytes in, marking the cut.
@@ -155,4 +180,21 @@ pub fn cut(text: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}...", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_json;
+
+    #[test]
+    fn compact_json_drops_only_white_space_between_tokens() {
+        for (text, want) in [
+            (r#"{ "b" : 1 , "a" : [ 2 , 3 ] }"#, r#"{"b":1,"a":[2,3]}"#),
+            ("{\n\t\"k\": \"a b\\\" c \\\\\"\r\n}", r#"{"k":"a b\" c \\"}"#),
+            (r#"{"x":"\u00e9 "}"#, r#"{"x":"\u00e9 "}"#),
+            ("\"plain\"", "\"plain\""),
+        ] {
+            assert_eq!(compact_json(text), want, "{text}");
+        }
+    }
 }

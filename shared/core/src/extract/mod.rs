@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use crate::pattern::Step;
 
 mod visitor;
-mod walk;
+pub mod walk;
 
 /// A value a selector reached. Objects and arrays are only marked present.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,12 +42,10 @@ const BUCKETS: usize = 64;
 
 /// Up to eight bytes of a key from `at`, zero-padded, as one integer.
 fn word(key: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    if let Some(part) = key.get(at..) {
-        let n = part.len().min(8);
-        b[..n].copy_from_slice(&part[..n]);
+    match key.get(at..at + 8) {
+        Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()),
+        None => key.get(at..).unwrap_or_default().iter().rev().fold(0, |w, &b| w << 8 | b as u64),
     }
-    u64::from_le_bytes(b)
 }
 
 /// A key in a node's table. Its first sixteen bytes and its length are
@@ -77,17 +75,17 @@ struct Node {
 }
 
 impl Node {
-    fn key(&self, key: &str) -> Option<usize> {
+    fn key(&self, bytes: &[u8]) -> Option<usize> {
         if self.table.is_empty() {
             return None;
         }
-        let bytes = key.as_bytes();
-        let head = [word(bytes, 0), word(bytes, 8)];
-        let mut at = self.table[bucket(head[0], bytes.len())];
+        let head = word(bytes, 0);
+        let mut at = self.table[bucket(head, bytes.len())];
         while at != 0 {
             let candidate = &self.keys[at as usize - 1];
-            if candidate.head == head
+            if candidate.head[0] == head
                 && candidate.text.len() == bytes.len()
+                && (bytes.len() <= 8 || candidate.head[1] == word(bytes, 8))
                 && (bytes.len() <= 16 || candidate.text.as_bytes()[16..] == bytes[16..])
             {
                 return Some(candidate.node);
@@ -146,7 +144,7 @@ impl PathTable {
         let mut node = 0;
         for step in steps {
             let existing = match step {
-                Step::Key(k) => self.nodes[node].key(k),
+                Step::Key(k) => self.nodes[node].key(k.as_bytes()),
                 Step::Index(i) => self.nodes[node].index(*i),
                 Step::AnyChild => self.nodes[node].any,
             };
@@ -172,13 +170,100 @@ impl PathTable {
 
     /// Extracts every interned selector's values from one JSON record.
     pub fn extract<'a>(&self, json: &'a str) -> Result<Values<'a>, serde_json::Error> {
-        let mut found = Found { items: Vec::with_capacity(32), raws: Vec::new() };
-        if walk::extract(self, json, &mut found).is_err() {
-            found.items.clear();
-            found.raws.clear();
-            visitor::extract(self, json, &mut found)?;
+        let mut extracted = Extracted::default();
+        if let Ok(end) = walk::prefix(self, json.as_bytes(), &mut extracted) {
+            if json[end..].trim_start_matches([' ', '\t', '\n', '\r']).is_empty() {
+                return Ok(extracted.as_ref().attach(json, self));
+            }
         }
+        let mut found = Found { items: Vec::with_capacity(32), raws: Vec::new() };
+        visitor::extract(self, json, &mut found)?;
         Ok(Values::group(found, self.slots))
+    }
+}
+
+/// A value the fast walker reached, with strings as places in the record's
+/// text, so that it can wait in a buffer or cross to another thread before
+/// the text is borrowed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// A string without escapes: its bytes `start..end` in the record.
+    Text(u32, u32),
+    /// A string with escapes, decoded.
+    Owned(String),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Container,
+}
+
+/// What the fast walker took from one record (or, appended, from several),
+/// in the order it reached them, tagged with their slots.
+#[derive(Debug, Default, Clone)]
+pub struct Extracted {
+    items: Vec<(u32, Piece)>,
+    /// Objects and arrays a selector reached: (slot, start, end).
+    raws: Vec<(u32, u32, u32)>,
+}
+
+impl Extracted {
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.raws.clear();
+    }
+
+    pub fn as_ref(&self) -> ExtractedRef<'_> {
+        ExtractedRef { items: &self.items, raws: &self.raws }
+    }
+
+    /// Appends `other`; returns where this one's items and raws end now.
+    pub fn append(&mut self, other: ExtractedRef<'_>) -> (usize, usize) {
+        self.items.extend(other.items.iter().cloned());
+        self.raws.extend_from_slice(other.raws);
+        (self.items.len(), self.raws.len())
+    }
+
+    /// Where this one's items and raws end.
+    pub fn ends(&self) -> (usize, usize) {
+        (self.items.len(), self.raws.len())
+    }
+
+    /// One record's part of an appended run (see [`Extracted::append`]).
+    pub fn slice(&self, items: std::ops::Range<usize>, raws: std::ops::Range<usize>) -> ExtractedRef<'_> {
+        ExtractedRef { items: &self.items[items], raws: &self.raws[raws] }
+    }
+}
+
+/// One record's [`Extracted`], borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct ExtractedRef<'e> {
+    items: &'e [(u32, Piece)],
+    raws: &'e [(u32, u32, u32)],
+}
+
+impl ExtractedRef<'_> {
+    /// The values, borrowing strings from `json`, the text they were taken
+    /// from (places outside it, or not on character boundaries, read as
+    /// empty).
+    pub fn attach<'a>(self, json: &'a str, table: &PathTable) -> Values<'a> {
+        let text = |start: u32, end: u32| json.get(start as usize..end as usize).unwrap_or_default();
+        let items = self
+            .items
+            .iter()
+            .map(|(slot, piece)| {
+                let scalar = match piece {
+                    Piece::Text(start, end) => Scalar::Str(Cow::Borrowed(text(*start, *end))),
+                    Piece::Owned(s) => Scalar::Str(Cow::Owned(s.clone())),
+                    Piece::Num(n) => Scalar::Num(*n),
+                    Piece::Bool(b) => Scalar::Bool(*b),
+                    Piece::Null => Scalar::Null,
+                    Piece::Container => Scalar::Container,
+                };
+                (*slot, scalar)
+            })
+            .collect();
+        let raws = self.raws.iter().map(|&(slot, start, end)| (slot, text(start, end))).collect();
+        Values::group(Found { items, raws }, table.slots)
     }
 }
 

@@ -43,12 +43,15 @@ fn malformed_json_is_an_error() {
 /// takes, but what it takes must be serde_json's values exactly, and it
 /// must never take what serde_json refuses. Returns whether it took it.
 fn agree(table: &PathTable, json: &str) -> bool {
-    let mut fast = Found { items: Vec::new(), raws: Vec::new() };
+    let mut extracted = Extracted::default();
+    let took = walk::prefix(table, json.as_bytes(), &mut extracted)
+        .is_ok_and(|end| json[end..].trim_start_matches([' ', '\t', '\n', '\r']).is_empty());
     let mut slow = Found { items: Vec::new(), raws: Vec::new() };
-    let took = walk::extract(table, json, &mut fast).is_ok();
     match visitor::extract(table, json, &mut slow) {
         Ok(()) if took => {
-            assert_eq!(fast.items, slow.items, "values differ on {json:?}");
+            let fast = extracted.as_ref().attach(json, table);
+            let slow = Values::group(slow, table.slots);
+            assert_eq!((&fast.items, &fast.start), (&slow.items, &slow.start), "values differ on {json:?}");
             for (slot, raw) in &fast.raws {
                 serde_json::from_str::<serde::de::IgnoredAny>(raw).expect("a kept container is JSON");
                 assert!(raw.starts_with(['{', '[']), "slot {slot}: {raw}");
@@ -130,6 +133,28 @@ fn fast_walker_takes_every_generated_record() {
     for _ in 0..2000 {
         let json = generator.record().to_string();
         assert!(agree(&table, &json), "declined {json}");
+    }
+}
+
+#[test]
+fn a_record_cut_short_asks_for_more_and_a_whole_one_says_where_it_ends() {
+    let table = wide_table();
+    let mut generator = crate::synth::Generator::new(11);
+    let mut extracted = Extracted::default();
+    for _ in 0..20 {
+        let json = generator.record().to_string();
+        let with_escapes = json.replace("\"a\"", "\"a\\u00e9\\n\"");
+        for json in [json, with_escapes] {
+            let next = format!("{json}, {{\"next\":1}}");
+            assert_eq!(walk::prefix(&table, next.as_bytes(), &mut extracted), Ok(json.len()));
+            for cut in (0..json.len()).filter(|&i| json.is_char_boundary(i)) {
+                assert_eq!(
+                    walk::prefix(&table, &json.as_bytes()[..cut], &mut extracted),
+                    Err(walk::Stop::More),
+                    "cut at {cut}"
+                );
+            }
+        }
     }
 }
 

@@ -110,7 +110,7 @@ impl<'de: 'a, 't, 'v, 'a> Visitor<'de> for NodeSeed<'t, 'v, 'a> {
         }
         while let Some(key) = map.next_key::<KeyText<'de>>()? {
             let node = &self.table.nodes[self.node];
-            match (node.key(&key.0), node.any) {
+            match (node.key(key.0.as_bytes()), node.any) {
                 (None, None) => drop(map.next_value::<IgnoredAny>()?),
                 (Some(n), None) | (None, Some(n)) => map.next_value_seed(self.child(n))?,
                 (Some(a), Some(b)) => {

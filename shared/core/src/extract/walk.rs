@@ -8,40 +8,56 @@
 //! serde_json would refuse) makes it decline, and the serde_json visitor
 //! ([`super::visitor`]) takes the record, so values and errors stay exactly
 //! serde_json's. `extract/tests.rs` holds the two paths to each other.
+//!
+//! It reads a record's bytes from its start and finds where it ends, so the
+//! reader can use it to split records too: when the bytes run out first, it
+//! asks for more ([`Stop::More`]). It does not check UTF-8 (bytes above 0x7F
+//! only pass inside strings); the reader checks each record's text once, as
+//! it does for records the walker declines.
 
-use std::borrow::Cow;
-
-use super::{Found, PathTable, Scalar};
+use super::{Extracted, PathTable, Piece};
 
 /// Nesting the walker takes on itself; deeper records go to serde_json,
 /// which enforces its own limit.
 const MAX_DEPTH: usize = 100;
 
-/// Why the walker declined (the caller only needs to know that it did).
-pub(super) struct Decline;
+/// Why the walker stopped short of a value's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The text ended inside the value: it may complete with more text.
+    More,
+    /// Not a value the walker takes; serde_json's parser decides.
+    Decline,
+}
+
+/// The walker's inner steps only decline; [`prefix`] tells whether the text
+/// ran out first.
+struct Decline;
 
 type Step = Result<(), Decline>;
 
-/// Walks `json`, pushing what the table's selectors reach into `found`.
-pub(super) fn extract<'a>(table: &PathTable, json: &'a str, found: &mut Found<'a>) -> Step {
-    let mut walker = Walker { table, text: json, bytes: json.as_bytes(), pos: 0, depth: 0, found };
+/// Walks the one JSON value at the start of `bytes` (after white space),
+/// putting what the table's selectors reach into `out` (cleared first), and
+/// returns where the value ends.
+pub fn prefix(table: &PathTable, bytes: &[u8], out: &mut Extracted) -> Result<usize, Stop> {
+    out.clear();
+    let mut walker = Walker { table, bytes, pos: 0, depth: 0, out, ran_out: false };
     walker.ws();
-    walker.value(Some(0))?;
-    walker.ws();
-    if walker.pos == walker.bytes.len() {
-        Ok(())
-    } else {
-        Err(Decline)
+    match walker.value(Some(0)) {
+        Ok(()) => Ok(walker.pos),
+        Err(Decline) if walker.ran_out => Err(Stop::More),
+        Err(Decline) => Err(Stop::Decline),
     }
 }
 
 struct Walker<'t, 'v, 'a> {
     table: &'t PathTable,
-    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
-    found: &'v mut Found<'a>,
+    out: &'v mut Extracted,
+    /// Set when a step needed text past the end.
+    ran_out: bool,
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -57,9 +73,11 @@ fn specials(w: u64) -> u64 {
     (zero(quote) | zero(backslash) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGH
 }
 
-impl<'a> Walker<'_, '_, 'a> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
+impl Walker<'_, '_, '_> {
+    fn peek(&mut self) -> Option<u8> {
+        let b = self.bytes.get(self.pos).copied();
+        self.ran_out |= b.is_none();
+        b
     }
 
     fn ws(&mut self) {
@@ -77,9 +95,9 @@ impl<'a> Walker<'_, '_, 'a> {
         }
     }
 
-    fn push(&mut self, node: Option<usize>, value: impl FnOnce() -> Result<Scalar<'a>, Decline>) -> Step {
+    fn push(&mut self, node: Option<usize>, value: impl FnOnce() -> Result<Piece, Decline>) -> Step {
         if let Some(slot) = node.and_then(|n| self.table.nodes[n].slot) {
-            self.found.items.push((slot as u32, value()?));
+            self.out.items.push((slot as u32, value()?));
         }
         Ok(())
     }
@@ -92,24 +110,27 @@ impl<'a> Walker<'_, '_, 'a> {
             Some(b'"') => {
                 let start = self.pos;
                 let escaped = self.string()?;
-                let quoted = &self.text[start..self.pos];
-                self.push(node, || string_value(quoted, escaped))
+                let end = self.pos;
+                let quoted = &self.bytes[start..end];
+                self.push(node, || string_value(quoted, escaped, start))
             }
-            Some(b't') => self.literal(node, b"true", Scalar::Bool(true)),
-            Some(b'f') => self.literal(node, b"false", Scalar::Bool(false)),
-            Some(b'n') => self.literal(node, b"null", Scalar::Null),
+            Some(b't') => self.literal(node, b"true", Piece::Bool(true)),
+            Some(b'f') => self.literal(node, b"false", Piece::Bool(false)),
+            Some(b'n') => self.literal(node, b"null", Piece::Null),
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.pos;
                 self.number()?;
-                let text = &self.text[start..self.pos];
-                self.push(node, || serde_json::from_str::<f64>(text).map(Scalar::Num).map_err(|_| Decline))
+                let text = &self.bytes[start..self.pos];
+                self.push(node, || serde_json::from_slice::<f64>(text).map(Piece::Num).map_err(|_| Decline))
             }
             _ => Err(Decline),
         }
     }
 
-    fn literal(&mut self, node: Option<usize>, word: &[u8], value: Scalar<'a>) -> Step {
-        if !self.bytes[self.pos..].starts_with(word) {
+    fn literal(&mut self, node: Option<usize>, word: &[u8], value: Piece) -> Step {
+        let rest = &self.bytes[self.pos..];
+        if !rest.starts_with(word) {
+            self.ran_out |= rest.len() < word.len() && word.starts_with(rest);
             return Err(Decline);
         }
         self.pos += word.len();
@@ -123,7 +144,7 @@ impl<'a> Walker<'_, '_, 'a> {
             return Err(Decline);
         }
         self.pos += 1;
-        self.push(node, || Ok(Scalar::Container))?;
+        self.push(node, || Ok(Piece::Container))?;
         let nodes = &self.table.nodes;
         Ok(node.filter(|&n| !nodes[n].keys.is_empty() || !nodes[n].indexes.is_empty() || nodes[n].any.is_some()))
     }
@@ -144,7 +165,7 @@ impl<'a> Walker<'_, '_, 'a> {
     /// Keeps a wanted container's text (after walking it from `start`).
     fn keep_raw(&mut self, node: Option<usize>, start: usize) {
         if let Some(slot) = node.and_then(|n| self.table.nodes[n].slot) {
-            self.found.raws.push((slot as u32, &self.text[start..self.pos]));
+            self.out.raws.push((slot as u32, start as u32, self.pos as u32));
         }
     }
 
@@ -178,7 +199,7 @@ impl<'a> Walker<'_, '_, 'a> {
             if self.string()? {
                 return Err(Decline);
             }
-            let key = &self.text[start..self.pos - 1];
+            let key = &self.bytes[start..self.pos - 1];
             self.ws();
             self.eat(b':')?;
             self.ws();
@@ -257,9 +278,13 @@ impl<'a> Walker<'_, '_, 'a> {
                 }
                 Some(b'\\') => {
                     escaped = true;
-                    i = escape(bytes, i + 1)?;
+                    i = escape(bytes, i + 1).inspect_err(|_| self.ran_out |= bytes.len() < i + 7)?;
                 }
-                Some(0..=0x1f) | None => return Err(Decline),
+                None => {
+                    self.ran_out = true;
+                    return Err(Decline);
+                }
+                Some(0..=0x1f) => return Err(Decline),
                 Some(_) => i += 1,
             }
         }
@@ -322,10 +347,10 @@ fn escape(bytes: &[u8], i: usize) -> Result<usize, Decline> {
     }
 }
 
-/// A wanted string's value; `quoted` includes its quotes.
-fn string_value(quoted: &str, escaped: bool) -> Result<Scalar<'_>, Decline> {
+/// A wanted string's value; `quoted` includes its quotes and starts at `at`.
+fn string_value(quoted: &[u8], escaped: bool, at: usize) -> Result<Piece, Decline> {
     if !escaped {
-        return Ok(Scalar::Str(Cow::Borrowed(&quoted[1..quoted.len() - 1])));
+        return Ok(Piece::Text(at as u32 + 1, (at + quoted.len()) as u32 - 1));
     }
-    serde_json::from_str::<String>(quoted).map(|s| Scalar::Str(Cow::Owned(s))).map_err(|_| Decline)
+    serde_json::from_slice::<String>(quoted).map(Piece::Owned).map_err(|_| Decline)
 }

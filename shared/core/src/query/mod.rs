@@ -18,6 +18,7 @@ pub mod report;
 
 use std::io::Read;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -94,7 +95,7 @@ enum Cond {
 
 /// A compiled query. Build once, scan many files.
 pub struct Query {
-    table: PathTable,
+    table: Arc<PathTable>,
     facts: FactSlots,
     slots: Slots,
     conds: Vec<Cond>,
@@ -200,7 +201,7 @@ impl Query {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Query {
-            table,
+            table: Arc::new(table),
             facts,
             slots,
             conds,
@@ -235,7 +236,8 @@ impl Query {
     pub fn scan<R: Read + Send + 'static>(&self, source: &str, input: R, sink: &mut dyn QuerySink) -> QuerySummary {
         let mut reader = LogReader::new(source, input)
             .with_max_record_bytes(DEFAULT_MAX_RECORD_BYTES)
-            .with_threads(crate::reader::default_threads());
+            .with_threads(crate::reader::default_threads())
+            .with_paths(self.table.clone());
         let mut scan = FileQuery { query: self, source, sink, summary: QuerySummary::default() };
         scan.summary.complete = reader.visit(&mut scan);
         scan.summary
@@ -317,7 +319,7 @@ struct FileQuery<'q, 's> {
 impl RecordVisitor for FileQuery<'_, '_> {
     fn record(&mut self, raw: RawRecord<'_>) -> Result<ControlFlow<()>> {
         let query = self.query;
-        let values = query.table.extract(raw.json).map_err(|e| record_error(&e, self.source, raw))?;
+        let values = raw.values(&query.table).map_err(|e| record_error(&e, self.source, raw))?;
         let facts = RecordFacts::new(&values, &query.facts);
         self.summary.records += 1;
         if !query.matches(&values, &facts, raw.json) {

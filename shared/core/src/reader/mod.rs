@@ -13,11 +13,12 @@
 //! ends the file, after every record before it was handed out.
 
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
-use memchr::memchr2;
 
 use crate::error::{Error, ErrorKind, Location, Result};
+use crate::extract::{Extracted, ExtractedRef, PathTable, Values};
 
 /// Records larger than this are skipped with [`ErrorKind::RecordTooLarge`].
 /// CloudTrail caps a record at 256 KB; the margin allows for hand-made files.
@@ -35,6 +36,20 @@ pub struct RawRecord<'a> {
     pub offset: u64,
     /// The record's JSON text (validated UTF-8, not yet validated JSON).
     pub json: &'a str,
+    /// What the reader's walk already took from the record, and with which
+    /// table (see [`LogReader::with_paths`]).
+    pub extracted: Option<(ExtractedRef<'a>, &'a PathTable)>,
+}
+
+impl<'a> RawRecord<'a> {
+    /// The record's values for `table`: those the reader already took when
+    /// it read with the same table, else extracted now.
+    pub fn values(&self, table: &PathTable) -> std::result::Result<Values<'a>, serde_json::Error> {
+        match self.extracted {
+            Some((extracted, with)) if std::ptr::eq(with, table) => Ok(extracted.attach(self.json, table)),
+            _ => table.extract(self.json),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +105,11 @@ pub struct LogReader<R: Read> {
     max_record: usize,
     scan_stack: Vec<u8>,
     threads: usize,
+    /// The selectors to take while reading (see [`LogReader::with_paths`]).
+    paths: Option<Arc<PathTable>>,
+    extracted: Extracted,
+    /// Whether the last record came through the fast path.
+    walked: bool,
 }
 
 /// Threads worth using to read a file: two when the machine has two cores
@@ -119,7 +139,18 @@ impl<R: Read + Send + 'static> LogReader<R> {
             max_record: DEFAULT_MAX_RECORD_BYTES,
             scan_stack: Vec::new(),
             threads: 1,
+            paths: None,
+            extracted: Extracted::default(),
+            walked: false,
         }
+    }
+
+    /// Reads each record with one walk that finds its end and takes the
+    /// table's selectors from it ([`RawRecord::values`] then costs little),
+    /// instead of a scan for its end and a parse after it.
+    pub fn with_paths(mut self, paths: Arc<PathTable>) -> Self {
+        self.paths = Some(paths);
+        self
     }
 
     /// With 2 or more, [`LogReader::visit`] decompresses and splits records
@@ -147,8 +178,12 @@ impl<R: Read + Send + 'static> LogReader<R> {
             Ok(Some((start, end, index))) => {
                 let offset = self.base + start as u64;
                 let bytes = &self.buf[start..end];
+                let extracted = match (&self.paths, self.walked) {
+                    (Some(paths), true) => Some((self.extracted.as_ref(), &**paths)),
+                    _ => None,
+                };
                 match std::str::from_utf8(bytes) {
-                    Ok(json) => Some(Ok(RawRecord { index, offset, json })),
+                    Ok(json) => Some(Ok(RawRecord { index, offset, json, extracted })),
                     Err(e) => {
                         Some(Err(self.error_at(ErrorKind::InvalidUtf8, offset + e.valid_up_to() as u64, Some(index))))
                     }
@@ -268,7 +303,14 @@ impl<R: Read + Send + 'static> LogReader<R> {
                     let index = self.index;
                     self.index += 1;
                     match self.peek()? {
-                        Some(b'{') => return self.scan_record(index).map(Some),
+                        Some(b'{') => {
+                            if let Some(end) = self.walk_record()? {
+                                self.walked = true;
+                                return Ok(Some((self.start, end, index)));
+                            }
+                            self.walked = false;
+                            return self.scan_record(index).map(Some);
+                        }
                         Some(b) => {
                             let offset = self.here();
                             self.skip_value()?;
@@ -478,7 +520,7 @@ impl<R: Read + Send + 'static> LogReader<R> {
         let offset = self.here();
         // The bracket stack is reused from record to record (it is empty
         // again whenever a record ends).
-        let mut scan = Scan { stack: std::mem::take(&mut self.scan_stack), ..Scan::container() };
+        let mut scan = Scan::with_stack(std::mem::take(&mut self.scan_stack));
         let mut dropped: u64 = 0;
         loop {
             let bytes = &self.buf[self.pos..self.end];
@@ -537,86 +579,10 @@ fn describe(b: u8) -> String {
     }
 }
 
-/// Structural scanner: finds where a JSON container or string ends, across
-/// buffer refills, without validating what lies between (serde_json does).
-struct Scan {
-    stack: Vec<u8>,
-    depth: usize,
-    in_string: bool,
-    escaped: bool,
-    too_deep: bool,
-}
-
-impl Scan {
-    fn container() -> Self {
-        Scan { stack: Vec::new(), depth: 0, in_string: false, escaped: false, too_deep: false }
-    }
-
-    /// For a string whose opening quote was already consumed.
-    fn string() -> Self {
-        Scan { in_string: true, ..Scan::container() }
-    }
-
-    /// Consumes `bytes`; returns how many bytes end the value, if it ends here.
-    fn feed(&mut self, bytes: &[u8]) -> std::result::Result<Option<usize>, (usize, String)> {
-        let mut i = 0;
-        while i < bytes.len() {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                    i += 1;
-                    continue;
-                }
-                match memchr2(b'"', b'\\', &bytes[i..]) {
-                    None => return Ok(None),
-                    Some(j) => {
-                        i += j + 1;
-                        if bytes[i - 1] == b'\\' {
-                            self.escaped = true;
-                        } else {
-                            self.in_string = false;
-                            if self.depth == 0 {
-                                return Ok(Some(i));
-                            }
-                        }
-                    }
-                }
-                continue;
-            }
-            let b = bytes[i];
-            i += 1;
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => {
-                    self.depth += 1;
-                    if self.depth <= MAX_DEPTH {
-                        self.stack.push(b);
-                    } else {
-                        self.too_deep = true;
-                    }
-                }
-                b'}' | b']' => {
-                    if self.depth == 0 {
-                        return Err((i - 1, format!("unexpected '{}'", b as char)));
-                    }
-                    if self.depth <= MAX_DEPTH {
-                        let open = self.stack.pop().unwrap_or(b'{');
-                        if (open == b'{') != (b == b'}') {
-                            return Err((i - 1, format!("'{}' closes '{}'", b as char, open as char)));
-                        }
-                    }
-                    self.depth -= 1;
-                    if self.depth == 0 {
-                        return Ok(Some(i));
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(None)
-    }
-}
-
+mod fast;
+mod scan;
 #[cfg(test)]
 mod tests;
 mod threaded;
+
+use scan::Scan;

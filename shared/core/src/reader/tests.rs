@@ -2,6 +2,7 @@
 
 use super::*;
 use std::io::{Cursor, Write};
+use std::sync::Arc;
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -61,11 +62,11 @@ fn empty_records_array_is_fine() {
     assert!(records.is_empty() && errors.is_empty());
 }
 
-#[test]
-fn bad_inputs_give_located_errors() {
-    // (input, expected kind prefix, offset, record, good records before the fault)
-    type Case<'a> = (&'a [u8], &'a str, Option<u64>, Option<usize>, usize);
-    let cases: &[Case] = &[
+/// (input, expected kind prefix, offset, record, good records before the fault)
+type Case<'a> = (&'a [u8], &'a str, Option<u64>, Option<usize>, usize);
+
+fn bad_input_cases() -> Vec<Case<'static>> {
+    vec![
         (b"", "EmptyFile", Some(0), None, 0),
         (b"   ", "NotJson", Some(3), None, 0),
         (b"PK\x03\x04", "NotJson", Some(0), None, 0),
@@ -78,16 +79,20 @@ fn bad_inputs_give_located_errors() {
         (br#"{"Records": [{"a":1}]} x"#, "WrongShape", Some(23), None, 1),
         (br#"{"Records": [{"a":1], {"b":2}]}"#, "WrongShape", Some(19), Some(0), 0),
         (b"{\"Records\": [{\"a\":1}, {\"b\":\"\xff\"}]}", "InvalidUtf8", Some(28), Some(1), 1),
-    ];
-    for (input, kind, offset, record, good) in cases {
+    ]
+}
+
+#[test]
+fn bad_inputs_give_located_errors() {
+    for (input, kind, offset, record, good) in bad_input_cases() {
         let (records, errors) = read_all(input);
         let label = String::from_utf8_lossy(input);
-        assert_eq!(records.len(), *good, "good records for {label}");
+        assert_eq!(records.len(), good, "good records for {label}");
         assert_eq!(errors.len(), 1, "errors for {label}: {errors:?}");
         let e = &errors[0];
         assert!(format!("{:?}", e.kind).starts_with(kind), "kind for {label}: {e}");
-        assert_eq!(e.location.offset, *offset, "offset for {label}: {e}");
-        assert_eq!(e.location.record, *record, "record for {label}: {e}");
+        assert_eq!(e.location.offset, offset, "offset for {label}: {e}");
+        assert_eq!(e.location.record, record, "record for {label}: {e}");
         assert_eq!(e.location.source.as_deref(), Some("t.json"));
     }
 }
@@ -146,11 +151,21 @@ struct Seen {
     events: Vec<String>,
     stop_after: Option<usize>,
     records: usize,
+    walked: usize,
+    table: Arc<PathTable>,
 }
 
 impl RecordVisitor for Seen {
     fn record(&mut self, raw: RawRecord<'_>) -> Result<std::ops::ControlFlow<()>> {
         self.records += 1;
+        if raw.extracted.is_some() {
+            self.walked += 1;
+            let values = raw.values(&self.table).expect("a walked record has values");
+            let again = self.table.extract(raw.json).expect("and parses");
+            for slot in 0..self.table.len() {
+                assert_eq!(values.get(slot), again.get(slot), "slot {slot} of {}", raw.json);
+            }
+        }
         if raw.json.contains("\"bad\"") {
             return Err(Error::at(ErrorKind::RecordSyntax("visitor refused".into()), Location::default()));
         }
@@ -165,15 +180,32 @@ impl RecordVisitor for Seen {
     }
 }
 
-fn visit_with(data: &[u8], threads: usize, stop_after: Option<usize>) -> (Vec<String>, bool) {
+fn table() -> Arc<PathTable> {
+    let mut table = PathTable::new();
+    for path in [&["eventID"][..], &["pad"], &["d"], &["a"], &["b"]] {
+        table.intern(&path.iter().map(|k| crate::pattern::Step::Key(k.to_string())).collect::<Vec<_>>());
+    }
+    Arc::new(table)
+}
+
+/// Visits with 1 or 2 threads, walking records with a table or not; the
+/// events must not depend on either choice.
+fn visit_with(data: &[u8], threads: usize, walk: bool, stop_after: Option<usize>) -> (Vec<String>, bool) {
+    let table = table();
     let mut reader = LogReader::new("t.json", Cursor::new(data.to_vec())).with_threads(threads);
-    let mut seen = Seen { stop_after, ..Seen::default() };
+    if walk {
+        reader = reader.with_paths(table.clone());
+    }
+    let mut seen = Seen { stop_after, table, ..Seen::default() };
     let complete = reader.visit(&mut seen);
+    if walk && seen.records > 100 {
+        assert!(seen.walked * 2 > seen.records, "most records walked: {} of {}", seen.walked, seen.records);
+    }
     (seen.events, complete)
 }
 
 #[test]
-fn two_threads_hand_out_exactly_what_one_thread_does() {
+fn threads_and_the_fast_path_hand_out_exactly_what_the_careful_path_does() {
     let mut big = String::from(r#"{"Records":["#);
     for i in 0..20_000 {
         let odd = match i % 997 {
@@ -198,16 +230,61 @@ fn two_threads_hand_out_exactly_what_one_thread_does() {
         br#"{"Records": [{"a":1}]} x"#,
         b"{\"Records\": [{\"a\":1}, {\"b\":\"\xff\"}]}",
     ];
+    let mut inputs = inputs;
+    let cases = bad_input_cases();
+    inputs.extend(cases.iter().map(|case| case.0));
+    let multibyte =
+        format!(r#"{{"Records":[{}{{"a":"\u00e9"}}]}}"#, r#"{"a":"é€😀","b":[1,{"x":"\"\\"}]},"#.repeat(3000));
+    inputs.push(multibyte.as_bytes());
+    inputs.push(br#"{"Records": [{"a":1}, {"b":tru}, {"a":"\x"}, {"a":2} ,{"b":[1,]}, {"bad":1}]}"#);
     for input in inputs {
-        let one = visit_with(input, 1, None);
-        let two = visit_with(input, 2, None);
-        assert_eq!(one.1, two.1, "complete flag for {} bytes", input.len());
-        assert_eq!(one.0, two.0, "events for {} bytes", input.len());
+        let careful = visit_with(input, 1, false, None);
+        for (threads, walk) in [(1, true), (2, false), (2, true)] {
+            let other = visit_with(input, threads, walk, None);
+            assert_eq!(careful.1, other.1, "complete flag for {} bytes, {threads} threads, walk {walk}", input.len());
+            assert_eq!(careful.0, other.0, "events for {} bytes, {threads} threads, walk {walk}", input.len());
+        }
     }
-    // A visitor that stops early stops both the same way, and the reading
+    // A visitor that stops early stops all the same way, and the reading
     // thread ends (the test would hang otherwise).
-    let one = visit_with(big.as_bytes(), 1, Some(5000));
-    let two = visit_with(big.as_bytes(), 2, Some(5000));
-    assert_eq!(one, two);
-    assert!(one.0.len() < 5100);
+    let careful = visit_with(big.as_bytes(), 1, false, Some(5000));
+    for (threads, walk) in [(1, true), (2, false), (2, true)] {
+        assert_eq!(careful, visit_with(big.as_bytes(), threads, walk, Some(5000)));
+    }
+    assert!(careful.0.len() < 5100);
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::visit_with;
+
+    fn sample() -> Vec<u8> {
+        let mut generator = crate::synth::Generator::new(3);
+        let mut out = Vec::new();
+        generator.write_log(40, &mut out).expect("in memory");
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Bytes changed anywhere: the fast path and the second thread hand
+        /// out exactly the records and problems the careful path does.
+        #[test]
+        fn changed_bytes_read_the_same_every_way(
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        ) {
+            let mut bytes = sample();
+            for (at, value) in flips {
+                let i = at.index(bytes.len());
+                let palette = b"{}[]\",:\\ a0\xff\xc3";
+                bytes[i] = palette[value as usize % palette.len()];
+            }
+            let careful = visit_with(&bytes, 1, false, None);
+            for (threads, walk) in [(1, true), (2, true)] {
+                prop_assert_eq!(&careful, &visit_with(&bytes, threads, walk, None));
+            }
+        }
+    }
 }
