@@ -1,4 +1,5 @@
-//! Peak memory of the detection handler on a file where every record matches.
+//! The detection handler end to end: peak memory on a file where every
+//! record matches, and time on a typical 12 MB file.
 //!
 //! `cargo bench -p trailwatch-detect --bench memory` (or `make bench`):
 //! writes a gzipped CloudTrail file of 1,000,000 failed console sign-ins by
@@ -7,6 +8,11 @@
 //! resident memory (VmHWM) before and after, and the difference: what the
 //! handler itself needed. The gzipped file held in the store is part of the
 //! baseline; in AWS the body streams from S3 instead.
+//!
+//! Then the handler on a generated, ordinary 12 MB gzipped log file (the
+//! throughput bench's records), with the in-memory store and SNS sink, on
+//! one thread and on two: claim, scan, fold, alerts, statistics shard,
+//! ledger. Best of three, each run on a fresh store.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -46,6 +52,57 @@ fn file() -> Vec<u8> {
     }
     gz.write_all(b"]}").unwrap();
     gz.finish().unwrap()
+}
+
+/// A generated ordinary log file of about `mb` MB gzipped: (gzip, uncompressed bytes, records).
+fn typical_file(mb: usize) -> (Vec<u8>, u64, usize) {
+    // The generator's records compress to about 92 bytes each.
+    let records = mb * 1_000_000 / 92;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    let bytes = trailwatch_core::synth::Generator::new(20261123).write_log(records, &mut gz).unwrap();
+    (gz.finish().unwrap(), bytes, records)
+}
+
+/// The handler on the typical file, best of three: (seconds, findings, alerts).
+fn typical_run(gz: &[u8], threads: usize) -> (f64, u64, usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    (0..3)
+        .map(|run| {
+            let store = MemoryStore::default();
+            let key = KEY.replace("MillionMatches01", &format!("Typical{threads}{run}"));
+            store.insert("logs", &key, gz.to_vec());
+            let options = EngineOptions { threads, ..EngineOptions::default() };
+            let engine = Engine::new(&RuleSet::builtin().unwrap(), options).unwrap();
+            let detector = Detector::new(Arc::new(engine), store, MemorySink::default(), "state");
+            let object = ObjectRef { bucket: "logs".into(), key, size: None, etag: None };
+            let start = Instant::now();
+            let outcome = runtime.block_on(detector.process(&object, 4_000_000_000)).unwrap();
+            let seconds = start.elapsed().as_secs_f64();
+            let Outcome::Processed { findings, alerts, .. } = outcome else { panic!("{outcome:?}") };
+            (seconds, findings, alerts)
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap()
+}
+
+fn typical() {
+    let (gz, bytes, records) = typical_file(12);
+    println!();
+    println!("detection handler, one typical file (in-memory S3 and SNS, release build, best of 3)");
+    println!();
+    println!(
+        "| records | gzip MB | uncompressed MB | threads | seconds | MB/s uncompressed | findings | alerts sent |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for threads in [1, 2] {
+        let (seconds, findings, alerts) = typical_run(&gz, threads);
+        println!(
+            "| {records} | {:.1} | {:.1} | {threads} | {seconds:.3} | {:.0} | {findings} | {alerts} |",
+            gz.len() as f64 / 1e6,
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / seconds
+        );
+    }
 }
 
 fn main() {
@@ -98,4 +155,6 @@ fn main() {
         collect.findings.len(),
         (collected.saturating_sub(baseline)) as f64 / 1024.0
     );
+    drop(collect);
+    typical();
 }
