@@ -3,9 +3,7 @@
 //! quiet; the report on the SQS-subscribed topic names both, and a retry of
 //! the same scheduled event does not send it again.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use trailwatch_aws::output::sns::SnsSink;
 use trailwatch_aws::s3::S3Store;
 use trailwatch_aws::testing::Moto;

@@ -5,15 +5,13 @@
 //! reproducible: the first test regenerates it and requires the committed
 //! files to be identical (`UPDATE_SAMPLES=1` rewrites them).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use time::macros::datetime;
 use trailwatch_core::digest::forge::{ChainWriter, Forged, ForgedLog, Signer};
 
-use common::{repo, text, trailwatch};
+use crate::common::{repo, text, trailwatch};
 
 fn signer() -> &'static Signer {
     static SIGNER: OnceLock<Signer> = OnceLock::new();

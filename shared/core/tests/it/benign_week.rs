@@ -5,7 +5,7 @@
 //! activity sends no alert, and every planted attack alerts.
 //!
 //! The figures in DETECTIONS.md come from:
-//! `cargo test --release -p trailwatch-core --test benign_week -- --nocapture`
+//! `cargo test --release -p trailwatch-core --test it benign_week -- --nocapture`
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

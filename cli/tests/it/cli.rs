@@ -1,10 +1,8 @@
 //! The `trailwatch` binary end to end, on the files in events/.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::{repo, text, trailwatch};
+use crate::common::{repo, text, trailwatch};
 
 fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("trailwatch-cli-{}", std::process::id()));

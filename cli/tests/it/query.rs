@@ -2,11 +2,9 @@
 //! report, the output formats, sorting, time pruning and bad input. Samples
 //! are named by their purpose in events/cloudtrail-expected.json.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{repo, text, trailwatch};
+use crate::common::{repo, text, trailwatch};
 
 /// eventID -> the sample's name.
 fn sample_names() -> BTreeMap<String, String> {

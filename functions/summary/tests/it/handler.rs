@@ -1,8 +1,6 @@
 //! The summary handler with in-memory S3 and SNS.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use trailwatch_aws::memory::{MemorySink, MemoryStore};
 use trailwatch_summary::handler::Summarizer;
 

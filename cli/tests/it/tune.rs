@@ -4,9 +4,7 @@
 //! valid rule-file TOML, and pasted into a rule file it silences the role and
 //! nothing else. A rule in a dry run is reported with what it would send.
 
-mod common;
-
-use common::{text, trailwatch};
+use crate::common::{text, trailwatch};
 
 fn denied(i: usize, arn: &str) -> String {
     format!(

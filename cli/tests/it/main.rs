@@ -1,0 +1,11 @@
+//! Integration tests, one binary for the crate (each file below was its
+//! own binary; linking one instead of several saves minutes on a clean
+//! build).
+
+mod common;
+mod cli;
+mod oracle;
+mod query;
+mod summary_parity;
+mod tune;
+mod validate;

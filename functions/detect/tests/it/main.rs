@@ -1,0 +1,12 @@
+//! Integration tests, one binary for the crate (each file below was its
+//! own binary; linking one instead of several saves minutes on a clean
+//! build).
+
+mod exactly_once;
+mod handler;
+mod integrity;
+mod load;
+mod moto;
+mod outputs;
+mod properties;
+mod thresholds;
