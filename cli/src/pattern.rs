@@ -36,6 +36,7 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         alert: true,
         dry_run: false,
         threshold: None,
+        show: Vec::new(),
         origin: "command line".into(),
     };
     let mut set = RuleSet::default();

@@ -344,8 +344,11 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
             String::new()
         };
         eprintln!(
-            "Read {read} of {} file(s){pruned}, {records} record(s): {matched} match(es), {problems} problem(s).",
-            files.len()
+            "Read {read} of {}{pruned}, {}: {}, {}.",
+            render::count(files.len() as u64, "file", "files"),
+            render::count(records, "record", "records"),
+            render::count(matched, "match", "matches"),
+            render::count(problems, "problem", "problems"),
         );
     }
     Ok(if problems > 0 { ExitCode::from(EXIT_PROBLEMS) } else { ExitCode::SUCCESS })

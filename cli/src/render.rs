@@ -46,6 +46,12 @@ pub fn finding(f: &Finding) -> String {
         let _ = write!(out, "  MFA {}", show(Some(mfa)));
     }
     let _ = writeln!(out, "  outcome {}", printable(&f.outcome.to_string(), FIELD_MAX));
+    // Why it matched: the fields the rule's pattern tests, as the record has them.
+    for (i, (field, values)) in f.matched.iter().enumerate() {
+        let label = if i == 0 { "matched" } else { "       " };
+        let values: Vec<String> = values.iter().map(|v| show(Some(v))).collect();
+        let _ = writeln!(out, "  {label} {} = {}", printable(field, 120), values.join(", "));
+    }
     let _ = writeln!(
         out,
         "  event {}  in {} record {}",
@@ -55,6 +61,12 @@ pub fn finding(f: &Finding) -> String {
     );
     out.push('\n');
     out
+}
+
+/// "1 file", "2 files": a count with its noun in the right number.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A read problem, one line.

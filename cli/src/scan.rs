@@ -16,13 +16,52 @@ use crate::{inputs, render, Format, ScanArgs};
 /// Exit status when some input could not be read completely.
 pub const EXIT_PROBLEMS: u8 = 3;
 
+/// Text output holds this many findings to print them most severe first;
+/// past it, they are printed as found (memory stays bounded).
+const SORTED_FINDINGS: usize = 50_000;
+
 struct Printer<W: Write> {
     out: W,
     /// Matches of threshold rules, counted across every file scanned.
     tallies: Tallies,
     format: Format,
+    /// Text output: findings waiting to be printed in order.
+    held: Vec<Finding>,
+    /// Text output: the hold was full once; findings now print as found.
+    streaming: bool,
     problems: u64,
     write_error: Option<std::io::Error>,
+}
+
+impl<W: Write> Printer<W> {
+    fn write(&mut self, finding: &Finding) {
+        if self.write_error.is_some() {
+            return;
+        }
+        let written = match self.format {
+            Format::Text => self.out.write_all(render::finding(finding).as_bytes()),
+            Format::Jsonl => writeln!(self.out, "{}", finding.to_json()),
+        };
+        if let Err(e) = written {
+            self.write_error = Some(e);
+        }
+    }
+
+    /// Prints the held findings: most severe first, then by event time
+    /// (then file and record, so that the order is stable).
+    fn flush_held(&mut self) {
+        let mut held = std::mem::take(&mut self.held);
+        held.sort_by(|a, b| {
+            b.severity()
+                .cmp(&a.severity())
+                .then_with(|| a.event_time.cmp(&b.event_time))
+                .then_with(|| a.file.cmp(&b.file))
+                .then_with(|| a.record_index.cmp(&b.record_index))
+        });
+        for finding in &held {
+            self.write(finding);
+        }
+    }
 }
 
 impl<W: Write> ScanSink for Printer<W> {
@@ -30,15 +69,16 @@ impl<W: Write> ScanSink for Printer<W> {
         if finding.rule.threshold.is_some() {
             self.tallies.add(&finding);
         }
-        if self.write_error.is_some() {
-            return;
+        if self.format == Format::Jsonl || self.streaming {
+            return self.write(&finding);
         }
-        let written = match self.format {
-            Format::Text => self.out.write_all(render::finding(&finding).as_bytes()),
-            Format::Jsonl => writeln!(self.out, "{}", finding.to_json()),
-        };
-        if let Err(e) = written {
-            self.write_error = Some(e);
+        self.held.push(finding);
+        if self.held.len() == SORTED_FINDINGS {
+            self.flush_held();
+            self.streaming = true;
+            eprintln!(
+                "note: more than {SORTED_FINDINGS} findings; those after are printed as found, not by severity (--format jsonl suits large scans)"
+            );
         }
     }
 
@@ -70,6 +110,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         out: BufWriter::new(stdout.lock()),
         tallies: Tallies::default(),
         format: args.format,
+        held: Vec::new(),
+        streaming: false,
         problems: 0,
         write_error: None,
     };
@@ -101,6 +143,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     progress.clear();
+    printer.flush_held();
+    if let Some(e) = printer.write_error.take() {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e).context("writing findings");
+    }
     let reached = thresholds_reached(&set, &printer.tallies);
     for alert in &reached {
         let _ = match args.format {
@@ -119,10 +168,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         eprintln!(
-            "Scanned {} file(s), {records} record(s): {findings} finding(s){}, {suppressed} suppressed, {} problem(s).",
-            files.len(),
+            "Scanned {}, {}: {}{}, {suppressed} suppressed, {}.",
+            render::count(files.len() as u64, "file", "files"),
+            render::count(records, "record", "records"),
+            render::count(findings, "finding", "findings"),
             render::by_severity(&stats),
-            printer.problems
+            render::count(printer.problems, "problem", "problems"),
         );
     }
     Ok(if printer.problems > 0 { ExitCode::from(EXIT_PROBLEMS) } else { ExitCode::SUCCESS })

@@ -162,7 +162,8 @@ fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch
     let days = args.days.unwrap_or(span.ceil().max(1.0));
     let window = (args.dedup_window * 60) as i64;
     let mut out = String::new();
-    let _ = writeln!(out, "Over {days} day(s), dedup window {} min:\n", args.dedup_window);
+    let days_text = if days == 1.0 { "1 day".to_string() } else { format!("{days} days") };
+    let _ = writeln!(out, "Over {days_text}, dedup window {} min:\n", args.dedup_window);
     let _ = writeln!(out, "{:<46} {:<8} {:>9} {:>11}  mode", "rule", "severity", "findings", "alerts/day");
     let mut proposals = String::new();
     let tallies = &tuner.tallies;

@@ -22,6 +22,7 @@ use trailwatch_core::query::filter::parse_time;
 use trailwatch_core::text::printable;
 
 use crate::inputs;
+use crate::render::count;
 
 /// Exit status when an integrity check failed.
 pub const EXIT_TAMPERED: u8 = 4;
@@ -259,12 +260,12 @@ fn print_text(
             .collect();
         let detail = if detail.is_empty() { String::new() } else { format!("  ({})", detail.join("; ")) };
         println!(
-            "digest  {:<22} {}  {} to {}, {} log file(s){detail}",
+            "digest  {:<22} {}  {} to {}, {}{detail}",
             d.status(),
             show(&d.location),
             show(&d.digest_start_time),
             show(&d.digest_end_time),
-            d.log_files
+            count(d.log_files as u64, "log file", "log files")
         );
     }
     for e in unreadable {
@@ -285,13 +286,13 @@ fn print_text(
         println!("log     {:<22} {}{detail}", l.status.as_str(), show(&l.file));
     }
     eprintln!(
-        "{} digest(s): {} valid, {} failed, {} not verified; {} gap(s); {} log file(s): {} valid, {} failed, {} unreadable.",
-        totals.digests,
+        "{}: {} valid, {} failed, {} not verified; {}; {}: {} valid, {} failed, {} unreadable.",
+        count(totals.digests as u64, "digest", "digests"),
         totals.digests_valid,
         totals.digests_failed,
         totals.digests_unverified,
-        totals.gaps,
-        totals.log_files,
+        count(totals.gaps as u64, "gap", "gaps"),
+        count(totals.log_files as u64, "log file", "log files"),
         totals.log_files_valid,
         totals.log_files_failed,
         totals.unreadable

@@ -53,11 +53,11 @@ fn given_malformed_files_then_each_problem_is_reported_and_good_records_still_sc
     let stderr = text(&out.stderr);
     for needle in [
         "bad-records.json, record 1, byte 609: record is not a JSON object",
-        "bad-records.json, record 2, byte 630: record is not valid JSON",
+        "bad-records.json, record 2, byte 630: record is not valid JSON: a word that is not true, false or null",
         "bad-records.json, record 4, byte 1247: record holds bytes that are not UTF-8",
         "bad-records.json, record 5, byte 1252: record nests deeper than",
         "empty.json, byte 0: the file is empty",
-        "not-json.json, byte 0: not a CloudTrail JSON file",
+        "not-json.json, byte 0: not a CloudTrail log file: not JSON (it starts with",
         "truncated.json, record 1, byte 906: the JSON ends early",
         "truncated.json.gz, byte",
         "corrupt or truncated gzip",
@@ -194,4 +194,48 @@ fn thresholds_count_across_the_scanned_files_and_report_once() {
     assert_eq!(reached[0]["threshold"]["rule"], "secrets-read-burst");
     assert_eq!(reached[0]["threshold"]["count"], 24);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn scan_text_reads_most_severe_first_and_says_why_each_finding_matched() {
+    let out = trailwatch(&["scan", "events/cloudtrail", "events/detections"]);
+    let stdout = text(&out.stdout);
+    // Each finding's first line: "[SEVERITY] title  (rule)"; its second starts with the event time.
+    let order = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
+    let mut last = (0, String::new());
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut seen = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix('[') else { continue };
+        let Some(rank) = order.iter().position(|s| rest.starts_with(&format!("{s}]"))) else { continue };
+        let time = lines[i + 1].split_whitespace().next().unwrap_or_default().to_string();
+        assert!((rank, time.clone()) >= last, "{line} at {time} after {last:?}");
+        last = (rank, time);
+        seen += 1;
+    }
+    assert!(seen > 50, "{seen} findings");
+    // Why: the fields the pattern tested, and those the rule shows.
+    for needle in [
+        "matched requestParameters.ipPermissions.items[*].ipRanges.items[*].cidrIp = 10.0.0.0/8, 0.0.0.0/0",
+        "requestParameters.ipPermissions.items[*].fromPort = 22",
+        "matched requestParameters.policyArn = arn:aws:iam::aws:policy/AdministratorAccess",
+        "requestParameters.pendingWindowInDays = 7",
+    ] {
+        assert!(stdout.contains(needle), "stdout lacks {needle:?}");
+    }
+    assert!(text(&out.stderr).contains("Scanned 9 files, 111 records: 134 findings"), "{}", text(&out.stderr));
+    let one =
+        trailwatch(&["scan", "events/detections/123456789012_CloudTrail_us-east-1_20261121T1030Z_Detections01.json"]);
+    assert!(text(&one.stderr).starts_with("Scanned 1 file, "), "{}", text(&one.stderr));
+}
+
+#[test]
+fn jsonl_findings_carry_the_records_json_as_json() {
+    let out = trailwatch(&["scan", "events/cloudtrail", "--format", "jsonl", "--quiet"]);
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let sg = lines.iter().find(|f| f["rule"] == "security-group-open-to-world").expect("a security group finding");
+    assert_eq!(sg["request_parameters"]["groupId"], "sg-0123456789abcdef0");
+    assert_eq!(sg["matched"]["requestParameters.ipPermissions.items[*].toPort"][0], "22");
+    let key = lines.iter().find(|f| f["rule"] == "root-access-key-created").expect("a root access key finding");
+    assert!(key["response_elements"]["accessKey"].is_object(), "{key}");
 }

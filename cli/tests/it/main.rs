@@ -2,10 +2,11 @@
 //! own binary; linking one instead of several saves minutes on a clean
 //! build).
 
-mod common;
 mod cli;
+mod common;
 mod oracle;
 mod query;
+mod readme;
 mod summary_parity;
 mod tune;
 mod validate;

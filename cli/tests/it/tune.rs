@@ -59,6 +59,12 @@ examples.no_match = ['{"eventName":"DescribeVpcs"}']
     let proposals = report.split("Proposed suppressions").nth(1).expect("a proposal");
     let toml = proposals.split_once('\n').unwrap().1;
     assert!(toml.contains("assumed-role/terraform/*"), "{toml}");
+    // README.md shows this very proposal.
+    let (_, shown) = crate::common::readme_samples()
+        .into_iter()
+        .find(|(marker, _)| marker.contains("the tune test"))
+        .expect("README shows the tune test's proposal");
+    assert!(toml.contains(&shown), "README's proposal is not the tune test's:\n{shown}\n---\n{toml}");
     assert!(!toml.contains("alice"), "people are never proposed: {toml}");
     let rules = dir.join("suppress.toml");
     std::fs::write(&rules, toml).unwrap();

@@ -60,6 +60,8 @@ pub struct ScanSummary {
 struct CompiledRule {
     rule: Arc<Rule>,
     pattern: Pattern,
+    /// The fields a finding shows as why it matched.
+    why: Vec<(String, usize)>,
 }
 
 struct CompiledSuppression {
@@ -194,7 +196,20 @@ impl Engine {
                 )
             })?;
             pattern.bind(&mut table);
-            rules.push(CompiledRule { rule: Arc::new(rule.clone()), pattern });
+            let mut why = crate::finding::why_fields(&pattern);
+            for text in &rule.show {
+                let selector = crate::pattern::Selector::parse(text).map_err(|e| {
+                    Error::at(
+                        ErrorKind::Rule(format!("rule '{}': show {text:?}: {}", rule.id, e.kind)),
+                        Location { source: Some(rule.origin.clone()), ..Default::default() },
+                    )
+                })?;
+                let name = selector.to_string().trim_start_matches("$.").to_string();
+                if !why.iter().any(|(shown, _)| *shown == name) {
+                    why.push((name, table.intern(&selector.steps)));
+                }
+            }
+            rules.push(CompiledRule { rule: Arc::new(rule.clone()), pattern, why });
         }
         let mut suppressions = Vec::new();
         for s in set.suppressions() {
@@ -258,7 +273,8 @@ impl Engine {
                 summary.stats.observe_suppressed(id);
                 return;
             }
-            let finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
+            let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
+            finding.matched = crate::finding::matched(&compiled.why, &values);
             summary.findings += 1;
             summary.stats.observe_finding(&finding);
             sink.finding(finding);
@@ -310,9 +326,31 @@ pub(crate) fn record_error(e: &serde_json::Error, source: &str, raw: RawRecord<'
     } else {
         // serde_json appends " at line L column C", which is not the file's.
         let text = message.split(" at line ").next().unwrap_or(&message);
-        ErrorKind::RecordSyntax(text.to_string())
+        ErrorKind::RecordSyntax(plain_json_error(text))
     };
     Error::at(kind, Location { source: Some(source.to_string()), offset: Some(offset), record: Some(raw.index) })
+}
+
+/// serde_json's words for what is wrong, in plain ones.
+fn plain_json_error(text: &str) -> String {
+    let plain = match text {
+        "expected ident" => "a word that is not true, false or null",
+        "expected value" => "a value is missing, or is not JSON",
+        "expected `,` or `}`" => "a ',' or '}' is missing",
+        "expected `,` or `]`" => "a ',' or ']' is missing",
+        "expected `:`" => "a ':' is missing after a key",
+        "key must be a string" => "a key is not a string",
+        "trailing comma" => "a ',' just before a closing bracket",
+        "trailing characters" => "text after the record's end",
+        "invalid escape" => "a string has an invalid escape",
+        "invalid number" => "a number is malformed",
+        "number out of range" => "a number is too large",
+        "control character (\\u0000-\\u001F) found while parsing a string" => "a string holds a raw control character",
+        _ if text.contains("surrogate") || text.contains("unicode code point") => "a string has an invalid \\u escape",
+        _ if text.starts_with("EOF while parsing") => "the record ends early",
+        _ => text,
+    };
+    plain.to_string()
 }
 
 #[cfg(test)]

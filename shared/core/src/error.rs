@@ -48,7 +48,7 @@ pub enum ErrorKind {
     #[error("read failed: {0}")]
     Io(String),
     /// The text is not a JSON object (for example, not JSON at all).
-    #[error("not a CloudTrail JSON file: {0}")]
+    #[error("not a CloudTrail log file: {0}")]
     NotJson(String),
     /// Valid JSON so far, but not of the form `{"Records":[...]}`.
     #[error("not of the form {{\"Records\":[...]}}: {0}")]

@@ -63,9 +63,82 @@ pub struct Finding {
     /// The record's `requestParameters` as compact JSON, cut at
     /// [`MAX_REQUEST_PARAMETERS`] bytes.
     pub request_parameters: Option<String>,
+    /// The record's `responseElements` as compact JSON, cut like the
+    /// request parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_elements: Option<String>,
+    /// Why it matched: each field the rule's pattern tests (beyond those
+    /// above) with the values the record has there.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "matched_map")]
+    pub matched: Vec<(String, Vec<String>)>,
     /// The log file (path or `s3://bucket/key`).
     pub file: String,
     pub record_index: usize,
+}
+
+fn matched_map<S: Serializer>(matched: &[(String, Vec<String>)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(matched.iter().map(|(field, values)| (field, values)))
+}
+
+/// Fields a finding shows anyway; "why it matched" leaves them out.
+const SHOWN: [&str; 12] = [
+    "eventName",
+    "eventSource",
+    "eventTime",
+    "eventID",
+    "awsRegion",
+    "recipientAccountId",
+    "userIdentity.type",
+    "userIdentity.arn",
+    "sourceIPAddress",
+    "errorCode",
+    "errorMessage",
+    "additionalEventData.MFAUsed",
+];
+
+/// Values shown per field, and their length, in "why it matched".
+const MATCHED_VALUES: usize = 5;
+const MATCHED_VALUE_LEN: usize = 200;
+
+/// The fields of a pattern worth showing with a finding: `(name, slot)`,
+/// the name without its `$.`.
+pub fn why_fields(pattern: &crate::pattern::Pattern) -> Vec<(String, usize)> {
+    pattern
+        .fields()
+        .into_iter()
+        .map(|(selector, slot)| (selector.to_string().trim_start_matches("$.").to_string(), slot))
+        .filter(|(name, _)| !SHOWN.contains(&name.as_str()) && name != "responseElements.ConsoleLogin")
+        .collect()
+}
+
+/// The values a record has at each of `fields` (objects and arrays left
+/// out), at most [`MATCHED_VALUES`] per field.
+pub fn matched(fields: &[(String, usize)], values: &crate::extract::Values<'_>) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for (name, slot) in fields {
+        let mut shown: Vec<String> = Vec::new();
+        for value in values.get(*slot) {
+            let text = match value {
+                Scalar::Str(s) => cut(s, MATCHED_VALUE_LEN),
+                Scalar::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+                Scalar::Num(n) => n.to_string(),
+                Scalar::Bool(b) => b.to_string(),
+                Scalar::Null => "null".into(),
+                Scalar::Container => continue,
+            };
+            if shown.len() == MATCHED_VALUES {
+                shown.push("...".into());
+                break;
+            }
+            if !shown.contains(&text) {
+                shown.push(text);
+            }
+        }
+        if !shown.is_empty() {
+            out.push((name.clone(), shown));
+        }
+    }
+    out
 }
 
 fn rule_id<S: Serializer>(rule: &Arc<Rule>, s: S) -> Result<S::Ok, S::Error> {
@@ -95,7 +168,9 @@ impl Finding {
             user_agent: own(Fact::UserAgent),
             mfa_used: own(Fact::MfaUsed),
             outcome,
-            request_parameters: request_parameters(facts, json),
+            request_parameters: container_text(facts, Fact::RequestParameters, json, "requestParameters"),
+            response_elements: container_text(facts, Fact::ResponseElements, json, "responseElements"),
+            matched: Vec::new(),
             file: file.to_string(),
             record_index,
         }
@@ -106,10 +181,25 @@ impl Finding {
     }
 
     /// The finding as one JSON object for `--format jsonl`: the record's facts
-    /// plus the rule's id, title, severity and tags.
+    /// plus the rule's id, title, severity and tags. Request parameters and
+    /// response elements are JSON objects (text, with `..._truncated`, when
+    /// they were cut at [`MAX_REQUEST_PARAMETERS`] bytes).
     pub fn to_json(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
+            // The record's own JSON, as JSON; text only when it was cut.
+            for key in ["request_parameters", "response_elements"] {
+                let parsed = map.get(key).and_then(|v| v.as_str()).map(serde_json::from_str::<serde_json::Value>);
+                match parsed {
+                    Some(Ok(json)) => {
+                        map.insert(key.into(), json);
+                    }
+                    Some(Err(_)) => {
+                        map.insert(format!("{key}_truncated"), true.into());
+                    }
+                    None => {}
+                }
+            }
             map.insert("title".into(), self.rule.title.clone().into());
             map.insert("severity".into(), self.rule.severity.as_str().into());
             map.insert("tags".into(), self.rule.tags.clone().into());
@@ -118,16 +208,17 @@ impl Finding {
     }
 }
 
-/// `requestParameters` as compact JSON, cut for findings. The extractor
-/// usually kept the object's text; otherwise the record is parsed again.
-fn request_parameters(facts: &RecordFacts<'_, '_>, json: &str) -> Option<String> {
-    let compact = match facts.values(Fact::RequestParameters) {
+/// `requestParameters` or `responseElements` as compact JSON, cut for
+/// findings. The extractor usually kept the object's text; otherwise the
+/// record is parsed again.
+fn container_text(facts: &RecordFacts<'_, '_>, fact: Fact, json: &str, key: &str) -> Option<String> {
+    let compact = match facts.values(fact) {
         [] | [Scalar::Null] => None,
-        [Scalar::Container] => match facts.raw(Fact::RequestParameters) {
+        [Scalar::Container] => match facts.raw(fact) {
             Some(text) => Some(compact_json(text)),
-            None => request_parameters_json(json),
+            None => top_level_json(json, key),
         },
-        _ => request_parameters_json(json),
+        _ => top_level_json(json, key),
     };
     compact.map(|compact| cut(&compact, MAX_REQUEST_PARAMETERS))
 }
@@ -135,13 +226,34 @@ fn request_parameters(facts: &RecordFacts<'_, '_>, json: &str) -> Option<String>
 /// Pulls `requestParameters` out of the record text as compact JSON (only
 /// for matches, so the cost of a second parse is paid on them alone).
 pub fn request_parameters_json(json: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Only<'a> {
-        #[serde(borrow, rename = "requestParameters")]
-        request_parameters: Option<&'a RawValue>,
+    top_level_json(json, "requestParameters")
+}
+
+/// One top-level field of the record as compact JSON (None when absent,
+/// null, given twice, or when the record does not parse).
+fn top_level_json(json: &str, key: &str) -> Option<String> {
+    struct Field<'k>(&'k str);
+    impl<'de> serde::de::Visitor<'de> for Field<'_> {
+        type Value = Option<&'de RawValue>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut found, mut times) = (None, 0);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == self.0 {
+                    times += 1;
+                    found = Some(map.next_value::<&'de RawValue>()?);
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(found.filter(|_| times == 1))
+        }
     }
-    let raw = serde_json::from_str::<Only<'_>>(json).ok()?.request_parameters?;
-    Some(compact_json(raw.get()))
+    let mut de = serde_json::Deserializer::from_str(json);
+    let raw = serde::Deserializer::deserialize_map(&mut de, Field(key)).ok()??;
+    (raw.get() != "null").then(|| compact_json(raw.get()))
 }
 
 /// Well-formed JSON text without the white space between its tokens; keys

@@ -29,9 +29,10 @@ pub enum Fact {
     ConsoleLogin,
     ReadOnly,
     RequestParameters,
+    ResponseElements,
 }
 
-const FACTS: [(Fact, &str); 22] = [
+const FACTS: [(Fact, &str); 23] = [
     (Fact::EventId, "eventID"),
     (Fact::EventTime, "eventTime"),
     (Fact::EventName, "eventName"),
@@ -54,6 +55,7 @@ const FACTS: [(Fact, &str); 22] = [
     (Fact::ConsoleLogin, "responseElements.ConsoleLogin"),
     (Fact::ReadOnly, "readOnly"),
     (Fact::RequestParameters, "requestParameters"),
+    (Fact::ResponseElements, "responseElements"),
 ];
 
 /// Where each [`Fact`] lives in a [`PathTable`].

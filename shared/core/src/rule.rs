@@ -126,6 +126,11 @@ pub struct Rule {
     /// (see [`crate::threshold`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<crate::threshold::Threshold>,
+    /// Fields shown with each finding besides those the pattern tests
+    /// (selectors such as `$.requestParameters.keyId`): what a reader needs
+    /// to see what happened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub show: Vec<String>,
     /// Where the rule came from: `built-in` or a file path.
     #[serde(skip)]
     pub origin: String,

@@ -137,6 +137,24 @@ impl Pattern {
         walk(&mut self.expr, table);
     }
 
+    /// The fields the pattern tests, each once, in the order written, with
+    /// the slots [`Pattern::bind`] gave them.
+    pub fn fields(&self) -> Vec<(&Selector, usize)> {
+        fn walk<'p>(expr: &'p Expr, out: &mut Vec<(&'p Selector, usize)>) {
+            match expr {
+                Expr::And(parts) | Expr::Or(parts) => parts.iter().for_each(|p| walk(p, out)),
+                Expr::Test(test) => {
+                    if !out.iter().any(|(s, _)| *s == &test.selector) {
+                        out.push((&test.selector, test.slot));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.expr, &mut out);
+        out
+    }
+
     /// Matches one JSON record on its own (binds to a private table).
     /// For the hot path, bind many patterns to one table and use [`Pattern::matches`].
     pub fn matches_json(&self, json: &str) -> Result<bool, serde_json::Error> {

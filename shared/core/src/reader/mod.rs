@@ -240,12 +240,21 @@ impl<R: Read + Send + 'static> LogReader<R> {
                             self.pos += 1;
                             self.state = State::Key { first: true };
                         }
-                        Some(b) => {
+                        Some(b'[') => {
                             return Err(self.error_at(
-                                ErrorKind::NotJson(format!("expected '{{', found {}", describe(b))),
+                                ErrorKind::WrongShape("it is a JSON array; a log file is one object".into()),
                                 self.here(),
                                 None,
                             ))
+                        }
+                        Some(_) => {
+                            let start = &self.buf[self.pos..self.end.min(self.pos + 16)];
+                            let shown = crate::text::printable(&String::from_utf8_lossy(start), 16).into_owned();
+                            return Err(self.error_at(
+                                ErrorKind::NotJson(format!("not JSON (it starts with \"{shown}\")")),
+                                self.here(),
+                                None,
+                            ));
                         }
                         None => {
                             let kind = if self.here() == 0 {
