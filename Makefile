@@ -3,22 +3,29 @@
 
 CARGO ?= cargo
 PYTHON ?= python3
-BIN := target/release/trailwatch
 VENV := .venv
+# Python tools, pinned, installed into the project's own virtualenv by what
+# needs them (sizes and times on two cores are in README.md, "Try it"):
+# `make test`: the AWS emulator, both template linters, DuckDB for the Athena queries.
+TEST_TOOLS := moto[server]==5.2.5 cfn-lint==1.58.0 aws-sam-cli==1.170.0 duckdb==2.0.0
+# `make invoke`, `make local`, `make build`, `make deploy`: cargo-lambda (the
+# functions under `cargo lambda watch`) and zig (its arm64 cross-build).
+LAMBDA_TOOLS := cargo-lambda==1.9.2 ziglang==0.17.0
 # checkov pins versions that conflict with SAM CLI's, so it has its own virtualenv.
 VENV_SCAN := .venv-scan
 SCAN_TOOLS := checkov==3.3.30
-# Python tools, pinned, installed into the project's own virtualenv.
-PY_TOOLS := moto[server]==5.2.5 cargo-lambda==1.9.2 ziglang==0.17.0 cfn-lint==1.58.0 aws-sam-cli==1.170.0 duckdb==2.0.0
+PIP := pip install --disable-pip-version-check --progress-bar on
 # Tools from the virtualenv first; SAM's telemetry off; a region for validation.
 TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: demo test lint bench detections build-cli template-check build deploy invoke invoke-summary local venv venv-scan fuzz-check clean
+.PHONY: demo test lint bench detections build-cli template-check build deploy invoke invoke-summary local venv venv-lambda venv-scan fuzz-check clean
 
-## Build the CLI and scan the bundled sample logs.
-demo: build-cli
-	$(BIN) scan events/cloudtrail --stats
+## Build the CLI and scan the bundled sample logs (a debug build, the one
+## `make test` uses too, so the two commands build it once).
+demo:
+	$(CARGO) run --locked -p trailwatch -- scan events/cloudtrail --stats
 
+## The CLI for real use: target/release/trailwatch.
 build-cli:
 	$(CARGO) build --release --locked -p trailwatch
 
@@ -50,7 +57,7 @@ template-check: venv venv-scan
 	$(VENV_SCAN)/bin/python functions/local/scan_template.py $(VENV_SCAN)/bin/checkov
 
 ## Both Lambda bootstraps (arm64, release) with cargo-lambda, through SAM.
-build: venv
+build: venv venv-lambda
 	$(TOOLS_ENV) sam build --template template.yaml
 
 ## First deployment: asks for the parameters and remembers them.
@@ -70,32 +77,45 @@ bench:
 
 ## The detection function under `cargo lambda watch`, invoked with
 ## events/s3-put.json against a local moto server; prints the alerts.
-invoke: venv
+invoke: venv venv-lambda
 	$(VENV)/bin/python functions/local/run.py invoke
 
 ## Every sample log through the detection function, then the summary
 ## function with events/schedule.json; prints alerts and the report.
-invoke-summary: venv
+invoke-summary: venv venv-lambda
 	$(VENV)/bin/python functions/local/run.py invoke-summary
 
 ## What the template creates, locally: moto server, buckets, topics, a
 ## subscribed queue; every sample log through detect, then summary.
-local: venv
+local: venv venv-lambda
 	$(VENV)/bin/python functions/local/run.py all
 
-## The Python tools the tests and local runs use (moto, cargo-lambda).
-venv: $(VENV)/.installed
+## The Python tools `make test` uses, in .venv (see TEST_TOOLS).
+venv: $(VENV)/.test-tools
+
+venv-lambda: $(VENV)/.lambda-tools
 
 venv-scan: $(VENV_SCAN)/.installed
 
-$(VENV_SCAN)/.installed: Makefile
-	$(PYTHON) -m venv $(VENV_SCAN)
-	$(VENV_SCAN)/bin/pip install --quiet --disable-pip-version-check $(SCAN_TOOLS)
+# Python 3.11+ (the tools' own floor, and the scripts' syntax).
+$(VENV)/bin/python $(VENV_SCAN)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1)); set PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv $(dir $(@D))
+
+$(VENV)/.test-tools: Makefile | $(VENV)/bin/python
+	@echo "Installing the test tools into $(VENV): moto, cfn-lint, SAM CLI, DuckDB (about 470 MB; 45 s on a fast connection)"
+	$(VENV)/bin/$(PIP) $(TEST_TOOLS)
 	touch $@
 
-$(VENV)/.installed: Makefile
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PY_TOOLS)
+$(VENV)/.lambda-tools: Makefile | $(VENV)/bin/python
+	@echo "Installing cargo-lambda and zig into $(VENV) (about 450 MB)"
+	$(VENV)/bin/$(PIP) $(LAMBDA_TOOLS)
+	touch $@
+
+$(VENV_SCAN)/.installed: Makefile | $(VENV_SCAN)/bin/python
+	@echo "Installing checkov into $(VENV_SCAN) (about 290 MB; 35 s on a fast connection)"
+	$(VENV_SCAN)/bin/$(PIP) $(SCAN_TOOLS)
 	touch $@
 
 clean:
