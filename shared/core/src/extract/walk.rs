@@ -170,90 +170,76 @@ impl Walker<'_, '_, '_> {
     }
 
     fn object(&mut self, node: Option<usize>) -> Step {
-        let start = self.pos;
-        self.object_body(node)?;
-        self.keep_raw(node, start);
-        Ok(())
+        self.container(node, b'}', Self::member)
     }
 
     fn array(&mut self, node: Option<usize>) -> Step {
+        self.container(node, b']', Self::element)
+    }
+
+    /// A container at its opening bracket: `item` reads each member or
+    /// element (given the node's wanted children and its position), this
+    /// reads the commas and the closing bracket.
+    fn container(
+        &mut self,
+        node: Option<usize>,
+        close: u8,
+        item: impl Fn(&mut Self, Option<usize>, usize) -> Step,
+    ) -> Step {
         let start = self.pos;
-        self.array_body(node)?;
+        let wanted = self.enter(node)?;
+        self.ws();
+        if self.peek() != Some(close) {
+            for position in 0.. {
+                item(self, wanted, position)?;
+                self.ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.ws();
+                    }
+                    Some(b) if b == close => break,
+                    _ => return Err(Decline),
+                }
+            }
+        }
+        self.pos += 1;
+        self.depth -= 1;
         self.keep_raw(node, start);
         Ok(())
     }
 
-    fn object_body(&mut self, node: Option<usize>) -> Step {
-        let node = self.enter(node)?;
+    /// `"key": value` in an object.
+    fn member(&mut self, node: Option<usize>, _: usize) -> Step {
+        if self.peek() != Some(b'"') {
+            return Err(Decline);
+        }
+        let start = self.pos + 1;
+        if self.string()? {
+            return Err(Decline);
+        }
+        let key = &self.bytes[start..self.pos - 1];
         self.ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(());
+        self.eat(b':')?;
+        self.ws();
+        match node {
+            Some(n) => {
+                let at = &self.table.nodes[n];
+                self.child(at.key(key), at.any)
+            }
+            None => self.value(None),
         }
-        loop {
-            if self.peek() != Some(b'"') {
-                return Err(Decline);
-            }
-            let start = self.pos + 1;
-            if self.string()? {
-                return Err(Decline);
-            }
-            let key = &self.bytes[start..self.pos - 1];
-            self.ws();
-            self.eat(b':')?;
-            self.ws();
-            match node {
-                Some(n) => {
-                    let at = &self.table.nodes[n];
-                    self.child(at.key(key), at.any)?;
-                }
-                None => self.value(None)?,
-            }
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.ws();
-                }
-                Some(b'}') => break,
-                _ => return Err(Decline),
-            }
-        }
-        self.pos += 1;
-        self.depth -= 1;
-        Ok(())
     }
 
-    fn array_body(&mut self, node: Option<usize>) -> Step {
-        let node = self.enter(node)?;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        for index in 0.. {
-            match node {
-                Some(n) => {
-                    let at = &self.table.nodes[n];
-                    self.child(at.index(index), at.any)?;
-                }
-                None => self.value(None)?,
+    /// The element at `index` in an array.
+    fn element(&mut self, node: Option<usize>, index: usize) -> Step {
+        match node {
+            Some(n) => {
+                let at = &self.table.nodes[n];
+                self.child(at.index(index), at.any)
             }
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.ws();
-                }
-                Some(b']') => break,
-                _ => return Err(Decline),
-            }
+            None => self.value(None),
         }
-        self.pos += 1;
-        self.depth -= 1;
-        Ok(())
     }
 
     /// Moves past a string (at its opening quote); true if it has escapes.
