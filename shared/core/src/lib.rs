@@ -4,8 +4,11 @@
 //!
 //! # Layout
 //!
-//! - [`reader`]: streams `{"Records":[...]}` (gzip or plain) one record at a time.
-//! - [`extract`]: pulls the fields rules need out of a record in one pass.
+//! - [`reader`]: streams `{"Records":[...]}` (gzip or plain) one record at a
+//!   time; one walk per record finds its end and extracts its fields, with a
+//!   careful path for what the walk declines, on a second thread if there is one.
+//! - [`extract`]: pulls the fields rules need out of a record in one pass
+//!   (a hand-written walker; serde_json for what it declines).
 //! - [`pattern`]: the CloudWatch Logs JSON filter-pattern language.
 //! - [`rule`]: rules, rule files, suppressions and the built-in catalogue.
 //! - [`digest`]: log file integrity: digest files, signatures, chains, log hashes.
