@@ -41,6 +41,8 @@ type Step = Result<(), Decline>;
 /// returns where the value ends.
 pub fn prefix(table: &PathTable, bytes: &[u8], out: &mut Extracted) -> Result<usize, Stop> {
     out.clear();
+    // Places are kept as u32: a value past 4 GiB is never complete here.
+    let bytes = &bytes[..bytes.len().min(u32::MAX as usize)];
     let mut walker = Walker { table, bytes, pos: 0, depth: 0, out, ran_out: false };
     walker.ws();
     match walker.value(Some(0)) {
