@@ -209,24 +209,23 @@ impl Finding {
 }
 
 /// `requestParameters` or `responseElements` as compact JSON, cut for
-/// findings. The extractor usually kept the object's text; otherwise the
-/// record is parsed again.
+/// findings.
 fn container_text(facts: &RecordFacts<'_, '_>, fact: Fact, json: &str, key: &str) -> Option<String> {
-    let compact = match facts.values(fact) {
+    compact_field(facts, fact, json, key).map(|compact| cut(&compact, MAX_REQUEST_PARAMETERS))
+}
+
+/// A top-level field (`fact`, named `key` in the record) as compact JSON.
+/// The extractor usually kept the object's text; otherwise the record is
+/// parsed again.
+pub fn compact_field(facts: &RecordFacts<'_, '_>, fact: Fact, json: &str, key: &str) -> Option<String> {
+    match facts.values(fact) {
         [] | [Scalar::Null] => None,
         [Scalar::Container] => match facts.raw(fact) {
             Some(text) => Some(compact_json(text)),
             None => top_level_json(json, key),
         },
         _ => top_level_json(json, key),
-    };
-    compact.map(|compact| cut(&compact, MAX_REQUEST_PARAMETERS))
-}
-
-/// Pulls `requestParameters` out of the record text as compact JSON (only
-/// for matches, so the cost of a second parse is paid on them alone).
-pub fn request_parameters_json(json: &str) -> Option<String> {
-    top_level_json(json, "requestParameters")
+    }
 }
 
 /// One top-level field of the record as compact JSON (None when absent,

@@ -169,7 +169,8 @@ impl Column {
             Column::Change => super::report::security_group_change(row.json).map(Cow::Owned),
             Column::DerivedKey => slot(row.slots.derived_key),
             Column::Request => {
-                crate::finding::request_parameters_json(row.json).filter(|j| j != "null").map(Cow::Owned)
+                crate::finding::compact_field(facts, Fact::RequestParameters, row.json, "requestParameters")
+                    .map(Cow::Owned)
             }
             Column::File => Some(Cow::Borrowed(row.file)),
             Column::Record => Some(Cow::Owned(row.index.to_string())),
