@@ -223,11 +223,6 @@ impl Extracted {
         (self.items.len(), self.raws.len())
     }
 
-    /// Where this one's items and raws end.
-    pub fn ends(&self) -> (usize, usize) {
-        (self.items.len(), self.raws.len())
-    }
-
     /// One record's part of an appended run (see [`Extracted::append`]).
     pub fn slice(&self, items: std::ops::Range<usize>, raws: std::ops::Range<usize>) -> ExtractedRef<'_> {
         ExtractedRef { items: &self.items[items], raws: &self.raws[raws] }
