@@ -18,7 +18,7 @@ pub const EXIT_PROBLEMS: u8 = 3;
 
 /// Text output holds this many findings to print them most severe first;
 /// past it, they are printed as found (memory stays bounded).
-const SORTED_FINDINGS: usize = 50_000;
+const SORTED_FINDINGS: usize = 10_000;
 
 struct Printer<W: Write> {
     out: W,
