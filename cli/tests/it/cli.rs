@@ -239,3 +239,22 @@ fn jsonl_findings_carry_the_records_json_as_json() {
     let key = lines.iter().find(|f| f["rule"] == "root-access-key-created").expect("a root access key finding");
     assert!(key["response_elements"]["accessKey"].is_object(), "{key}");
 }
+
+#[test]
+fn past_ten_thousand_findings_the_rest_print_as_found_and_none_is_lost() {
+    let login = |i: usize| {
+        format!(
+            r#"{{"eventTime":"2026-11-20T09:{:02}:{:02}Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012","userIdentity":{{"type":"Root","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"}},"responseElements":{{"ConsoleLogin":"Success"}},"additionalEventData":{{"MFAUsed":"Yes"}},"eventID":"e{i}"}}"#,
+            (i / 60) % 60,
+            i % 60
+        )
+    };
+    let records: Vec<String> = (0..6_000).map(login).collect();
+    let path = temp_file("many.json", format!(r#"{{"Records":[{}]}}"#, records.join(",")).as_bytes());
+    let out = trailwatch(&["scan", path.to_str().unwrap()]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let printed = stdout.lines().filter(|l| l.starts_with('[')).count();
+    assert!(stderr.contains("Scanned 1 file, 6000 records: 12000 findings"), "{stderr}");
+    assert_eq!(printed, 12_000, "every finding is printed");
+    assert!(stderr.contains("note: more than 10000 findings"), "{stderr}");
+}
