@@ -54,3 +54,39 @@ fn webhook_rendering_matches_the_golden_file() {
         .collect();
     check("signin-webhook.json", serde_json::to_string_pretty(&documents).unwrap() + "\n");
 }
+
+/// GIVEN the security group opened to the world in the network sample WHEN
+/// its alert is rendered THEN the email and the webhook say why it matched:
+/// the CIDR the rule tested and the port it shows.
+#[test]
+fn why_a_finding_matched_reaches_the_email_and_the_webhook() {
+    use trailwatch_core::alert::{alerts_for_file, AlertLimits, FileContext};
+    use trailwatch_core::engine::{Collect, Engine, EngineOptions};
+    let path =
+        golden_dir().join("../cloudtrail/123456789012_CloudTrail_eu-west-1_20261120T0955Z_NetworkEvts00004.json.gz");
+    let engine = Engine::new(&trailwatch_core::RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+    let mut sink = Collect::default();
+    engine.scan("s3://logs/network.json.gz", std::fs::File::open(path).unwrap(), &mut sink);
+    let file = FileContext {
+        source: "s3://logs/network.json.gz",
+        account_id: Some("123456789012"),
+        region: Some("eu-west-1"),
+    };
+    let alert = alerts_for_file(file, &sink.findings, &sink.problems, true, AlertLimits::default())
+        .into_iter()
+        .find(|a| a.rule == "security-group-open-to-world")
+        .expect("the security group alert");
+
+    let body = sns::render(&alert).body;
+    assert!(
+        body.contains("     Matched:    requestParameters.ipPermissions.items[*].ipRanges.items[*].cidrIp = 10.0.0.0/8, 0.0.0.0/0"),
+        "{body}"
+    );
+    assert!(body.contains("requestParameters.ipPermissions.items[*].fromPort = 22"), "{body}");
+
+    let message = Message::new(alert, "markers/logs/network.json.gz", "webhook");
+    let document: serde_json::Value = serde_json::from_slice(&webhook::render(&message)).unwrap();
+    let matched = &document["alert"]["events"][0]["matched"];
+    assert_eq!(matched[0]["field"], "requestParameters.ipPermissions.items[*].ipRanges.items[*].cidrIp", "{document}");
+    assert_eq!(matched[0]["values"][1], "0.0.0.0/0");
+}

@@ -118,6 +118,10 @@ fn event_block(body: &mut String, n: usize, e: &AlertEvent) {
     if let Some(request) = &e.request {
         let _ = writeln!(body, "     Request:    {request}");
     }
+    for (i, m) in e.matched.iter().enumerate() {
+        let label = if i == 0 { "Matched:" } else { "" };
+        let _ = writeln!(body, "     {label:<11} {} = {}", m.field, m.values.join(", "));
+    }
     let _ = writeln!(body, "     Event ID:   {}", show(&e.event_id));
     if let Some(link) = &e.link {
         let _ = writeln!(body, "     Console:    {link}");

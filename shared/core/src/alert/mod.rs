@@ -106,11 +106,21 @@ pub struct AlertEvent {
     pub outcome: String,
     /// `requestParameters` as compact JSON, cut.
     pub request: Option<String>,
+    /// Why it matched: the fields its rule tests or shows, with their values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matched: Vec<Matched>,
     pub event_id: Option<String>,
     /// The event in the CloudTrail console, built from checked parts only.
     pub link: Option<String>,
     /// The record's index in its log file.
     pub record: usize,
+}
+
+/// One field a rule tested or shows, with the record's values there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Matched {
+    pub field: String,
+    pub values: Vec<String>,
 }
 
 /// One message to send, in no channel's format.
@@ -294,6 +304,14 @@ impl AlertEvent {
             mfa_used: s(&f.mfa_used),
             outcome: printable(&f.outcome.to_string(), FIELD_MAX).into_owned(),
             request: f.request_parameters.as_deref().map(|p| printable(p, 2100).into_owned()),
+            matched: f
+                .matched
+                .iter()
+                .map(|(field, values)| Matched {
+                    field: printable(field, FIELD_MAX).into_owned(),
+                    values: values.iter().map(|v| printable(v, FIELD_MAX).into_owned()).collect(),
+                })
+                .collect(),
             event_id: s(&f.event_id),
             link: console_link(f.region.as_deref(), f.event_id.as_deref()),
             record: f.record_index,
