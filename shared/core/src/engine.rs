@@ -204,7 +204,7 @@ impl Engine {
                         Location { source: Some(rule.origin.clone()), ..Default::default() },
                     )
                 })?;
-                let name = selector.to_string().trim_start_matches("$.").to_string();
+                let name = crate::finding::field_name(&selector);
                 if !why.iter().any(|(shown, _)| *shown == name) {
                     why.push((name, table.intern(&selector.steps)));
                 }

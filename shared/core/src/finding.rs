@@ -81,7 +81,7 @@ fn matched_map<S: Serializer>(matched: &[(String, Vec<String>)], s: S) -> Result
 }
 
 /// Fields a finding shows anyway; "why it matched" leaves them out.
-const SHOWN: [&str; 12] = [
+const SHOWN: [&str; 13] = [
     "eventName",
     "eventSource",
     "eventTime",
@@ -94,6 +94,7 @@ const SHOWN: [&str; 12] = [
     "errorCode",
     "errorMessage",
     "additionalEventData.MFAUsed",
+    "responseElements.ConsoleLogin",
 ];
 
 /// Values shown per field, and their length, in "why it matched".
@@ -106,9 +107,14 @@ pub fn why_fields(pattern: &crate::pattern::Pattern) -> Vec<(String, usize)> {
     pattern
         .fields()
         .into_iter()
-        .map(|(selector, slot)| (selector.to_string().trim_start_matches("$.").to_string(), slot))
-        .filter(|(name, _)| !SHOWN.contains(&name.as_str()) && name != "responseElements.ConsoleLogin")
+        .map(|(selector, slot)| (field_name(selector), slot))
+        .filter(|(name, _)| !SHOWN.contains(&name.as_str()))
         .collect()
+}
+
+/// A selector as findings name it: `$.a.b[*]` is `a.b[*]`.
+pub fn field_name(selector: &crate::pattern::Selector) -> String {
+    selector.to_string().trim_start_matches("$.").to_string()
 }
 
 /// The values a record has at each of `fields` (objects and arrays left
