@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::extract::{PathTable, Scalar, Values};
+use crate::facts::{Deriver, Trusted};
 use crate::finding::Finding;
 use crate::pattern::{Expr, Matcher, Op, Pattern, Test};
 use crate::reader::{LogReader, RawRecord, RecordVisitor, DEFAULT_MAX_RECORD_BYTES};
@@ -90,6 +91,8 @@ pub struct EngineOptions {
     /// Threads per file: 2 reads (decompresses, splits) on a second thread.
     /// Defaults to 2 when the machine has two cores or more.
     pub threads: usize,
+    /// Accounts that are not "outside" for the facts (besides each record's own).
+    pub trusted: Trusted,
 }
 
 impl Default for EngineOptions {
@@ -98,6 +101,7 @@ impl Default for EngineOptions {
             min_severity: Severity::Info,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             threads: crate::reader::default_threads(),
+            trusted: Trusted::default(),
         }
     }
 }
@@ -174,6 +178,7 @@ fn required_names(expr: &Expr, name_slot: usize) -> Option<Vec<String>> {
 /// A rule set compiled for scanning. Build once, scan many files.
 pub struct Engine {
     table: Arc<PathTable>,
+    deriver: Deriver,
     facts: FactSlots,
     rules: Vec<CompiledRule>,
     dispatch: Dispatch,
@@ -223,8 +228,11 @@ impl Engine {
             };
             suppressions.push(CompiledSuppression { suppression: s.clone(), pattern });
         }
+        let mut trusted = set.trusted().clone();
+        trusted.extend(&options.trusted);
+        let deriver = Deriver::new(&mut table, trusted).map_err(|e| e.in_source("rules"))?;
         let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName));
-        Ok(Engine { table: Arc::new(table), facts, rules, dispatch, suppressions, options })
+        Ok(Engine { table: Arc::new(table), deriver, facts, rules, dispatch, suppressions, options })
     }
 
     /// The rules that run.
@@ -259,6 +267,7 @@ impl Engine {
         sink: &mut dyn ScanSink,
     ) -> Result<()> {
         let values = raw.values(&self.table).map_err(|e| record_error(&e, source, raw))?;
+        let values = self.deriver.apply(values, raw.json);
         let facts = RecordFacts::new(&values, &self.facts);
         summary.records += 1;
         summary.stats.observe(&facts);
@@ -284,7 +293,7 @@ impl Engine {
 
     /// The rules one JSON record matches (suppressions not applied).
     pub fn matching_rules(&self, json: &str) -> std::result::Result<Vec<&Arc<Rule>>, serde_json::Error> {
-        let values = self.table.extract(json)?;
+        let values = self.deriver.apply(self.table.extract(json)?, json);
         let mut out = Vec::new();
         self.dispatch.candidates(&values, self.facts.slot(Fact::EventName), |i| {
             if self.rules[i].pattern.matches(&values) {

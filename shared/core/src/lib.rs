@@ -10,6 +10,9 @@
 //! - [`extract`]: pulls the fields rules need out of a record in one pass
 //!   (a hand-written walker; serde_json for what it declines).
 //! - [`pattern`]: the CloudWatch Logs JSON filter-pattern language.
+//! - [`facts`]: what a change did, normalized from every shape AWS records
+//!   it in (security-group rules, policies, sharing, credential targets,
+//!   instance types), as `$.facts.*` fields rules and queries match.
 //! - [`rule`]: rules, rule files, suppressions and the built-in catalogue.
 //! - [`digest`]: log file integrity: digest files, signatures, chains, log hashes.
 //! - [`engine`]: runs a rule set over a log file and reports findings.
@@ -30,6 +33,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod facts;
 pub mod finding;
 pub mod grouped;
 pub mod key;

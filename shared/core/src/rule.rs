@@ -31,6 +31,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Location, Result};
+use crate::facts::Trusted;
 use crate::pattern::Pattern;
 
 /// The built-in catalogue's TOML text.
@@ -188,6 +189,9 @@ struct RuleFile {
     rule: Vec<Rule>,
     #[serde(default)]
     suppression: Vec<Suppression>,
+    /// Accounts that are not "outside" for the facts (`$.facts.*`).
+    #[serde(default)]
+    trusted_accounts: Vec<String>,
 }
 
 /// An example that did not behave as its rule says.
@@ -221,6 +225,7 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     disabled: BTreeSet<String>,
     suppressions: Vec<Suppression>,
+    trusted: Trusted,
 }
 
 impl RuleSet {
@@ -263,6 +268,7 @@ impl RuleSet {
             set.suppressions.push(s);
         }
         set.disabled = file.disable.into_iter().collect();
+        set.trusted = Trusted::new(&file.trusted_accounts).map_err(|e| located(e.kind.to_string(), None))?;
         Ok(set)
     }
 
@@ -313,6 +319,7 @@ impl RuleSet {
         }
         self.disabled.extend(other.disabled);
         self.suppressions.extend(other.suppressions);
+        self.trusted.extend(&other.trusted);
         Ok(())
     }
 
@@ -349,6 +356,11 @@ impl RuleSet {
         &self.suppressions
     }
 
+    /// The accounts the rule files trust (`trusted_accounts`).
+    pub fn trusted(&self) -> &Trusted {
+        &self.trusted
+    }
+
     /// Runs every active rule's examples; returns the ones that fail.
     pub fn test_examples(&self) -> Vec<ExampleFailure> {
         let mut failures = Vec::new();
@@ -369,12 +381,10 @@ impl RuleSet {
             };
             let cases = rule.examples.matches.iter().map(|e| (e, true));
             for (example, should_match) in cases.chain(rule.examples.no_match.iter().map(|e| (e, false))) {
-                match pattern.matches_json(example) {
+                match crate::facts::pattern_matches(&pattern, example, &self.trusted) {
                     Ok(m) if m == should_match => {}
                     Ok(_) => failures.push(fail(example, should_match, None)),
-                    Err(e) => {
-                        failures.push(fail(example, should_match, Some(format!("example is not valid JSON: {e}"))))
-                    }
+                    Err(e) => failures.push(fail(example, should_match, Some(e))),
                 }
             }
         }
@@ -392,7 +402,8 @@ fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
     if rule.title.trim().is_empty() {
         return Err("the title is empty".into());
     }
-    Pattern::parse(&rule.pattern).map_err(|e| format!("pattern {}: {}", rule.pattern, e.kind))?;
+    let pattern = Pattern::parse(&rule.pattern).map_err(|e| format!("pattern {}: {}", rule.pattern, e.kind))?;
+    crate::facts::check_names(&pattern).map_err(|e| e.kind.to_string())?;
     if let Some(threshold) = &rule.threshold {
         threshold.validate()?;
     }

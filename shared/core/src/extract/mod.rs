@@ -112,11 +112,22 @@ impl Node {
     }
 }
 
+/// The first key of the selectors that name derived facts (`$.facts.sg.worldOpen`):
+/// values the facts stage computes from a record, never fields read from it.
+pub const DERIVED_ROOT: &str = "facts";
+
 /// The set of selectors to extract, as a trie. Node 0 is the record root.
+/// Selectors under [`DERIVED_ROOT`] hang from a second root that no walk
+/// visits, so a record cannot supply a derived value itself; they are listed
+/// in [`PathTable::derived`] for the facts stage to fill.
 #[derive(Debug, Clone)]
 pub struct PathTable {
     nodes: Vec<Node>,
     slots: usize,
+    /// The detached root of derived selectors, once one is interned.
+    detached: Option<usize>,
+    /// Each derived selector (the steps after [`DERIVED_ROOT`]) and its slot.
+    derived: Vec<(Vec<Step>, usize)>,
 }
 
 impl Default for PathTable {
@@ -127,7 +138,12 @@ impl Default for PathTable {
 
 impl PathTable {
     pub fn new() -> Self {
-        PathTable { nodes: vec![Node::default()], slots: 0 }
+        PathTable { nodes: vec![Node::default()], slots: 0, detached: None, derived: Vec::new() }
+    }
+
+    /// The derived selectors interned so far (steps after [`DERIVED_ROOT`]) and their slots.
+    pub fn derived(&self) -> &[(Vec<Step>, usize)] {
+        &self.derived
     }
 
     /// Number of distinct selectors interned.
@@ -141,7 +157,16 @@ impl PathTable {
 
     /// Adds a selector (or finds it) and returns its slot.
     pub fn intern(&mut self, steps: &[Step]) -> usize {
-        let mut node = 0;
+        let derived = matches!(steps.first(), Some(Step::Key(k)) if k == DERIVED_ROOT);
+        let (mut node, steps) = match self.detached {
+            _ if !derived => (0, steps),
+            Some(root) => (root, &steps[1..]),
+            None => {
+                self.nodes.push(Node::default());
+                self.detached = Some(self.nodes.len() - 1);
+                (self.nodes.len() - 1, &steps[1..])
+            }
+        };
         for step in steps {
             let existing = match step {
                 Step::Key(k) => self.nodes[node].key(k.as_bytes()),
@@ -162,10 +187,16 @@ impl PathTable {
                 }
             };
         }
-        *self.nodes[node].slot.get_or_insert_with(|| {
-            self.slots += 1;
-            self.slots - 1
-        })
+        if let Some(slot) = self.nodes[node].slot {
+            return slot;
+        }
+        let slot = self.slots;
+        self.slots += 1;
+        self.nodes[node].slot = Some(slot);
+        if derived {
+            self.derived.push((steps.to_vec(), slot));
+        }
+        slot
     }
 
     /// Extracts every interned selector's values from one JSON record.
@@ -305,6 +336,24 @@ impl<'a> Values<'a> {
             (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
             _ => &[],
         }
+    }
+
+    /// These values with `derived` added (slots of derived selectors, which
+    /// extraction leaves empty). Called only for the few records whose facts
+    /// are needed, so it may regroup.
+    pub fn with_derived(self, derived: Vec<(usize, Scalar<'a>)>) -> Values<'a> {
+        if derived.is_empty() {
+            return self;
+        }
+        let slots = self.start.len() - 1;
+        let mut items: Vec<(u32, Scalar<'a>)> = Vec::with_capacity(self.items.len() + derived.len());
+        let mut values = self.items.into_iter();
+        for slot in 0..slots {
+            let count = self.start[slot + 1] - self.start[slot];
+            items.extend(values.by_ref().take(count as usize).map(|v| (slot as u32, v)));
+        }
+        items.extend(derived.into_iter().filter(|(slot, _)| *slot < slots).map(|(slot, v)| (slot as u32, v)));
+        Values::group(Found { items, raws: self.raws }, slots)
     }
 
     /// The first string the selector reached, if any.
