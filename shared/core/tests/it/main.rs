@@ -5,3 +5,4 @@
 mod benign_week;
 mod properties;
 mod samples;
+mod stratus;
