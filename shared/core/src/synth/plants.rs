@@ -35,8 +35,8 @@ pub(super) const PLANTS: &[Plant] = &[
             b,
             "ec2.amazonaws.com",
             "AuthorizeSecurityGroupIngress",
-            json!({"groupId": "sg-1", "ipPermissions": {"items": [
-            {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+            // The CLI's flat form, as `aws ec2 authorize-security-group-ingress --cidr` writes it.
+            json!({"groupId": "sg-1", "ipPermissions": {}, "cidrIp": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22}),
         );
     }),
     ("cloudtrail-logging-stopped", |b| {
@@ -215,5 +215,105 @@ pub(super) const PLANTS: &[Plant] = &[
                 json!({"instanceId": format!("i-{i}"), "attribute": "userData"}),
             );
         }
+    }),
+    // The public attack catalogue's techniques, in the shapes of its detonation logs.
+    ("lambda-permission-opened", |b| {
+        attack(
+            b,
+            "lambda.amazonaws.com",
+            "AddPermission20150331v2",
+            json!({"action": "lambda:InvokeFunction", "functionName": "orders-api", "principal": "*", "statementId": "backdoor"}),
+        );
+    }),
+    ("resource-policy-opened", |b| {
+        let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});
+        attack(
+            b,
+            "secretsmanager.amazonaws.com",
+            "PutResourcePolicy",
+            json!({"secretId": "prod/db", "resourcePolicy": policy.to_string()}),
+        );
+    }),
+    ("ec2-accelerated-instance-requested", |b| {
+        let params = json!({"instanceType": "p2.xlarge", "instancesSet": {"items": [{"imageId": "ami-0abc", "minCount": 1, "maxCount": 10}]}});
+        b.call(
+            thief(),
+            "ec2.amazonaws.com",
+            "RunInstances",
+            params,
+            ATTACKER_IP,
+            "aws-cli/2.15.0",
+            Some("Client.UnauthorizedOperation"),
+        );
+    }),
+    ("password-data-read-many-instances", |b| {
+        for i in 0..12 {
+            let params = json!({"instanceId": format!("i-win{i}")});
+            b.call(
+                thief(),
+                "ec2.amazonaws.com",
+                "GetPasswordData",
+                params,
+                ATTACKER_IP,
+                "aws-cli/2.15.0",
+                Some("Client.UnauthorizedOperation"),
+            );
+        }
+    }),
+    ("ssm-parameters-decrypted-burst", |b| {
+        for i in 0..6 {
+            let names: Vec<String> = (0..10).map(|n| format!("/credentials/app-{i}/secret-{n}")).collect();
+            attack(b, "ssm.amazonaws.com", "GetParameters", json!({"names": names, "withDecryption": true}));
+        }
+    }),
+    ("secrets-batch-read-by-filter", |b| {
+        attack(
+            b,
+            "secretsmanager.amazonaws.com",
+            "BatchGetSecretValue",
+            json!({"filters": [{"key": "tag-key", "values": ["prod"]}]}),
+        );
+    }),
+    ("ssm-shell-command-sent", |b| {
+        attack(
+            b,
+            "ssm.amazonaws.com",
+            "SendCommand",
+            json!({"documentName": "AWS-RunShellScript", "instanceIds": ["i-0a1", "i-0a2"], "interactive": false, "parameters": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+        );
+    }),
+    ("ssm-session-started", |b| {
+        attack(b, "ssm.amazonaws.com", "StartSession", json!({"target": "i-0a1"}));
+    }),
+    ("bedrock-model-access-enabled", |b| {
+        attack(
+            b,
+            "bedrock.amazonaws.com",
+            "PutFoundationModelEntitlement",
+            json!({"modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}),
+        );
+    }),
+    ("rolesanywhere-trust-anchor-created", |b| {
+        let source = json!({"sourceData": {"x509CertificateData": "-----BEGIN CERTIFICATE-----"}, "sourceType": "CERTIFICATE_BUNDLE"});
+        attack(
+            b,
+            "rolesanywhere.amazonaws.com",
+            "CreateTrustAnchor",
+            json!({"enabled": true, "name": "ca", "source": source}),
+        );
+    }),
+    ("sts-federation-token-issued", |b| {
+        let policy =
+            "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}";
+        b.call(
+            user("ci-bot"),
+            "sts.amazonaws.com",
+            "GetFederationToken",
+            json!({"name": "x", "policy": policy}),
+            ATTACKER_IP,
+            "aws-cli/2.15.0",
+            None,
+        );
     }),
 ];

@@ -8,6 +8,8 @@
 //! missing one permission, refused all week; a daily CloudFormation
 //! deployment (Lambda code, security groups with internal rules, IAM role
 //! policies, routes, NACLs) and a Terraform role changing network plumbing;
+//! the platform team's changes that look like attacks and are not
+//! (`synth::lookalikes`);
 //! a nightly security scanner listing and describing everything, some of it
 //! refused; Identity Center users signing in (logged `MFAUsed: No`: MFA is
 //! at the identity provider); IAM users signing in with MFA.
@@ -21,6 +23,9 @@ use super::plants::PLANTS;
 
 pub(super) const ACCOUNT: &str = "123456789012";
 pub(super) const ATTACKER_IP: &str = "203.0.113.66";
+/// The CI account the platform team trusts (`trusted_accounts`): shares and
+/// trust granted to it are not "outside".
+pub const TRUSTED_ACCOUNT: &str = "210987654321";
 
 /// One planted attack: the rule that must alert, and its records' event ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +234,7 @@ impl Week {
             login["additionalEventData"] = json!({"MFAUsed": "Yes"});
             login["eventType"] = json!("AwsConsoleSignIn");
         }
+        super::lookalikes::platform_changes(b, day, minute);
         // The daily CloudFormation deployment at 14:00.
         if minute == 840 {
             let mut deploy = role("cfn-exec", "AWSCloudFormation");
