@@ -113,6 +113,11 @@ pub struct RuleArgs {
     /// Rule files add rules, disable built-in ones and add suppressions.
     #[arg(long = "rules", value_name = "FILE|DIR")]
     rules: Vec<PathBuf>,
+    /// Accounts that are not "outside" for the facts ($.facts.*): sharing
+    /// with them or trusting them does not alert. Comma-separated 12-digit
+    /// ids; repeatable; adds to the rule files' `trusted_accounts`.
+    #[arg(long = "trusted-accounts", value_name = "IDS")]
+    trusted_accounts: Vec<String>,
 }
 
 impl RuleArgs {
@@ -121,6 +126,9 @@ impl RuleArgs {
         let mut set = RuleSet::builtin()?;
         for path in &self.rules {
             set.merge(RuleSet::load(path)?)?;
+        }
+        for list in &self.trusted_accounts {
+            set.trust(&trailwatch_core::facts::Trusted::parse_list(list)?);
         }
         set.check_references()?;
         Ok(set)

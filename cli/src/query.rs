@@ -73,6 +73,10 @@ pub struct QueryArgs {
     /// A CloudWatch Logs filter pattern the record must match (repeatable).
     #[arg(long = "where", value_name = "PATTERN")]
     patterns: Vec<String>,
+    /// Accounts that are not "outside" for the facts (`$.facts.*`) in
+    /// --where and --columns. Comma-separated 12-digit ids; repeatable.
+    #[arg(long = "trusted-accounts", value_name = "IDS")]
+    trusted_accounts: Vec<String>,
     /// A named report (see below); key-activity takes the key: key-activity=AKIA...
     #[arg(long, value_name = "NAME")]
     report: Option<String>,
@@ -163,6 +167,7 @@ impl QueryArgs {
             },
             read_only: self.read_only.as_deref().map(parse_bool).transpose()?,
             patterns: self.patterns.clone(),
+            trusted: trailwatch_core::facts::Trusted::parse_list(&self.trusted_accounts.join(","))?,
         };
         if let (Some(since), Some(until)) = (filters.since, filters.until) {
             if since >= until {

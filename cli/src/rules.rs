@@ -54,7 +54,7 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let args = RuleArgs { rules: paths.to_vec() };
+    let args = RuleArgs { rules: paths.to_vec(), trusted_accounts: Vec::new() };
     let set: RuleSet = args.load()?;
     let failures = set.test_examples();
     let examples: usize = set.active_rules().map(|r| r.examples.matches.len() + r.examples.no_match.len()).sum();

@@ -11,6 +11,7 @@ use trailwatch_aws::flood::FLUSH_GRACE;
 use trailwatch_aws::output::setup::outputs_from_env;
 use trailwatch_aws::s3::S3Store;
 use trailwatch_core::engine::{Engine, EngineOptions};
+use trailwatch_core::facts::Trusted;
 use trailwatch_detect::config::{rules_or_builtin, Settings};
 use trailwatch_detect::handler::Detector;
 use trailwatch_detect::integrity::KeyCache;
@@ -23,7 +24,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = sdk_config().await;
     let store = S3Store::new(s3_client(&config));
     let outputs = outputs_from_env(&config, "ALERT_TOPIC_ARN").await?;
-    let rules = rules_or_builtin(&store, &outputs, &settings.state_bucket, settings.extra_rules.as_deref()).await?;
+    let mut rules = rules_or_builtin(&store, &outputs, &settings.state_bucket, settings.extra_rules.as_deref()).await?;
+    // Accounts that are not "outside" for the facts: the template's trusted and partner accounts.
+    rules.trust(&Trusted::parse_list(&std::env::var("TRUSTED_ACCOUNTS").unwrap_or_default())?);
     let engine = Engine::new(&rules, EngineOptions { min_severity: settings.min_severity, ..Default::default() })?;
     tracing::info!(
         rules = engine.rules().count(),

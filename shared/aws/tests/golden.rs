@@ -57,7 +57,7 @@ fn webhook_rendering_matches_the_golden_file() {
 
 /// GIVEN the security group opened to the world in the network sample WHEN
 /// its alert is rendered THEN the email and the webhook say why it matched:
-/// the CIDR the rule tested and the port it shows.
+/// the fact the rule tested (a world-open inbound rule) and its ports.
 #[test]
 fn why_a_finding_matched_reaches_the_email_and_the_webhook() {
     use trailwatch_core::alert::{alerts_for_file, AlertLimits, FileContext};
@@ -78,15 +78,14 @@ fn why_a_finding_matched_reaches_the_email_and_the_webhook() {
         .expect("the security group alert");
 
     let body = sns::render(&alert).body;
-    assert!(
-        body.contains("     Matched:    requestParameters.ipPermissions.items[*].ipRanges.items[*].cidrIp = 10.0.0.0/8, 0.0.0.0/0"),
-        "{body}"
-    );
-    assert!(body.contains("requestParameters.ipPermissions.items[*].fromPort = 22"), "{body}");
+    assert!(body.contains("     Matched:    facts.sg.worldOpen = true"), "{body}");
+    assert!(body.contains("facts.sg.worldOpenPorts = tcp 22"), "{body}");
 
     let message = Message::new(alert, "markers/logs/network.json.gz", "webhook");
     let document: serde_json::Value = serde_json::from_slice(&webhook::render(&message)).unwrap();
     let matched = &document["alert"]["events"][0]["matched"];
-    assert_eq!(matched[0]["field"], "requestParameters.ipPermissions.items[*].ipRanges.items[*].cidrIp", "{document}");
-    assert_eq!(matched[0]["values"][1], "0.0.0.0/0");
+    assert_eq!(matched[0]["field"], "facts.sg.worldOpen", "{document}");
+    assert_eq!(matched[0]["values"][0], "true");
+    assert_eq!(matched[2]["field"], "facts.sg.worldOpenPorts", "{document}");
+    assert_eq!(matched[2]["values"][0], "tcp 22");
 }

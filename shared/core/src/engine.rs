@@ -443,7 +443,7 @@ reason = "drill"
         let mut generator = crate::synth::Generator::new(3);
         for _ in 0..3000 {
             let json = generator.record().to_string();
-            let values = engine.table.extract(&json).unwrap();
+            let values = engine.deriver.apply(engine.table.extract(&json).unwrap(), &json);
             let every: Vec<&str> =
                 engine.rules.iter().filter(|r| r.pattern.matches(&values)).map(|r| r.rule.id.as_str()).collect();
             let dispatched: Vec<&str> = engine.matching_rules(&json).unwrap().iter().map(|r| r.id.as_str()).collect();

@@ -88,8 +88,9 @@ pub fn classify_key(key: &str, size: Option<u64>) -> KeyKind {
     };
     match rest {
         [_, "CloudTrail-Digest", ..] => KeyKind::Digest,
-        [_, "CloudTrail-Insight", ..] => KeyKind::Insight,
-        [account, "CloudTrail", region, y, m, d, file] if is_account(account) => {
+        // Insights files are read like log files: their records are the
+        // insight events rules alert on (cloudtrail-insight-started).
+        [account, kind @ ("CloudTrail" | "CloudTrail-Insight"), region, y, m, d, file] if is_account(account) => {
             match log_file_time(file, account, region) {
                 Some(time) => KeyKind::Log(LogKey {
                     org_id,
@@ -98,9 +99,11 @@ pub fn classify_key(key: &str, size: Option<u64>) -> KeyKind {
                     date: format!("{y}/{m}/{d}"),
                     time: time.to_string(),
                 }),
+                None if *kind == "CloudTrail-Insight" => KeyKind::Insight,
                 None => KeyKind::Other,
             }
         }
+        [_, "CloudTrail-Insight", ..] => KeyKind::Insight,
         _ => KeyKind::Other,
     }
 }
@@ -110,7 +113,7 @@ pub fn classify_key(key: &str, size: Option<u64>) -> KeyKind {
 pub fn parse_log_file_name(name: &str) -> Option<(String, String, String)> {
     let mut parts = name.splitn(4, '_');
     let (account, marker, region) = (parts.next()?, parts.next()?, parts.next()?);
-    if !is_account(account) || marker != "CloudTrail" {
+    if !is_account(account) || !matches!(marker, "CloudTrail" | "CloudTrail-Insight") {
         return None;
     }
     let time = log_file_time(name, account, region)?;
@@ -121,9 +124,12 @@ fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json.gz`: the time.
+/// `<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json.gz` (or
+/// `_CloudTrail-Insight_`): the time.
 fn log_file_time<'a>(file: &'a str, account: &str, region: &str) -> Option<&'a str> {
-    let rest = file.strip_prefix(account)?.strip_prefix("_CloudTrail_")?.strip_prefix(region)?.strip_prefix('_')?;
+    let after = file.strip_prefix(account)?;
+    let after = after.strip_prefix("_CloudTrail_").or_else(|| after.strip_prefix("_CloudTrail-Insight_"))?;
+    let rest = after.strip_prefix(region)?.strip_prefix('_')?;
     if !(rest.ends_with(".json.gz") || rest.ends_with(".json")) {
         return None;
     }
@@ -171,6 +177,11 @@ mod tests {
             (org, None, "log"),
             ("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/20/123456789012_CloudTrail-Digest_us-east-1_t_us-east-1_20261120T100000Z.json.gz", None, "Digest"),
             ("AWSLogs/123456789012/CloudTrail-Insight/us-east-1/2026/11/20/x.json.gz", None, "Insight"),
+            (
+                "AWSLogs/123456789012/CloudTrail-Insight/us-east-1/2026/11/20/123456789012_CloudTrail-Insight_us-east-1_20261120T0915Z_Ab12.json.gz",
+                None,
+                "log",
+            ),
             ("AWSLogs/123456789012/Config/ConfigWritabilityCheckFile", Some(0), "ConfigWritabilityCheck"),
             ("AWSLogs/123456789012/CloudTrail/", Some(0), "Folder"),
             (log, Some(0), "Folder"),

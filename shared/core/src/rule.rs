@@ -356,6 +356,11 @@ impl RuleSet {
         &self.suppressions
     }
 
+    /// Trusts more accounts (a CLI flag, the function's setting).
+    pub fn trust(&mut self, accounts: &Trusted) {
+        self.trusted.extend(accounts);
+    }
+
     /// The accounts the rule files trust (`trusted_accounts`).
     pub fn trusted(&self) -> &Trusted {
         &self.trusted

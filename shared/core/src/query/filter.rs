@@ -50,6 +50,8 @@ pub struct Filters {
     pub read_only: Option<bool>,
     /// CloudWatch Logs filter patterns, all of which must match.
     pub patterns: Vec<String>,
+    /// Accounts that are not "outside" for the facts patterns and columns read.
+    pub trusted: crate::facts::Trusted,
 }
 
 /// Parses a `--since`/`--until` value: RFC 3339 (`2026-11-20T09:00:00Z`), a

@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 use crate::engine::record_error;
 use crate::error::{Error, Result};
 use crate::extract::{PathTable, Scalar, Values};
+use crate::facts::Deriver;
 use crate::key::parse_log_file_name;
 use crate::pattern::{Pattern, Selector, Step};
 use crate::reader::{LogReader, RawRecord, RecordVisitor, DEFAULT_MAX_RECORD_BYTES};
@@ -96,6 +97,7 @@ enum Cond {
 /// A compiled query. Build once, scan many files.
 pub struct Query {
     table: Arc<PathTable>,
+    deriver: Deriver,
     facts: FactSlots,
     slots: Slots,
     conds: Vec<Cond>,
@@ -200,8 +202,10 @@ impl Query {
                 other => Ok(other.clone()),
             })
             .collect::<Result<Vec<_>>>()?;
+        let deriver = Deriver::new(&mut table, filters.trusted.clone())?;
         Ok(Query {
             table: Arc::new(table),
+            deriver,
             facts,
             slots,
             conds,
@@ -320,6 +324,7 @@ impl RecordVisitor for FileQuery<'_, '_> {
     fn record(&mut self, raw: RawRecord<'_>) -> Result<ControlFlow<()>> {
         let query = self.query;
         let values = raw.values(&query.table).map_err(|e| record_error(&e, self.source, raw))?;
+        let values = query.deriver.apply(values, raw.json);
         let facts = RecordFacts::new(&values, &query.facts);
         self.summary.records += 1;
         if !query.matches(&values, &facts, raw.json) {
