@@ -31,6 +31,7 @@ mod sharing;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -213,6 +214,17 @@ fn family_of(field: Field) -> Family {
     }
 }
 
+/// Every event name of a family.
+fn events_of(family: Family) -> &'static [&'static str] {
+    match family {
+        Family::SecurityGroup => &network::EVENTS,
+        Family::Policy => &policy::EVENTS,
+        Family::Share => &sharing::EVENTS,
+        Family::Target => &identity::EVENTS,
+        Family::Instance => &compute::EVENTS,
+    }
+}
+
 /// The family whose facts an event name has, if any.
 fn family_for_event(name: &str) -> Option<Family> {
     if network::EVENTS.contains(&name) {
@@ -369,7 +381,8 @@ pub(crate) fn text_of(value: Option<&Value>) -> Option<String> {
 pub struct Deriver {
     /// (field, slot) for every derived selector bound.
     bound: Vec<(Field, usize)>,
-    families: Vec<Family>,
+    /// The event names whose facts a bound field needs: one lookup per record.
+    events: FxHashSet<&'static str>,
     name_slot: usize,
     trusted: Trusted,
 }
@@ -397,14 +410,9 @@ impl Deriver {
             };
             bound.push((field, *slot));
         }
-        let mut families = Vec::new();
-        for family in bound.iter().map(|(f, _)| family_of(*f)) {
-            if !families.contains(&family) {
-                families.push(family);
-            }
-        }
+        let events = bound.iter().flat_map(|(f, _)| events_of(family_of(*f)).iter().copied()).collect();
         let name_slot = table.intern(&[Step::Key("eventName".into())]);
-        Ok(Deriver { bound, families, name_slot, trusted })
+        Ok(Deriver { bound, events, name_slot, trusted })
     }
 
     /// True when no selector asks for a fact.
@@ -424,7 +432,7 @@ impl Deriver {
             return values;
         }
         let wanted = match values.get(self.name_slot) {
-            [Scalar::Str(name)] => family_for_event(name).is_some_and(|f| self.families.contains(&f)),
+            [Scalar::Str(name)] => self.events.contains(name.as_ref()),
             _ => false,
         };
         if !wanted {
@@ -436,6 +444,8 @@ impl Deriver {
         values.with_derived(derived)
     }
 }
+
+pub use network::change_in_words as security_group_change;
 
 /// Whether `pattern` matches one JSON record, facts included (rule examples,
 /// `trailwatch pattern check`). The error says what is wrong, in words.

@@ -45,7 +45,9 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct SgRule {
     direction: Direction,
-    protocol: String,
+    /// The rule's id, when the call names rules by id (modify, revoke by id).
+    id: Option<String>,
+    protocol: Option<String>,
     from: Option<String>,
     to: Option<String>,
     cidrs: Vec<String>,
@@ -54,19 +56,21 @@ struct SgRule {
 
 impl SgRule {
     fn new(direction: Direction, protocol: Option<String>, from: Option<String>, to: Option<String>) -> SgRule {
-        SgRule {
-            direction,
-            protocol: protocol.unwrap_or_else(|| "-1".into()),
-            from,
-            to,
-            cidrs: Vec::new(),
-            peers: Vec::new(),
-        }
+        SgRule { direction, id: None, protocol, from, to, cidrs: Vec::new(), peers: Vec::new() }
     }
 
-    /// `tcp 22`, `tcp 1024-65535`, `all`, `icmp`.
+    fn add_cidr(&mut self, cidr: Option<String>) {
+        self.cidrs.extend(cidr.filter(|c| !c.is_empty()));
+    }
+
+    fn add_peer(&mut self, peer: Option<String>) {
+        self.peers.extend(peer.filter(|p| !p.is_empty()));
+    }
+
+    /// `tcp 22`, `tcp 1024-65535`, `all`, `icmp` (`?` when the call does not say).
     fn ports(&self) -> String {
-        let protocol = match self.protocol.to_ascii_lowercase().as_str() {
+        let Some(protocol) = &self.protocol else { return "?".into() };
+        let protocol = match protocol.to_ascii_lowercase().as_str() {
             "-1" | "all" => return "all".into(),
             "6" => "tcp".to_string(),
             "17" => "udp".to_string(),
@@ -82,6 +86,16 @@ impl SgRule {
         }
     }
 
+    /// Where the rule lets traffic come from (or go to): its ranges, then groups and prefix lists.
+    fn sources(&self) -> String {
+        let all: Vec<&str> = self.cidrs.iter().chain(&self.peers).map(String::as_str).collect();
+        if all.is_empty() {
+            "-".into()
+        } else {
+            all.join(", ")
+        }
+    }
+
     fn world_open(&self) -> bool {
         self.direction != Direction::Egress && self.cidrs.iter().any(|c| is_world(c))
     }
@@ -92,7 +106,8 @@ pub(crate) fn is_world(cidr: &str) -> bool {
     cidr.split_once('/').is_some_and(|(_, len)| len.trim().parse::<u8>() == Ok(0))
 }
 
-pub(super) fn compute(ctx: &Context<'_>, facts: &mut Facts) {
+/// What a call did to rules, and the rules, normalized.
+fn rules_of(ctx: &Context<'_>) -> (&'static str, Direction, Vec<SgRule>) {
     let name = ctx.event_name();
     let change = match name {
         "ModifySecurityGroupRules" => "modify",
@@ -108,8 +123,45 @@ pub(super) fn compute(ctx: &Context<'_>, facts: &mut Facts) {
     } else {
         request_rules(ctx, direction)
     };
+    (change, direction, rules)
+}
+
+/// A security-group rule change in words, from the same normalized rules
+/// the facts use: `+ ingress tcp 22 from 10.0.0.0/8, 0.0.0.0/0`,
+/// `- egress all from sg-0abc`, `- ingress sgr-9`, `~ sgr-0abc: tcp 443 from ::/0`.
+/// `None` for events that change no rules.
+pub fn change_in_words(record: &Value) -> Option<String> {
+    let name = record.get("eventName").and_then(Value::as_str)?;
+    if !EVENTS.contains(&name) {
+        return None;
+    }
+    let trusted = super::Trusted::default();
+    let ctx = Context { record, trusted: &trusted, own: None };
+    let (change, direction, rules) = rules_of(&ctx);
+    let sign = match change {
+        "modify" => "~",
+        "remove" => "-",
+        _ => "+",
+    };
+    let parts: Vec<String> = rules
+        .iter()
+        .map(|rule| match (&rule.id, change) {
+            (Some(id), "modify") => format!("~ {id}: {} from {}", rule.ports(), rule.sources()),
+            (Some(id), _) => format!("{sign} {} {id}", rule.direction.as_str()),
+            (None, _) => format!("{sign} {} {} from {}", rule.direction.as_str(), rule.ports(), rule.sources()),
+        })
+        .collect();
+    Some(match (parts.is_empty(), change) {
+        (true, "modify") => "~ rules modified".into(),
+        (true, _) => format!("{sign} {}", direction.as_str()),
+        (false, _) => parts.join("; "),
+    })
+}
+
+pub(super) fn compute(ctx: &Context<'_>, facts: &mut Facts) {
+    let (change, _, rules) = rules_of(ctx);
     facts.text(Field::SgChange, change);
-    for rule in &rules {
+    for rule in rules.iter().filter(|r| r.protocol.is_some() || !r.cidrs.is_empty() || !r.peers.is_empty()) {
         facts.text(Field::SgDirection, rule.direction.as_str());
         facts.text(Field::SgPorts, rule.ports());
         for cidr in &rule.cidrs {
@@ -139,17 +191,23 @@ fn request_rules(ctx: &Context<'_>, direction: Direction) -> Vec<SgRule> {
             text_of(item.get("toPort")),
         );
         for range in wrapped_items(item.get("ipRanges")) {
-            rule.cidrs.extend(text_of(range.get("cidrIp")));
+            rule.add_cidr(text_of(range.get("cidrIp")));
         }
         for range in wrapped_items(item.get("ipv6Ranges")) {
-            rule.cidrs.extend(text_of(range.get("cidrIpv6")));
+            rule.add_cidr(text_of(range.get("cidrIpv6")));
         }
         for group in wrapped_items(item.get("groups")) {
-            rule.peers.extend(text_of(group.get("groupId")).or_else(|| text_of(group.get("groupName"))));
+            rule.add_peer(text_of(group.get("groupId")).or_else(|| text_of(group.get("groupName"))));
         }
         for list in wrapped_items(item.get("prefixListIds")) {
-            rule.peers.extend(text_of(list.get("prefixListId")));
+            rule.add_peer(text_of(list.get("prefixListId")));
         }
+        rules.push(rule);
+    }
+    // Rules removed by id.
+    for item in wrapped_items(request.get("securityGroupRuleIds")) {
+        let mut rule = SgRule::new(direction, None, None, None);
+        rule.id = text_of(item.get("securityGroupRuleId")).or_else(|| text_of(Some(item)));
         rules.push(rule);
     }
     // The flat form: one rule at the top of the request.
@@ -163,8 +221,8 @@ fn request_rules(ctx: &Context<'_>, direction: Direction) -> Vec<SgRule> {
             text_of(request.get("fromPort")),
             text_of(request.get("toPort")),
         );
-        rule.cidrs.extend(flat_cidr);
-        rule.peers.extend(flat_peer);
+        rule.add_cidr(flat_cidr);
+        rule.add_peer(flat_peer);
         rules.push(rule);
     }
     rules
@@ -184,10 +242,11 @@ fn modify_rules(ctx: &Context<'_>) -> Vec<SgRule> {
                 text_of(spec.get("FromPort")),
                 text_of(spec.get("ToPort")),
             );
-            rule.cidrs.extend(text_of(spec.get("CidrIpv4")));
-            rule.cidrs.extend(text_of(spec.get("CidrIpv6")));
-            rule.peers.extend(text_of(spec.get("ReferencedGroupId")));
-            rule.peers.extend(text_of(spec.get("PrefixListId")));
+            rule.id = text_of(entry.get("SecurityGroupRuleId")).filter(|_| entry.get("SecurityGroupRule").is_some());
+            rule.add_cidr(text_of(spec.get("CidrIpv4")));
+            rule.add_cidr(text_of(spec.get("CidrIpv6")));
+            rule.add_peer(text_of(spec.get("ReferencedGroupId")));
+            rule.add_peer(text_of(spec.get("PrefixListId")));
             rule
         })
         .collect()
@@ -206,9 +265,9 @@ fn response_rule(item: &Value) -> SgRule {
         text_of(item.get("fromPort")),
         text_of(item.get("toPort")),
     );
-    rule.cidrs.extend(text_of(item.get("cidrIpv4")));
-    rule.cidrs.extend(text_of(item.get("cidrIpv6")));
-    rule.peers.extend(text_of(at(item, &["referencedGroupInfo", "groupId"])));
-    rule.peers.extend(text_of(item.get("prefixListId")));
+    rule.add_cidr(text_of(item.get("cidrIpv4")));
+    rule.add_cidr(text_of(item.get("cidrIpv6")));
+    rule.add_peer(text_of(at(item, &["referencedGroupInfo", "groupId"])));
+    rule.add_peer(text_of(item.get("prefixListId")));
     rule
 }

@@ -246,101 +246,22 @@ impl Groups {
     }
 }
 
-/// A security-group change in words, from the record's request (and, for a
-/// new group, response): `+ ingress tcp 22 from 0.0.0.0/0`,
-/// `- egress all from sg-0abc`, `~ sgr-0abc: tcp 443 from ::/0`,
-/// `created web in vpc-1`, `deleted`.
+/// A security-group change in words: the rules a call added, removed or
+/// modified, read from the same normalized rules the detections' facts use
+/// (`crate::facts`), so a report and an alert never disagree on what a
+/// change did; `created web in vpc-1` and `deleted` for groups.
 pub fn security_group_change(json: &str) -> Option<String> {
     let record: Value = serde_json::from_str(json).ok()?;
     let request = &record["requestParameters"];
-    let event = record["eventName"].as_str()?;
-    let mut parts = Vec::new();
-    let (sign, direction) = match event {
-        "AuthorizeSecurityGroupIngress" => ("+", "ingress"),
-        "AuthorizeSecurityGroupEgress" => ("+", "egress"),
-        "RevokeSecurityGroupIngress" => ("-", "ingress"),
-        "RevokeSecurityGroupEgress" => ("-", "egress"),
-        "ModifySecurityGroupRules" => {
-            let rules = &request["ModifySecurityGroupRulesRequest"]["SecurityGroupRule"];
-            for item in one_or_many(rules) {
-                let id = text(&item["SecurityGroupRuleId"]).unwrap_or("?");
-                let rule = &item["SecurityGroupRule"];
-                let sources: Vec<&str> = ["CidrIpv4", "CidrIpv6", "ReferencedGroupId", "PrefixListId"]
-                    .iter()
-                    .filter_map(|k| text(&rule[*k]))
-                    .collect();
-                parts.push(format!(
-                    "~ {id}: {} from {}",
-                    protocol_ports(&rule["IpProtocol"], &rule["FromPort"], &rule["ToPort"]),
-                    sources.join(", ")
-                ));
-            }
-            return Some(if parts.is_empty() { "~ rules modified".into() } else { parts.join("; ") });
-        }
+    match record["eventName"].as_str()? {
         "CreateSecurityGroup" => {
-            let name = text(&request["groupName"]).unwrap_or("?");
-            let vpc = text(&request["vpcId"]).map(|v| format!(" in {v}")).unwrap_or_default();
-            return Some(format!("created {name}{vpc}"));
+            let name = request["groupName"].as_str().filter(|s| !s.is_empty()).unwrap_or("?");
+            let vpc =
+                request["vpcId"].as_str().filter(|s| !s.is_empty()).map(|v| format!(" in {v}")).unwrap_or_default();
+            Some(format!("created {name}{vpc}"))
         }
-        "DeleteSecurityGroup" => return Some("deleted".into()),
-        _ => return None,
-    };
-    for item in items(&request["ipPermissions"]) {
-        let mut sources = Vec::new();
-        for (list, key) in [
-            ("ipRanges", "cidrIp"),
-            ("ipv6Ranges", "cidrIpv6"),
-            ("groups", "groupId"),
-            ("prefixListIds", "prefixListId"),
-        ] {
-            sources.extend(items(&item[list]).filter_map(|s| text(&s[key])));
-        }
-        parts.push(format!(
-            "{sign} {direction} {} from {}",
-            protocol_ports(&item["ipProtocol"], &item["fromPort"], &item["toPort"]),
-            if sources.is_empty() { "-".to_string() } else { sources.join(", ") }
-        ));
-    }
-    for item in items(&request["securityGroupRuleIds"]) {
-        if let Some(id) = text(&item["securityGroupRuleId"]) {
-            parts.push(format!("{sign} {direction} {id}"));
-        }
-    }
-    Some(if parts.is_empty() { format!("{sign} {direction}") } else { parts.join("; ") })
-}
-
-/// `{"items": [...]}`, as EC2 writes lists in CloudTrail.
-fn items(value: &Value) -> impl Iterator<Item = &Value> {
-    value["items"].as_array().into_iter().flatten()
-}
-
-fn one_or_many(value: &Value) -> Vec<&Value> {
-    match value {
-        Value::Array(list) => list.iter().collect(),
-        Value::Object(_) => vec![value],
-        _ => Vec::new(),
-    }
-}
-
-fn text(value: &Value) -> Option<&str> {
-    value.as_str().filter(|s| !s.is_empty())
-}
-
-/// `tcp 22`, `tcp 1024-65535`, `all`, `icmp`.
-fn protocol_ports(protocol: &Value, from: &Value, to: &Value) -> String {
-    let protocol = match protocol {
-        Value::String(p) if p == "-1" => "all".to_string(),
-        Value::String(p) => p.clone(),
-        Value::Number(n) if n.as_i64() == Some(-1) => "all".to_string(),
-        Value::Number(n) => n.to_string(),
-        _ => "?".to_string(),
-    };
-    let port = |v: &Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).filter(|p| *p >= 0);
-    match (port(from), port(to)) {
-        _ if protocol == "all" => protocol,
-        (Some(a), Some(b)) if a == b => format!("{protocol} {a}"),
-        (Some(a), Some(b)) => format!("{protocol} {a}-{b}"),
-        _ => protocol,
+        "DeleteSecurityGroup" => Some("deleted".into()),
+        _ => crate::facts::security_group_change(&record),
     }
 }
 
@@ -387,6 +308,11 @@ mod tests {
                 "created web in vpc-1",
             ),
             (r#"{"eventName":"DeleteSecurityGroup","requestParameters":{"groupId":"sg-3"}}"#, "deleted"),
+            // The CLI's flat form, as the detection reads it too.
+            (
+                r#"{"eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-1","ipPermissions":{},"cidrIp":"0.0.0.0/0","ipProtocol":"tcp","fromPort":22,"toPort":22}}"#,
+                "+ ingress tcp 22 from 0.0.0.0/0",
+            ),
         ];
         for (json, want) in cases {
             assert_eq!(security_group_change(json).as_deref(), Some(want), "{json}");
