@@ -41,7 +41,7 @@ test: venv template-check
 
 ## Noise and coverage of the default rules on a generated week (DETECTIONS.md).
 detections:
-	$(CARGO) test --release --locked -p trailwatch-core --test it benign_week -- --nocapture
+	$(CARGO) test --release --locked -p trailwatch-core --test it -- benign_week stratus --nocapture --test-threads 1
 
 ## The fuzz targets stay buildable (running them needs cargo-fuzz and a
 ## nightly toolchain: cd shared/fuzz && cargo fuzz run reader|pattern|envelope|s3_key).

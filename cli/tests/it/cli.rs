@@ -216,14 +216,15 @@ fn scan_text_reads_most_severe_first_and_says_why_each_finding_matched() {
     assert!(seen > 50, "{seen} findings");
     // Why: the fields the pattern tested, and those the rule shows.
     for needle in [
-        "matched requestParameters.ipPermissions.items[*].ipRanges.items[*].cidrIp = 10.0.0.0/8, 0.0.0.0/0",
-        "requestParameters.ipPermissions.items[*].fromPort = 22",
+        "matched facts.sg.worldOpen = true",
+        "facts.sg.worldOpenPorts = tcp 22",
+        "facts.sg.cidrs = 10.0.0.0/8, 0.0.0.0/0",
         "matched requestParameters.policyArn = arn:aws:iam::aws:policy/AdministratorAccess",
         "requestParameters.pendingWindowInDays = 7",
     ] {
         assert!(stdout.contains(needle), "stdout lacks {needle:?}");
     }
-    assert!(text(&out.stderr).contains("Scanned 9 files, 111 records: 134 findings"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("Scanned 9 files, 125 records: 155 findings"), "{}", text(&out.stderr));
     let one =
         trailwatch(&["scan", "events/detections/123456789012_CloudTrail_us-east-1_20261121T1030Z_Detections01.json"]);
     assert!(text(&one.stderr).starts_with("Scanned 1 file, "), "{}", text(&one.stderr));
@@ -235,7 +236,7 @@ fn jsonl_findings_carry_the_records_json_as_json() {
     let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let sg = lines.iter().find(|f| f["rule"] == "security-group-open-to-world").expect("a security group finding");
     assert_eq!(sg["request_parameters"]["groupId"], "sg-0123456789abcdef0");
-    assert_eq!(sg["matched"]["requestParameters.ipPermissions.items[*].toPort"][0], "22");
+    assert_eq!(sg["matched"]["facts.sg.worldOpenPorts"][0], "tcp 22");
     let key = lines.iter().find(|f| f["rule"] == "root-access-key-created").expect("a root access key finding");
     assert!(key["response_elements"]["accessKey"].is_object(), "{key}");
 }

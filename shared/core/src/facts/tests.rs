@@ -382,3 +382,12 @@ fn unknown_fact_names_and_bad_trusted_accounts_are_refused() {
     assert!(Trusted::new(["12345"]).is_err());
     assert_eq!(Trusted::parse_list("111111111111, 222222222222").unwrap().accounts().count(), 2);
 }
+
+#[test]
+fn the_readme_documents_every_fact() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    for (_, name, _) in FIELDS {
+        assert!(readme.contains(&format!("| `$.facts.{name}` |")), "README.md has no row for $.facts.{name}");
+    }
+}
