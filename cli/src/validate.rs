@@ -1,9 +1,10 @@
 //! `trailwatch validate`: CloudTrail log file integrity on local copies.
 //!
-//! Finds the digest files and log files under the paths given (matched by
-//! file name, so any local layout works), checks the digests with the core
-//! ([`trailwatch_core::digest`]), hashes every log file a digest lists, and
-//! looks for log files no digest lists.
+//! Finds the digest files and log files under the paths given, checks the
+//! digests with the core ([`trailwatch_core::digest`]), hashes every log
+//! file a digest lists at the place it lists it (the copy's trail root plus
+//! the key below it, `AWSLogs/…`), and reports log files no digest lists
+//! and copies of listed files in other places.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -15,7 +16,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use trailwatch_core::digest::chain::{self, DigestReport, FoundDigest, Gap, LogStatus};
+use trailwatch_core::digest::chain::{self, DigestReport, FoundDigest, Gap};
+use trailwatch_core::digest::listing::{self, LogStatus};
 use trailwatch_core::digest::{DigestFile, PublicKeys};
 use trailwatch_core::key::parse_log_file_name;
 use trailwatch_core::query::filter::parse_time;
@@ -101,16 +103,16 @@ fn sidecar_signature(path: &Path) -> Option<String> {
     std::fs::read_to_string(PathBuf::from(name)).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// The digests (parsed, or why not) and log files (by name) under some paths.
+/// The digests (parsed, or why not) and log files (by path) under some paths.
 pub struct Found {
     pub digests: Vec<FoundDigest>,
     pub unreadable: Vec<String>,
-    pub logs: HashMap<String, PathBuf>,
+    pub logs: Vec<PathBuf>,
 }
 
 /// Digest files whose time overlaps `[since, until)`, and every log file.
 pub fn find(paths: &[PathBuf], since: Option<OffsetDateTime>, until: Option<OffsetDateTime>) -> anyhow::Result<Found> {
-    let mut found = Found { digests: Vec::new(), unreadable: Vec::new(), logs: HashMap::new() };
+    let mut found = Found { digests: Vec::new(), unreadable: Vec::new(), logs: Vec::new() };
     for path in inputs::collect_all(paths)? {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
         if inputs::is_digest_name(&path) {
@@ -127,27 +129,35 @@ pub fn find(paths: &[PathBuf], since: Option<OffsetDateTime>, until: Option<Offs
                 Err(e) => found.unreadable.push(format!("{}: {e}", path.display())),
             }
         } else if parse_log_file_name(&name).is_some() {
-            found.logs.insert(name, path);
+            found.logs.push(path);
         }
     }
     Ok(found)
 }
 
-/// Every log file the given digests list, hashed and compared (reported by
-/// local path, or by S3 URI when absent).
-fn check_logs(digests: &[FoundDigest], logs: &HashMap<String, PathBuf>) -> Vec<LogReport> {
+/// Every log file the given digests list, hashed and compared where the
+/// digest lists it (reported by local path, or by S3 URI when the digest
+/// places it nowhere), then every other log file: unexpected copies of
+/// listed files and files no digest lists.
+fn check_logs(digests: &[FoundDigest], logs: &[PathBuf]) -> Vec<LogReport> {
+    let present: HashMap<String, &PathBuf> = logs.iter().map(|p| (p.display().to_string(), p)).collect();
+    let listed = listing::listed_logs(digests);
     let mut reports = Vec::new();
-    for (name, key, want) in chain::listed_logs(digests) {
-        let status = match logs.get(&name) {
+    for l in &listed {
+        let status = match l.location.as_deref().and_then(|at| present.get(at)) {
             None => LogStatus::Deleted,
             Some(path) => match File::open(path).and_then(trailwatch_core::digest::log_file_sha256) {
-                Ok(hash) if hash.eq_ignore_ascii_case(&want) => LogStatus::Valid,
+                Ok(hash) if hash.eq_ignore_ascii_case(&l.hash) => LogStatus::Valid,
                 Ok(_) => LogStatus::Modified,
                 Err(e) => LogStatus::Unreadable(e.to_string()),
             },
         };
-        let file = logs.get(&name).map_or(key, |p| p.display().to_string());
-        reports.push(LogReport { file, status });
+        reports.push(LogReport { file: l.shown().to_string(), status });
+    }
+    let mut paths: Vec<&str> = present.keys().map(String::as_str).collect();
+    paths.sort_unstable();
+    for (path, status) in listing::unlisted(&paths, &listed, digests) {
+        reports.push(LogReport { file: path.to_string(), status });
     }
     reports
 }
@@ -186,13 +196,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     }
 
     let (digests, gaps) = chain::check(&found, keys.as_ref());
-    let mut log_reports = check_logs(&found, &logs);
-    let present: Vec<&str> = logs.keys().map(String::as_str).collect();
-    let mut extra = chain::not_listed(&present, &found);
-    extra.sort();
-    for name in extra {
-        log_reports.push(LogReport { file: logs[name].display().to_string(), status: LogStatus::NotListed });
-    }
+    let log_reports = check_logs(&found, &logs);
 
     let mut totals =
         Totals { digests: digests.len(), gaps: gaps.len(), log_files: log_reports.len(), ..Totals::default() };

@@ -17,6 +17,8 @@
 //!
 //! - [`chain`]: a set of digests and log files checked together (order,
 //!   gaps, deletions, files no digest lists).
+//! - [`listing`]: which local file is the one a digest lists (by its key
+//!   below the trail root, never by name alone).
 //! - [`delivered`]: one digest checked as it arrives in S3, and its alert.
 //! - `forge` (feature `test-support`): writes signed chains exactly as
 //!   CloudTrail does, for tests.
@@ -25,6 +27,7 @@ pub mod chain;
 pub mod delivered;
 #[cfg(any(test, feature = "test-support"))]
 pub mod forge;
+pub mod listing;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -139,6 +142,17 @@ impl DigestFile {
 /// The last part of an S3 key or path.
 pub fn file_name(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
+}
+
+/// The part of an S3 key or local path below its trail root: from its last
+/// `AWSLogs` component on (`AWSLogs/<account>/…` or
+/// `AWSLogs/o-…/<account>/…`), whatever prefix the trail writes under.
+/// `None` when it has no such component.
+pub fn trail_key(key: &str) -> Option<&str> {
+    match key.rfind("/AWSLogs/") {
+        Some(i) => Some(&key[i + 1..]),
+        None => key.starts_with("AWSLogs/").then_some(key),
+    }
 }
 
 /// The outcome of checking one digest's signature.
