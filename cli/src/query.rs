@@ -334,7 +334,7 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     });
     let (records, read, skipped) = match outcome {
         Ok(counts) => counts,
-        Err(e) if is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
+        Err(e) if crate::is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
         Err(e) => return Err(e),
     };
     if !args.quiet {
@@ -409,8 +409,4 @@ fn finish<W: Write>(rows: &mut Rows<'_, W>, limit: Option<usize>) -> anyhow::Res
         }
     }
     rows.writer.flush().context("writing rows")
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

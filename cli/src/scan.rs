@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use trailwatch_core::alert::Alert;
 use trailwatch_core::engine::EngineOptions;
+use trailwatch_core::text::json_safe;
 use trailwatch_core::threshold::{threshold_alert, Tallies};
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
@@ -40,7 +41,7 @@ impl<W: Write> Printer<W> {
         }
         let written = match self.format {
             Format::Text => self.out.write_all(render::finding(finding).as_bytes()),
-            Format::Jsonl => writeln!(self.out, "{}", finding.to_json()),
+            Format::Jsonl => writeln!(self.out, "{}", json_safe(&finding.to_json().to_string())),
         };
         if let Err(e) = written {
             self.write_error = Some(e);
@@ -154,7 +155,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     for alert in &reached {
         let _ = match args.format {
             Format::Text => printer.out.write_all(render::threshold(alert).as_bytes()),
-            Format::Jsonl => writeln!(printer.out, "{}", serde_json::json!({ "threshold": alert })),
+            Format::Jsonl => {
+                writeln!(printer.out, "{}", json_safe(&serde_json::json!({ "threshold": alert }).to_string()))
+            }
         };
     }
     printer.out.flush().context("writing findings")?;
@@ -162,7 +165,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     if args.stats {
         let text = render::stats(&stats);
         match args.format {
-            Format::Text => print!("\n{text}"),
+            Format::Text => write!(std::io::stdout().lock(), "\n{text}").context("writing statistics")?,
             Format::Jsonl => eprint!("\n{text}"),
         }
     }

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,7 +22,7 @@ use trailwatch_core::digest::listing::{self, LogStatus};
 use trailwatch_core::digest::{DigestFile, PublicKeys};
 use trailwatch_core::key::parse_log_file_name;
 use trailwatch_core::query::filter::parse_time;
-use trailwatch_core::text::printable;
+use trailwatch_core::text::{json_safe, printable};
 
 use crate::inputs;
 use crate::render::count;
@@ -225,9 +226,12 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                 unreadable_digests: &unreadable_digests,
                 totals: &totals,
             };
-            println!("{}", serde_json::to_string_pretty(&output)?);
+            writeln!(std::io::stdout().lock(), "{}", json_safe(&serde_json::to_string_pretty(&output)?))?;
         }
-        ValidateFormat::Text => print_text(args.quiet, &digests, &gaps, &log_reports, &unreadable_digests, &totals),
+        ValidateFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            print_text(&mut out, args.quiet, &digests, &gaps, &log_reports, &unreadable_digests, &totals)?
+        }
     }
     let tampered = totals.digests_failed > 0 || totals.log_files_failed > 0 || totals.gaps > 0;
     Ok(if tampered {
@@ -240,13 +244,14 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_text(
+    out: &mut impl Write,
     quiet: bool,
     digests: &[DigestReport],
     gaps: &[Gap],
     logs: &[LogReport],
     unreadable: &[String],
     totals: &Totals,
-) {
+) -> std::io::Result<()> {
     let show = |s: &str| printable(s, 500).into_owned();
     for d in digests {
         if quiet && !d.is_failure() {
@@ -263,21 +268,22 @@ fn print_text(
             })
             .collect();
         let detail = if detail.is_empty() { String::new() } else { format!("  ({})", detail.join("; ")) };
-        println!(
+        writeln!(
+            out,
             "digest  {:<22} {}  {} to {}, {}{detail}",
             d.status(),
             show(&d.location),
             show(&d.digest_start_time),
             show(&d.digest_end_time),
             count(d.log_files as u64, "log file", "log files")
-        );
+        )?;
     }
     for e in unreadable {
-        println!("digest  {:<22} {}", "invalid format", show(e));
+        writeln!(out, "digest  {:<22} {}", "invalid format", show(e))?;
     }
     for g in gaps {
         let why = if g.restarted { "the chain starts again: logging or validation was off" } else { "no digest" };
-        println!("gap     {} to {}  {}: {why}", show(&g.from), show(&g.to), show(&g.chain));
+        writeln!(out, "gap     {} to {}  {}: {why}", show(&g.from), show(&g.to), show(&g.chain))?;
     }
     for l in logs {
         if quiet && l.status == LogStatus::Valid {
@@ -287,7 +293,7 @@ fn print_text(
             LogStatus::Unreadable(e) => format!("  ({})", show(e)),
             _ => String::new(),
         };
-        println!("log     {:<22} {}{detail}", l.status.as_str(), show(&l.file));
+        writeln!(out, "log     {:<22} {}{detail}", l.status.as_str(), show(&l.file))?;
     }
     eprintln!(
         "{}: {} valid, {} failed, {} not verified; {}; {}: {} valid, {} failed, {} unreadable.",
@@ -301,4 +307,5 @@ fn print_text(
         totals.log_files_failed,
         totals.unreadable
     );
+    Ok(())
 }
