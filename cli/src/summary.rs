@@ -88,7 +88,8 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
     }
     let previous = match &args.previous {
         Some(path) => {
-            let text = std::fs::read(path).with_context(|| path.display().to_string())?;
+            let text = trailwatch_core::limits::read_regular(path, trailwatch_core::limits::MAX_SUMMARY_BYTES)
+                .with_context(|| format!("--previous {}", path.display()))?;
             let file: SummaryFile = serde_json::from_slice(&text)
                 .with_context(|| format!("{}: not a summary JSON file", path.display()))?;
             Some(file.stats)

@@ -21,6 +21,7 @@ use trailwatch_core::digest::chain::{self, DigestReport, FoundDigest, Gap};
 use trailwatch_core::digest::listing::{self, LogStatus};
 use trailwatch_core::digest::{DigestFile, PublicKeys};
 use trailwatch_core::key::parse_log_file_name;
+use trailwatch_core::limits;
 use trailwatch_core::query::filter::parse_time;
 use trailwatch_core::text::{json_safe, printable};
 
@@ -101,7 +102,8 @@ fn overlaps(d: &DigestFile, since: Option<OffsetDateTime>, until: Option<OffsetD
 fn sidecar_signature(path: &Path) -> Option<String> {
     let mut name = path.as_os_str().to_owned();
     name.push(".signature");
-    std::fs::read_to_string(PathBuf::from(name)).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    let bytes = limits::read_regular(Path::new(&name), limits::MAX_SIGNATURE_BYTES).ok()?;
+    Some(String::from_utf8_lossy(&bytes).trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// The digests (parsed, or why not) and log files (by path) under some paths.
@@ -117,7 +119,7 @@ pub fn find(paths: &[PathBuf], since: Option<OffsetDateTime>, until: Option<Offs
     for path in inputs::collect_all(paths)? {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
         if inputs::is_digest_name(&path) {
-            let parsed = std::fs::read(&path)
+            let parsed = limits::read_regular(&path, limits::MAX_DIGEST_BYTES)
                 .map_err(|e| e.to_string())
                 .and_then(|b| DigestFile::parse(&b).map_err(|e| e.to_string()));
             match parsed {
@@ -186,7 +188,8 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let until = args.until.as_deref().map(|t| parse_time(t, now)).transpose()?;
     let keys = match &args.public_keys {
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+            let bytes = limits::read_regular(path, limits::MAX_PUBLIC_KEYS_BYTES)
+                .with_context(|| format!("--public-keys {}", path.display()))?;
             Some(PublicKeys::from_list_json(&bytes).with_context(|| format!("{}", path.display()))?)
         }
         None => None,

@@ -157,3 +157,117 @@ fn given_a_reader_that_closed_when_any_subcommand_writes_then_it_exits_quietly_w
         assert!(!stderr.contains("Broken pipe") && !stderr.contains("panicked"), "{args:?}\n{stderr}");
     }
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("trailwatch-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[cfg(unix)]
+#[test]
+fn given_fifos_devices_and_link_loops_when_read_then_each_is_refused_with_a_message() {
+    let dir = temp_dir("special");
+    let fifo = dir.join("fifo.json");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let fifo_toml = dir.join("rules.toml");
+    assert!(Command::new("mkfifo").arg(&fifo_toml).status().unwrap().success());
+    let looped = dir.join("loop.json");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    let (fifo, fifo_toml, looped) =
+        (fifo.display().to_string(), fifo_toml.display().to_string(), looped.display().to_string());
+    let cases: &[(&[&str], &str)] = &[
+        (&["scan", &fifo], "a FIFO, not a regular file: refused"),
+        (&["query", &fifo], "a FIFO, not a regular file: refused"),
+        (&["scan", &looped], "symbolic links"),
+        (&["scan", "/dev/zero"], "a device, not a regular file: refused"),
+        (&["scan", "events/cloudtrail", "--rules", &fifo_toml], "a FIFO, not a regular file: refused"),
+        (&["validate", "events/digest/chain", "--public-keys", "/dev/zero"], "a device, not a regular file"),
+        (&["validate", "events/digest/chain", "--public-keys", &fifo], "a FIFO, not a regular file"),
+        (&["summary", "events/cloudtrail", "--previous", "/dev/zero"], "a device, not a regular file"),
+        (&["summary", "events/cloudtrail", "--previous", &fifo], "a FIFO, not a regular file"),
+    ];
+    for (args, want) in cases {
+        let out = trailwatch(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}\n{stderr}");
+        assert!(stderr.contains(want), "{args:?}: want {want:?} in\n{stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn given_oversized_key_and_summary_files_when_read_then_they_are_refused_past_their_bound() {
+    let dir = temp_dir("oversized");
+    let big = dir.join("big.json");
+    std::fs::write(&big, vec![b' '; (64 << 20) + 1]).unwrap();
+    let big = big.display().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["validate", "events/digest/chain", "--public-keys", &big], "larger than 1 MiB: refused"),
+        (&["summary", "events/cloudtrail", "--previous", &big], "larger than 64 MiB: refused"),
+    ];
+    for (args, want) in cases {
+        let out = trailwatch(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}\n{stderr}");
+        assert!(stderr.contains(want), "{args:?}: want {want:?} in\n{stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn given_a_digest_that_inflates_past_its_bound_when_validated_then_it_is_an_invalid_digest() {
+    use std::io::Write as _;
+    let dir = temp_dir("bomb");
+    let at = dir.join("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/20");
+    std::fs::create_dir_all(&at).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..65 {
+        gz.write_all(&[b' '; 1 << 20]).unwrap();
+    }
+    let name = "123456789012_CloudTrail-Digest_us-east-1_trail_us-east-1_20261120T100000Z.json.gz";
+    std::fs::write(at.join(name), gz.finish().unwrap()).unwrap();
+    let out = trailwatch(&["validate", &dir.display().to_string()]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(all.contains("invalid format") && all.contains("larger than 64 MiB: refused"), "{all}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn given_a_regex_too_large_once_compiled_when_checked_then_it_is_refused_at_its_position() {
+    let out = trailwatch(&["pattern", "check", r"{ $.userAgent = %\w{1000}\w{1000}% }"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("column 18") && stderr.contains("larger than 1 MiB once compiled"), "{stderr}");
+    let out = trailwatch(&["query", "events/cloudtrail", "--where", r"{ $.userAgent = %\w{1000}\w{1000}% }"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
+/// A log file of `records` records, each with a `size`-byte user agent and
+/// request parameter, all matching the root-activity rules.
+fn large_values(dir: &std::path::Path, records: usize, size: usize) -> String {
+    let big = "A".repeat(size);
+    let record = format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"Root","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"}},"eventTime":"2026-11-20T09:05:06Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"{big}","requestParameters":{{"p":"{big}"}},"eventID":"e","eventType":"AwsApiCall","recipientAccountId":"123456789012"}}"#
+    );
+    let records: Vec<&str> = std::iter::repeat_n(record.as_str(), records).collect();
+    let path = dir.join("123456789012_CloudTrail_us-east-1_20261120T0910Z_LargeValues00001.json");
+    std::fs::write(&path, format!(r#"{{"Records":[{}]}}"#, records.join(","))).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn given_large_values_when_rows_are_sorted_then_each_held_value_is_cut_and_says_so() {
+    let dir = temp_dir("large-values");
+    let file = large_values(&dir, 3, 100_000);
+    let out = trailwatch(&["query", &file, "--columns", "time,user_agent", "--sort", "time", "--format", "csv"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(stdout.matches("…(+97952 bytes)").count(), 3, "{}", &stdout[..200]);
+    // Unsorted rows are not held: they print whole.
+    let out = trailwatch(&["query", &file, "--columns", "time,user_agent", "--format", "csv"]);
+    assert!(text(&out.stdout).lines().nth(1).is_some_and(|l| l.len() > 100_000));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -82,6 +82,20 @@ pub fn json_safe(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The text cut to at most `max` bytes (at a character boundary), followed
+/// by `…(+N bytes)` saying how much was left out: for values held in memory
+/// (rows kept for sorting, findings kept for printing).
+pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…(+{} bytes)", &text[..end], text.len() - end))
+}
+
 /// ASCII-only, single-line text (for SNS subjects): anything else becomes `?`.
 pub fn ascii_line(text: &str, max: usize) -> String {
     let mut out: String =
@@ -145,6 +159,14 @@ mod tests {
         assert_eq!(back["v"], value, "the same data once parsed");
         let pretty = serde_json::to_string_pretty(&serde_json::json!({ "v": "\u{202E}" })).unwrap();
         assert_eq!(json_safe(&pretty), "{\n  \"v\": \"\\u202e\"\n}", "the layout stays");
+    }
+
+    #[test]
+    fn cut_keeps_whole_characters_and_says_how_much_is_left_out() {
+        let cases = [("short", 10, "short"), ("abcdefghij", 4, "abcd…(+6 bytes)"), ("ééé", 3, "é…(+4 bytes)")];
+        for (input, max, want) in cases {
+            assert_eq!(cut(input, max), want, "{input:?}");
+        }
     }
 
     #[test]

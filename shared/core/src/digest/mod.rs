@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{read_at_most, MAX_DIGEST_BYTES};
 
 fn bad(message: String) -> Error {
     Error::new(ErrorKind::Integrity(message))
@@ -100,19 +101,19 @@ pub struct DigestFile {
     pub sha256: String,
 }
 
-/// Decompresses a file if it is gzip (by its magic bytes).
+/// Decompresses a file if it is gzip (by its magic bytes), refusing more
+/// than [`MAX_DIGEST_BYTES`] either way: a gzip bomb stops there.
 fn inflate(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
-        Ok(out)
+        read_at_most(MultiGzDecoder::new(bytes), MAX_DIGEST_BYTES)
     } else {
-        Ok(bytes.to_vec())
+        read_at_most(bytes, MAX_DIGEST_BYTES)
     }
 }
 
 impl DigestFile {
-    /// Parses a digest file (gzip or plain JSON).
+    /// Parses a digest file (gzip or plain JSON) of at most
+    /// [`MAX_DIGEST_BYTES`], compressed and inflated.
     pub fn parse(bytes: &[u8]) -> Result<DigestFile> {
         let inflated = inflate(bytes).map_err(|e| bad(format!("not a readable digest file: {e}")))?;
         let digest: Digest =

@@ -274,6 +274,20 @@ fn public_keys_load_from_list_public_keys_output() {
 }
 
 #[test]
+fn given_a_gzip_bomb_or_a_huge_digest_when_parsed_then_it_is_refused_past_the_bound() {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let spaces = vec![b' '; 1 << 20];
+    for _ in 0..=crate::limits::MAX_DIGEST_BYTES >> 20 {
+        gz.write_all(&spaces).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "a small file: {} bytes", bomb.len());
+    let e = DigestFile::parse(&bomb).unwrap_err();
+    assert!(e.to_string().contains("larger than 64 MiB: refused"), "{e}");
+}
+
+#[test]
 fn malformed_digests_and_signatures_are_errors_not_panics() {
     assert!(DigestFile::parse(b"not json").is_err());
     assert!(DigestFile::parse(&[0x1f, 0x8b, 0, 1]).is_err());

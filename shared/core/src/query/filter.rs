@@ -105,7 +105,7 @@ impl Glob {
             }
         }
         source.push('$');
-        let regex = Regex::new(&source).map_err(|e| bad(format!("'{text}': {e}")))?;
+        let regex = crate::limits::regex(&source).map_err(|e| bad(format!("'{text}': {e}")))?;
         Ok(Glob { text: lower, regex: Some(regex) })
     }
 
