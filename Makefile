@@ -44,7 +44,7 @@ detections:
 	$(CARGO) test --release --locked -p trailwatch-core --test it benign_week -- --nocapture
 
 ## The fuzz targets stay buildable (running them needs cargo-fuzz and a
-## nightly toolchain: cd shared/fuzz && cargo fuzz run reader|pattern|envelope|s3_key).
+## nightly toolchain: cd shared/fuzz && cargo fuzz run reader|pattern|envelope|s3_key|digest|rules).
 fuzz-check:
 	CARGO_TARGET_DIR=target/fuzz $(CARGO) check --locked --manifest-path shared/fuzz/Cargo.toml
 
