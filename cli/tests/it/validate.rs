@@ -40,11 +40,7 @@ fn write_sample(dir: &Path, keys: &Path, org: Option<&str>) -> Sample {
         w.digest(datetime!(2026-11-20 11:00 UTC), &[&c]),
     ];
     let logs = vec![a, b, c];
-    let put = |key: &str, bytes: &[u8]| {
-        let path = dir.join(key);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    };
+    let put = |key: &str, bytes: &[u8]| put(&dir.join(key), bytes);
     for log in &logs {
         put(&log.key, &log.gz);
     }
@@ -55,6 +51,12 @@ fn write_sample(dir: &Path, keys: &Path, org: Option<&str>) -> Sample {
     put(&format!("{}.signature", newest.key), format!("{}\n", newest.signature).as_bytes());
     std::fs::write(keys, signer().list_json()).unwrap();
     Sample { digests, logs }
+}
+
+/// Writes a file, with the directories above it.
+fn put(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -245,8 +247,7 @@ fn given_an_altered_log_and_its_original_kept_elsewhere_when_validating_then_the
         let sample = write_sample(&dir, &dir.join("public-keys.json"), None);
         let listed = &sample.logs[0];
         let decoy = dir.join(place(&listed.key));
-        std::fs::create_dir_all(decoy.parent().unwrap()).unwrap();
-        std::fs::write(&decoy, &listed.gz).unwrap();
+        put(&decoy, &listed.gz);
         let edited = format!(r#"{{"Records":[{}]}}"#, LOGIN.replace("203.0.113.45", "198.51.100.1"));
         std::fs::write(dir.join(&listed.key), edited).unwrap();
         let (code, out) = validate(&dir, &[]);
@@ -266,8 +267,7 @@ fn given_an_intact_tree_when_a_copy_is_added_or_the_listed_file_deleted_then_bot
     let sample = write_sample(&dir, &dir.join("public-keys.json"), None);
     let listed = &sample.logs[2];
     let decoy = dir.join("backup").join(file_name(&listed.key));
-    std::fs::create_dir_all(decoy.parent().unwrap()).unwrap();
-    std::fs::write(&decoy, &listed.gz).unwrap();
+    put(&decoy, &listed.gz);
     let (code, out) = validate(&dir, &[]);
     assert_eq!(code, Some(4), "{out}");
     assert!(out.contains("log     unexpected copy"), "{out}");
@@ -286,8 +286,7 @@ fn given_a_digest_copied_to_another_place_when_validating_then_it_is_moved() {
     let sample = write_sample(&dir, &dir.join("public-keys.json"), None);
     let digest = &sample.digests[0];
     let copy = dir.join("elsewhere").join(file_name(&digest.key));
-    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
-    std::fs::write(&copy, &digest.gz).unwrap();
+    put(&copy, &digest.gz);
     std::fs::remove_file(dir.join(&digest.key)).unwrap();
     let (code, out) = validate(&dir, &[]);
     assert_eq!(code, Some(4), "{out}");
