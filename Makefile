@@ -44,7 +44,7 @@ detections:
 	$(CARGO) test --release --locked -p trailwatch-core --test it -- benign_week stratus --nocapture --test-threads 1
 
 ## The fuzz targets stay buildable (running them needs cargo-fuzz and a
-## nightly toolchain: cd shared/fuzz && cargo fuzz run reader|pattern|envelope|s3_key).
+## nightly toolchain: cd shared/fuzz && cargo fuzz run reader|pattern|envelope|s3_key|digest|rules).
 fuzz-check:
 	CARGO_TARGET_DIR=target/fuzz $(CARGO) check --locked --manifest-path shared/fuzz/Cargo.toml
 
@@ -70,10 +70,12 @@ lint:
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
 ## Throughput and peak memory against the gunzip floor, and the detection
-## handler's memory on a file where every record matches (see BENCHMARKS.md).
+## handler's memory on a file where every record matches, and the CLI's peak
+## memory on crafted large values (see BENCHMARKS.md).
 bench:
 	$(CARGO) bench --locked -p trailwatch-core --bench throughput
 	$(CARGO) bench --locked -p trailwatch-detect --bench memory
+	$(CARGO) bench --locked -p trailwatch --bench hostile
 
 ## The detection function under `cargo lambda watch`, invoked with
 ## events/s3-put.json against a local moto server; prints the alerts.

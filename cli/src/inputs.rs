@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use trailwatch_core::limits;
 
 /// A CloudTrail digest file (`..._CloudTrail-Digest_...json.gz`), by name.
 pub fn is_digest_name(path: &Path) -> bool {
@@ -16,7 +17,8 @@ fn is_json_name(path: &Path) -> bool {
     name.ends_with(".json") || name.ends_with(".json.gz")
 }
 
-/// Log files: files named on the command line are taken as they are;
+/// Log files: regular files named on the command line are taken as they
+/// are (FIFOs, devices and sockets are refused: a FIFO would block);
 /// directories are searched recursively for `.json` and `.json.gz` files
 /// that are not digest files (symbolic links are not followed), in name
 /// order.
@@ -40,6 +42,7 @@ fn find(paths: &[PathBuf], wanted: &dyn Fn(&Path) -> bool) -> anyhow::Result<Vec
         if meta.is_dir() {
             walk(path, wanted, &mut files)?;
         } else {
+            limits::check_regular(path).with_context(|| format!("{}", path.display()))?;
             files.push(path.clone());
         }
     }

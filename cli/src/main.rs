@@ -87,8 +87,11 @@ enum Command {
     /// Prints per digest: valid, invalid signature, broken chain, missing,
     /// moved, unknown key, or not verifiable (the newest digest of a copy,
     /// whose signature only its S3 metadata holds: save it next to the file
-    /// as NAME.json.gz.signature). Per log file: valid, modified, deleted, or
-    /// not listed in any digest.
+    /// as NAME.json.gz.signature). Per log file: valid, modified, deleted,
+    /// not listed in any digest, or unexpected copy. Each listed log file is
+    /// looked for only at the digest's trail root plus its key (AWSLogs/...),
+    /// as `aws s3 sync` lays out a bucket; a file of the same name anywhere
+    /// else never stands for it.
     ///
     /// Exit status: 0 when everything checked is intact; 4 when something was
     /// changed, deleted, added or is missing (including gaps between
@@ -252,9 +255,22 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output left (`| head`): nothing more to say.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("trailwatch: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// True when writing the output failed because its reader closed the pipe.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
+            || c.downcast_ref::<csv::Error>()
+                .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(e) if e.kind() == BrokenPipe))
+    })
 }

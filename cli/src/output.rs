@@ -1,15 +1,17 @@
 //! Rows of `trailwatch query` as an aligned table, CSV or JSON lines.
 //!
-//! Every value comes from a log record and is attacker-controlled. The table
-//! escapes control characters and bidirectional overrides (as everywhere in
-//! this command); CSV cells that a spreadsheet would run as a formula
-//! (starting with `=`, `+`, `-`, `@`, tab or carriage return) get a leading
-//! `'`; JSON is escaped by the serializer.
+//! Every value comes from a log record and is attacker-controlled. Every
+//! format escapes control characters and bidirectional overrides the way
+//! the text output does ([`trailwatch_core::text`]): the table shows them as
+//! `\u{..}` and cuts long values; CSV shows them as `\u{..}` too and keeps
+//! the whole value, with a leading `'` on cells a spreadsheet would run as a
+//! formula (`=`, `+`, `-`, `@`, after any leading whitespace or line break);
+//! JSON lines write them as `\uXXXX` escapes (the same data once parsed).
 
 use std::io::Write;
 
 use clap::ValueEnum;
-use trailwatch_core::text::printable;
+use trailwatch_core::text::{csv_cell, json_safe, printable};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum QueryFormat {
@@ -63,14 +65,6 @@ fn shorten<'a>(name: &str, value: &'a str) -> &'a str {
     }
 }
 
-fn formula_safe(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}").into()
-    } else {
-        value.into()
-    }
-}
-
 impl<W: Write> RowWriter<W> {
     pub fn new(out: W, format: QueryFormat, header: Vec<String>) -> Self {
         let out = match format {
@@ -84,7 +78,7 @@ impl<W: Write> RowWriter<W> {
     /// The header line (table and CSV).
     pub fn header(&mut self) -> std::io::Result<()> {
         match &mut self.out {
-            Out::Csv(w) => w.write_record(&self.header).map_err(std::io::Error::other),
+            Out::Csv(w) => w.write_record(self.header.iter().map(|h| csv_cell(h).into_owned())).map_err(csv_io),
             Out::Plain(w) if self.format == QueryFormat::Table => {
                 let names: Vec<String> = self.header.iter().map(|h| h.to_uppercase()).collect();
                 let line = table_line(&self.header, names.iter().map(|n| Some(n.as_str())));
@@ -97,9 +91,9 @@ impl<W: Write> RowWriter<W> {
     /// One row of column values.
     pub fn row(&mut self, values: &[Option<String>]) -> std::io::Result<()> {
         match &mut self.out {
-            Out::Csv(w) => w
-                .write_record(values.iter().map(|v| formula_safe(v.as_deref().unwrap_or("")).into_owned()))
-                .map_err(std::io::Error::other),
+            Out::Csv(w) => {
+                w.write_record(values.iter().map(|v| csv_cell(v.as_deref().unwrap_or("")).into_owned())).map_err(csv_io)
+            }
             Out::Plain(w) => match self.format {
                 QueryFormat::Table => {
                     writeln!(w, "{}", table_line(&self.header, values.iter().map(|v| v.as_deref())))
@@ -114,7 +108,7 @@ impl<W: Write> RowWriter<W> {
                         line.push_str(&serde_json::Value::from(value.as_deref()).to_string());
                     }
                     line.push('}');
-                    writeln!(w, "{line}")
+                    writeln!(w, "{}", json_safe(&line))
                 }
             },
         }
@@ -124,9 +118,10 @@ impl<W: Write> RowWriter<W> {
     pub fn record(&mut self, json: &str) -> std::io::Result<()> {
         let Out::Plain(w) = &mut self.out else { return Ok(()) };
         let mut de = serde_json::Deserializer::from_str(json);
-        let mut ser = serde_json::Serializer::new(&mut *w);
-        serde_transcode::transcode(&mut de, &mut ser).map_err(std::io::Error::other)?;
-        writeln!(w)
+        let mut compact = Vec::with_capacity(json.len());
+        serde_transcode::transcode(&mut de, &mut serde_json::Serializer::new(&mut compact))
+            .map_err(std::io::Error::from)?;
+        writeln!(w, "{}", json_safe(&String::from_utf8_lossy(&compact)))
     }
 
     pub fn flush(&mut self) -> std::io::Result<()> {
@@ -134,6 +129,17 @@ impl<W: Write> RowWriter<W> {
             Out::Csv(w) => w.flush(),
             Out::Plain(w) => w.flush(),
         }
+    }
+}
+
+/// A CSV error as the I/O error it wraps, when it does (a closed pipe stays one).
+fn csv_io(e: csv::Error) -> std::io::Error {
+    if !e.is_io_error() {
+        return std::io::Error::other(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
     }
 }
 
@@ -191,6 +197,18 @@ mod tests {
     fn csv_cells_cannot_become_formulas() {
         let text = render(QueryFormat::Csv, &[row(["=HYPERLINK(\"x\")", "a,b", "-1+2"])]);
         assert_eq!(text, "source,principal,error\n\"'=HYPERLINK(\"\"x\"\")\",\"a,b\",'-1+2\n");
+    }
+
+    #[test]
+    fn given_attacker_text_when_written_as_csv_then_controls_and_bidi_are_escaped_not_dropped() {
+        let text = render(QueryFormat::Csv, &[row(["a\x1b]0;pwned\x07b", "evil\u{202E}fdp.exe", "\n=cmd"])]);
+        assert_eq!(text, "source,principal,error\na\\u{1b}]0;pwned\\u{7}b,evil\\u{202e}fdp.exe,'\\u{a}=cmd\n");
+    }
+
+    #[test]
+    fn given_bidi_text_when_written_as_json_lines_then_it_is_a_json_escape() {
+        let text = render(QueryFormat::Jsonl, &[row(["s\u{202E}", "p\u{2028}", ""])]);
+        assert_eq!(text, "{\"source\":\"s\\u202e\",\"principal\":\"p\\u2028\",\"error\":null}\n");
     }
 
     #[test]

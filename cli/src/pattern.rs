@@ -1,6 +1,7 @@
 //! `trailwatch pattern check`.
 
 use std::fs::File;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,7 +21,8 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(1));
     }
-    println!("pattern OK");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "pattern OK")?;
     if paths.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -51,13 +53,14 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
             Err(e) => sink.problem(trailwatch_core::Error::new(ErrorKind::Io(e.to_string())).in_source(&name)),
         }
         for f in &sink.findings {
-            println!(
+            writeln!(
+                out,
                 "{}  {}  {} record {}",
                 printable(f.event_id.as_deref().unwrap_or("-"), 200),
                 printable(f.event_name.as_deref().unwrap_or("-"), 200),
                 printable(&f.file, 500),
                 f.record_index
-            );
+            )?;
         }
         matches += sink.findings.len();
         for p in &sink.problems {
@@ -65,6 +68,6 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         }
         problems += sink.problems.len();
     }
-    println!("{matches} of {records} records match");
+    writeln!(out, "{matches} of {records} records match")?;
     Ok(if problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
 }

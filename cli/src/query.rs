@@ -14,9 +14,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
+use trailwatch_core::limits::{self, MAX_HELD_BYTES};
 use trailwatch_core::query::filter::{parse_bool, parse_time};
 use trailwatch_core::query::report::{Groups, Shape, REPORTS};
-use trailwatch_core::query::{column, Column, Filters, Query, QuerySink, Report, Row};
+use trailwatch_core::query::{column, held_size, Column, Filters, Query, QuerySink, Report, Row};
 use trailwatch_core::{Error, ErrorKind, Location};
 
 use crate::output::{QueryFormat, RowWriter};
@@ -235,6 +236,8 @@ struct Rows<'w, W: Write> {
     limit: Option<usize>,
     written: usize,
     buffer: Vec<Vec<Option<String>>>,
+    /// About the memory the buffer takes, held under [`MAX_HELD_BYTES`].
+    buffered_bytes: usize,
     matched: u64,
     problems: u64,
     failure: Option<anyhow::Error>,
@@ -258,15 +261,30 @@ impl<W: Write> Rows<'_, W> {
             return Ok(ControlFlow::Continue(()));
         }
         if self.plan.sort.is_some() {
-            self.buffer.push(row.owned(&self.plan.columns));
+            let held = row.held(&self.plan.columns);
+            self.buffered_bytes += held_size(&held);
+            self.buffer.push(held);
+            let full = self.buffered_bytes > MAX_HELD_BYTES;
             match self.limit {
-                // Keep the best `limit` rows: memory stays within 2 × limit.
-                Some(limit) if self.buffer.len() >= 2 * limit.max(1) => {
+                // Keep the best `limit` rows: memory stays within 2 × limit
+                // rows, and within the byte cap.
+                Some(limit) if full || self.buffer.len() >= limit.max(1).saturating_mul(2).min(2 * MAX_BUFFERED) => {
                     self.sort_buffer();
                     self.buffer.truncate(limit);
+                    self.buffered_bytes = self.buffer.iter().map(|r| held_size(r)).sum();
+                    if self.buffered_bytes > MAX_HELD_BYTES / 2 || self.buffer.len() > MAX_BUFFERED {
+                        bail!(
+                            "the {} rows --limit keeps for sorting take more than {} or {MAX_BUFFERED} rows: \
+                             lower --limit or narrow the query",
+                            self.buffer.len(),
+                            limits::size((MAX_HELD_BYTES / 2) as u64)
+                        );
+                    }
                 }
-                None if self.buffer.len() > MAX_BUFFERED => bail!(
-                    "more than {MAX_BUFFERED} rows to sort: add --limit N (keeps the first N in memory) or narrow the query"
+                None if full || self.buffer.len() > MAX_BUFFERED => bail!(
+                    "more than {MAX_BUFFERED} rows or {} to sort: add --limit N (keeps the first N in memory) or \
+                     narrow the query",
+                    limits::size(MAX_HELD_BYTES as u64)
                 ),
                 _ => {}
             }
@@ -324,6 +342,7 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         limit: args.limit,
         written: 0,
         buffer: Vec::new(),
+        buffered_bytes: 0,
         matched: 0,
         problems: 0,
         failure: None,
@@ -339,7 +358,7 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     });
     let (records, read, skipped) = match outcome {
         Ok(counts) => counts,
-        Err(e) if is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
+        Err(e) if crate::is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
         Err(e) => return Err(e),
     };
     if !args.quiet {
@@ -414,8 +433,4 @@ fn finish<W: Write>(rows: &mut Rows<'_, W>, limit: Option<usize>) -> anyhow::Res
         }
     }
     rows.writer.flush().context("writing rows")
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -4,11 +4,49 @@
 
 use std::fmt::Write as _;
 
+use trailwatch_core::limits::MAX_HELD_VALUE_BYTES;
 use trailwatch_core::stats::top;
-use trailwatch_core::text::printable;
-use trailwatch_core::{Error, Finding, StatsShard};
+use trailwatch_core::text::{self, printable};
+use trailwatch_core::{Error, Finding, Outcome, StatsShard};
 
 const FIELD_MAX: usize = 300;
+
+/// A finding to hold in memory until it is printed: every text field cut
+/// past [`MAX_HELD_VALUE_BYTES`] (over 300 characters, so that the text
+/// shown is the same), and about the bytes it takes.
+pub fn held(mut f: Finding) -> (Finding, usize) {
+    let cut = |v: &mut String| {
+        if v.len() > MAX_HELD_VALUE_BYTES {
+            *v = text::cut(v, MAX_HELD_VALUE_BYTES).into_owned();
+        }
+        v.len() + 24
+    };
+    let mut bytes = 256 + cut(&mut f.file);
+    for field in [
+        &mut f.event_id,
+        &mut f.event_time,
+        &mut f.event_name,
+        &mut f.event_source,
+        &mut f.account_id,
+        &mut f.region,
+        &mut f.principal_arn,
+        &mut f.principal_type,
+        &mut f.source_ip,
+        &mut f.user_agent,
+        &mut f.mfa_used,
+        &mut f.request_parameters,
+        &mut f.response_elements,
+    ] {
+        bytes += field.as_mut().map_or(0, cut);
+    }
+    if let Outcome::Failure { code, message } = &mut f.outcome {
+        bytes += code.as_mut().map_or(0, cut) + message.as_mut().map_or(0, cut);
+    }
+    for (name, values) in &mut f.matched {
+        bytes += cut(name) + values.iter_mut().map(cut).sum::<usize>();
+    }
+    (f, bytes)
+}
 
 fn show(value: Option<&str>) -> String {
     printable(value.unwrap_or("-"), FIELD_MAX).into_owned()

@@ -1,13 +1,16 @@
 //! `trailwatch rules list` and `trailwatch rules test`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use trailwatch_core::text::printable;
 use trailwatch_core::RuleSet;
 
 use crate::RuleArgs;
 
 pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     let set = args.load()?;
     if json {
         let rules: Vec<serde_json::Value> = set
@@ -22,22 +25,23 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
                 v
             })
             .collect();
-        let out = serde_json::json!({ "rules": rules, "suppressions": set.suppressions() });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        let doc = serde_json::json!({ "rules": rules, "suppressions": set.suppressions() });
+        writeln!(out, "{}", trailwatch_core::text::json_safe(&serde_json::to_string_pretty(&doc)?))?;
         return Ok(ExitCode::SUCCESS);
     }
     let width = set.all_rules().iter().map(|r| r.id.len()).max().unwrap_or(0);
     for rule in set.all_rules() {
         let state = if set.is_disabled(&rule.id) { " (disabled)" } else { "" };
-        println!("{:<width$}  {:<8}  {}{state}", rule.id, rule.severity.as_str(), rule.title);
+        let (id, title) = (printable(&rule.id, 200), printable(&rule.title, 500));
+        writeln!(out, "{id:<width$}  {:<8}  {title}{state}", rule.severity.as_str())?;
         if !rule.tags.is_empty() {
-            println!("{:<width$}  {:<8}  tags: {}", "", "", rule.tags.join(", "));
+            writeln!(out, "{:<width$}  {:<8}  tags: {}", "", "", printable(&rule.tags.join(", "), 500))?;
         }
     }
     let active = set.active_rules().count();
-    println!("\n{} rules, {active} enabled.", set.all_rules().len());
+    writeln!(out, "\n{} rules, {active} enabled.", set.all_rules().len())?;
     if !set.suppressions().is_empty() {
-        println!("\nSuppressions:");
+        writeln!(out, "\nSuppressions:")?;
         for s in set.suppressions() {
             let mut what = Vec::new();
             if let Some(p) = &s.pattern {
@@ -47,13 +51,15 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
                 let cidrs: Vec<String> = s.source_cidrs.iter().map(|c| c.to_string()).collect();
                 what.push(format!("source IP in {}", cidrs.join(", ")));
             }
-            println!("  {} -- {} when {} ({})", s.rules.join(", "), s.reason, what.join(" and "), s.origin);
+            let line = format!("{} -- {} when {} ({})", s.rules.join(", "), s.reason, what.join(" and "), s.origin);
+            writeln!(out, "  {}", printable(&line, 2000))?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     let args = RuleArgs { rules: paths.to_vec(), trusted_accounts: Vec::new() };
     let set: RuleSet = args.load()?;
     let failures = set.test_examples();
@@ -61,12 +67,12 @@ pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let without: Vec<&str> =
         set.active_rules().filter(|r| r.examples.matches.is_empty()).map(|r| r.id.as_str()).collect();
     for failure in &failures {
-        println!("FAIL {failure}");
+        writeln!(out, "FAIL {failure}")?;
     }
     if !without.is_empty() {
-        println!("note: rules without a `match` example: {}", without.join(", "));
+        writeln!(out, "note: rules without a `match` example: {}", without.join(", "))?;
     }
-    println!("{} rules, {examples} examples", set.active_rules().count());
-    println!("examples: {} passed, {} failed", examples - failures.len(), failures.len());
+    writeln!(out, "{} rules, {examples} examples", set.active_rules().count())?;
+    writeln!(out, "examples: {} passed, {} failed", examples - failures.len(), failures.len())?;
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

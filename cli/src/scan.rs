@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use trailwatch_core::alert::Alert;
 use trailwatch_core::engine::EngineOptions;
+use trailwatch_core::limits::{self, MAX_HELD_BYTES};
+use trailwatch_core::text::json_safe;
 use trailwatch_core::threshold::{threshold_alert, Tallies};
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
@@ -16,8 +18,9 @@ use crate::{inputs, render, Format, ScanArgs};
 /// Exit status when some input could not be read completely.
 pub const EXIT_PROBLEMS: u8 = 3;
 
-/// Text output holds this many findings to print them most severe first;
-/// past it, they are printed as found (memory stays bounded).
+/// Text output holds this many findings to print them most severe first
+/// (each field cut, see [`render::held`]), and at most [`MAX_HELD_BYTES`];
+/// past either, they are printed as found (memory stays bounded).
 const SORTED_FINDINGS: usize = 10_000;
 
 struct Printer<W: Write> {
@@ -27,6 +30,8 @@ struct Printer<W: Write> {
     format: Format,
     /// Text output: findings waiting to be printed in order.
     held: Vec<Finding>,
+    /// About the memory they take.
+    held_bytes: usize,
     /// Text output: the hold was full once; findings now print as found.
     streaming: bool,
     problems: u64,
@@ -40,7 +45,7 @@ impl<W: Write> Printer<W> {
         }
         let written = match self.format {
             Format::Text => self.out.write_all(render::finding(finding).as_bytes()),
-            Format::Jsonl => writeln!(self.out, "{}", finding.to_json()),
+            Format::Jsonl => writeln!(self.out, "{}", json_safe(&finding.to_json().to_string())),
         };
         if let Err(e) = written {
             self.write_error = Some(e);
@@ -51,6 +56,7 @@ impl<W: Write> Printer<W> {
     /// (then file and record, so that the order is stable).
     fn flush_held(&mut self) {
         let mut held = std::mem::take(&mut self.held);
+        self.held_bytes = 0;
         held.sort_by(|a, b| {
             b.severity()
                 .cmp(&a.severity())
@@ -72,12 +78,15 @@ impl<W: Write> ScanSink for Printer<W> {
         if self.format == Format::Jsonl || self.streaming {
             return self.write(&finding);
         }
+        let (finding, bytes) = render::held(finding);
         self.held.push(finding);
-        if self.held.len() == SORTED_FINDINGS {
+        self.held_bytes += bytes;
+        if self.held.len() == SORTED_FINDINGS || self.held_bytes > MAX_HELD_BYTES {
             self.flush_held();
             self.streaming = true;
             eprintln!(
-                "note: more than {SORTED_FINDINGS} findings; those after are printed as found, not by severity (--format jsonl suits large scans)"
+                "note: more than {SORTED_FINDINGS} findings or {} of them; those after are printed as found, not by severity (--format jsonl suits large scans)",
+                limits::size(MAX_HELD_BYTES as u64)
             );
         }
     }
@@ -111,6 +120,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         tallies: Tallies::default(),
         format: args.format,
         held: Vec::new(),
+        held_bytes: 0,
         streaming: false,
         problems: 0,
         write_error: None,
@@ -154,7 +164,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     for alert in &reached {
         let _ = match args.format {
             Format::Text => printer.out.write_all(render::threshold(alert).as_bytes()),
-            Format::Jsonl => writeln!(printer.out, "{}", serde_json::json!({ "threshold": alert })),
+            Format::Jsonl => {
+                writeln!(printer.out, "{}", json_safe(&serde_json::json!({ "threshold": alert }).to_string()))
+            }
         };
     }
     printer.out.flush().context("writing findings")?;
@@ -162,7 +174,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     if args.stats {
         let text = render::stats(&stats);
         match args.format {
-            Format::Text => print!("\n{text}"),
+            Format::Text => write!(std::io::stdout().lock(), "\n{text}").context("writing statistics")?,
             Format::Jsonl => eprint!("\n{text}"),
         }
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -36,7 +37,10 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
     let at = match &args.at {
         Some(text) => Window::parse_time(text)?,
         None => match named.iter().filter_map(|(_, p)| p.as_ref().map(|(_, _, t)| *t)).max() {
-            Some(latest) => latest + time::Duration::try_from(length).context("window length")?,
+            Some(latest) => time::Duration::try_from(length)
+                .ok()
+                .and_then(|length| latest.checked_add(length))
+                .with_context(|| format!("a summary window of {} reaches past the year 9999", args.window))?,
             None => bail!("no file name carries a CloudTrail delivery time; pass --at to choose the window"),
         },
     };
@@ -84,7 +88,8 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
     }
     let previous = match &args.previous {
         Some(path) => {
-            let text = std::fs::read(path).with_context(|| path.display().to_string())?;
+            let text = trailwatch_core::limits::read_regular(path, trailwatch_core::limits::MAX_SUMMARY_BYTES)
+                .with_context(|| format!("--previous {}", path.display()))?;
             let file: SummaryFile = serde_json::from_slice(&text)
                 .with_context(|| format!("{}: not a summary JSON file", path.display()))?;
             Some(file.stats)
@@ -97,13 +102,15 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
     let found = crate::validate::find(&args.paths, None, None)?;
     let (digests, verified) = crate::validate::vouched(&found, None);
     coverage.digests = digest_coverage(&window, &delivered, digests, &verified, LIST_CAP);
+    let mut out = std::io::stdout().lock();
     match args.format {
         SummaryFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&SummaryFile::new(&window, stats, coverage))?)
+            let json = serde_json::to_string_pretty(&SummaryFile::new(&window, stats, coverage))?;
+            writeln!(out, "{}", trailwatch_core::text::json_safe(&json))?
         }
         SummaryFormat::Text => {
             let report = render(&window, &stats, &coverage, previous.as_ref());
-            println!("Subject: {}\n\n{}", report.subject, report.body);
+            writeln!(out, "Subject: {}\n\n{}", report.subject, report.body)?;
         }
     }
     Ok(if problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })

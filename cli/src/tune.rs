@@ -31,19 +31,38 @@ pub struct TuneArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// The dedup window of the detection function, in minutes.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=MAX_DEDUP_MINUTES))]
     pub dedup_window: u64,
     /// The period's length in days (default: from the first to the last finding, at least 1).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_days)]
     pub days: Option<f64>,
     /// A principal behind at least this share of a rule's findings gets a
     /// proposed suppression (when it is a workload, never a person).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = parse_share)]
     pub dominant: f64,
     /// ... and only when that principal made at least this many findings
     /// and the rule sends at least one alert a day: rare alerts are not noise.
     #[arg(long, default_value_t = 10)]
     pub min_findings: u64,
+}
+
+/// The longest dedup window `--dedup-window` takes: a year, in minutes.
+const MAX_DEDUP_MINUTES: u64 = 366 * 24 * 60;
+
+/// A number of days: finite and above zero.
+fn parse_days(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(days) if days.is_finite() && days > 0.0 => Ok(days),
+        _ => Err(format!("'{text}' is not a number of days above zero")),
+    }
+}
+
+/// A share: a number from 0 to 1.
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("'{text}' is not a share from 0 to 1")),
+    }
 }
 
 #[derive(Default)]
@@ -153,7 +172,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let rules: BTreeMap<&str, &trailwatch_core::Rule> = set.all_rules().iter().map(|r| (r.id.as_str(), r)).collect();
-    print!("{}", report(&mut tuner, args, &rules));
+    std::io::Write::write_all(&mut std::io::stdout().lock(), report(&mut tuner, args, &rules).as_bytes())?;
     Ok(if tuner.problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
 }
 

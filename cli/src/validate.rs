@@ -1,12 +1,14 @@
 //! `trailwatch validate`: CloudTrail log file integrity on local copies.
 //!
-//! Finds the digest files and log files under the paths given (matched by
-//! file name, so any local layout works), checks the digests with the core
-//! ([`trailwatch_core::digest`]), hashes every log file a digest lists, and
-//! looks for log files no digest lists.
+//! Finds the digest files and log files under the paths given, checks the
+//! digests with the core ([`trailwatch_core::digest`]), hashes every log
+//! file a digest lists at the place it lists it (the copy's trail root plus
+//! the key below it, `AWSLogs/…`), and reports log files no digest lists
+//! and copies of listed files in other places.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,11 +17,13 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use trailwatch_core::digest::chain::{self, DigestReport, FoundDigest, Gap, LogStatus};
+use trailwatch_core::digest::chain::{self, DigestReport, FoundDigest, Gap};
+use trailwatch_core::digest::listing::{self, LogStatus};
 use trailwatch_core::digest::{DigestFile, PublicKeys};
 use trailwatch_core::key::parse_log_file_name;
+use trailwatch_core::limits;
 use trailwatch_core::query::filter::parse_time;
-use trailwatch_core::text::printable;
+use trailwatch_core::text::{json_safe, printable};
 
 use crate::inputs;
 use crate::render::count;
@@ -98,23 +102,24 @@ fn overlaps(d: &DigestFile, since: Option<OffsetDateTime>, until: Option<OffsetD
 fn sidecar_signature(path: &Path) -> Option<String> {
     let mut name = path.as_os_str().to_owned();
     name.push(".signature");
-    std::fs::read_to_string(PathBuf::from(name)).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    let bytes = limits::read_regular(Path::new(&name), limits::MAX_SIGNATURE_BYTES).ok()?;
+    Some(String::from_utf8_lossy(&bytes).trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// The digests (parsed, or why not) and log files (by name) under some paths.
+/// The digests (parsed, or why not) and log files (by path) under some paths.
 pub struct Found {
     pub digests: Vec<FoundDigest>,
     pub unreadable: Vec<String>,
-    pub logs: HashMap<String, PathBuf>,
+    pub logs: Vec<PathBuf>,
 }
 
 /// Digest files whose time overlaps `[since, until)`, and every log file.
 pub fn find(paths: &[PathBuf], since: Option<OffsetDateTime>, until: Option<OffsetDateTime>) -> anyhow::Result<Found> {
-    let mut found = Found { digests: Vec::new(), unreadable: Vec::new(), logs: HashMap::new() };
+    let mut found = Found { digests: Vec::new(), unreadable: Vec::new(), logs: Vec::new() };
     for path in inputs::collect_all(paths)? {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
         if inputs::is_digest_name(&path) {
-            let parsed = std::fs::read(&path)
+            let parsed = limits::read_regular(&path, limits::MAX_DIGEST_BYTES)
                 .map_err(|e| e.to_string())
                 .and_then(|b| DigestFile::parse(&b).map_err(|e| e.to_string()));
             match parsed {
@@ -127,27 +132,35 @@ pub fn find(paths: &[PathBuf], since: Option<OffsetDateTime>, until: Option<Offs
                 Err(e) => found.unreadable.push(format!("{}: {e}", path.display())),
             }
         } else if parse_log_file_name(&name).is_some() {
-            found.logs.insert(name, path);
+            found.logs.push(path);
         }
     }
     Ok(found)
 }
 
-/// Every log file the given digests list, hashed and compared (reported by
-/// local path, or by S3 URI when absent).
-fn check_logs(digests: &[FoundDigest], logs: &HashMap<String, PathBuf>) -> Vec<LogReport> {
+/// Every log file the given digests list, hashed and compared where the
+/// digest lists it (reported by local path, or by S3 URI when the digest
+/// places it nowhere), then every other log file: unexpected copies of
+/// listed files and files no digest lists.
+fn check_logs(digests: &[FoundDigest], logs: &[PathBuf]) -> Vec<LogReport> {
+    let present: HashMap<String, &PathBuf> = logs.iter().map(|p| (p.display().to_string(), p)).collect();
+    let listed = listing::listed_logs(digests);
     let mut reports = Vec::new();
-    for (name, key, want) in chain::listed_logs(digests) {
-        let status = match logs.get(&name) {
+    for l in &listed {
+        let status = match l.location.as_deref().and_then(|at| present.get(at)) {
             None => LogStatus::Deleted,
             Some(path) => match File::open(path).and_then(trailwatch_core::digest::log_file_sha256) {
-                Ok(hash) if hash.eq_ignore_ascii_case(&want) => LogStatus::Valid,
+                Ok(hash) if hash.eq_ignore_ascii_case(&l.hash) => LogStatus::Valid,
                 Ok(_) => LogStatus::Modified,
                 Err(e) => LogStatus::Unreadable(e.to_string()),
             },
         };
-        let file = logs.get(&name).map_or(key, |p| p.display().to_string());
-        reports.push(LogReport { file, status });
+        reports.push(LogReport { file: l.shown().to_string(), status });
+    }
+    let mut paths: Vec<&str> = present.keys().map(String::as_str).collect();
+    paths.sort_unstable();
+    for (path, status) in listing::unlisted(&paths, &listed, digests) {
+        reports.push(LogReport { file: path.to_string(), status });
     }
     reports
 }
@@ -175,7 +188,8 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let until = args.until.as_deref().map(|t| parse_time(t, now)).transpose()?;
     let keys = match &args.public_keys {
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+            let bytes = limits::read_regular(path, limits::MAX_PUBLIC_KEYS_BYTES)
+                .with_context(|| format!("--public-keys {}", path.display()))?;
             Some(PublicKeys::from_list_json(&bytes).with_context(|| format!("{}", path.display()))?)
         }
         None => None,
@@ -186,13 +200,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     }
 
     let (digests, gaps) = chain::check(&found, keys.as_ref());
-    let mut log_reports = check_logs(&found, &logs);
-    let present: Vec<&str> = logs.keys().map(String::as_str).collect();
-    let mut extra = chain::not_listed(&present, &found);
-    extra.sort();
-    for name in extra {
-        log_reports.push(LogReport { file: logs[name].display().to_string(), status: LogStatus::NotListed });
-    }
+    let log_reports = check_logs(&found, &logs);
 
     let mut totals =
         Totals { digests: digests.len(), gaps: gaps.len(), log_files: log_reports.len(), ..Totals::default() };
@@ -221,9 +229,12 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                 unreadable_digests: &unreadable_digests,
                 totals: &totals,
             };
-            println!("{}", serde_json::to_string_pretty(&output)?);
+            writeln!(std::io::stdout().lock(), "{}", json_safe(&serde_json::to_string_pretty(&output)?))?;
         }
-        ValidateFormat::Text => print_text(args.quiet, &digests, &gaps, &log_reports, &unreadable_digests, &totals),
+        ValidateFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            print_text(&mut out, args.quiet, &digests, &gaps, &log_reports, &unreadable_digests, &totals)?
+        }
     }
     let tampered = totals.digests_failed > 0 || totals.log_files_failed > 0 || totals.gaps > 0;
     Ok(if tampered {
@@ -236,13 +247,14 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_text(
+    out: &mut impl Write,
     quiet: bool,
     digests: &[DigestReport],
     gaps: &[Gap],
     logs: &[LogReport],
     unreadable: &[String],
     totals: &Totals,
-) {
+) -> std::io::Result<()> {
     let show = |s: &str| printable(s, 500).into_owned();
     for d in digests {
         if quiet && !d.is_failure() {
@@ -259,21 +271,22 @@ fn print_text(
             })
             .collect();
         let detail = if detail.is_empty() { String::new() } else { format!("  ({})", detail.join("; ")) };
-        println!(
+        writeln!(
+            out,
             "digest  {:<22} {}  {} to {}, {}{detail}",
             d.status(),
             show(&d.location),
             show(&d.digest_start_time),
             show(&d.digest_end_time),
             count(d.log_files as u64, "log file", "log files")
-        );
+        )?;
     }
     for e in unreadable {
-        println!("digest  {:<22} {}", "invalid format", show(e));
+        writeln!(out, "digest  {:<22} {}", "invalid format", show(e))?;
     }
     for g in gaps {
         let why = if g.restarted { "the chain starts again: logging or validation was off" } else { "no digest" };
-        println!("gap     {} to {}  {}: {why}", show(&g.from), show(&g.to), show(&g.chain));
+        writeln!(out, "gap     {} to {}  {}: {why}", show(&g.from), show(&g.to), show(&g.chain))?;
     }
     for l in logs {
         if quiet && l.status == LogStatus::Valid {
@@ -283,7 +296,7 @@ fn print_text(
             LogStatus::Unreadable(e) => format!("  ({})", show(e)),
             _ => String::new(),
         };
-        println!("log     {:<22} {}{detail}", l.status.as_str(), show(&l.file));
+        writeln!(out, "log     {:<22} {}{detail}", l.status.as_str(), show(&l.file))?;
     }
     eprintln!(
         "{}: {} valid, {} failed, {} not verified; {}; {}: {} valid, {} failed, {} unreadable.",
@@ -297,4 +310,5 @@ fn print_text(
         totals.log_files_failed,
         totals.unreadable
     );
+    Ok(())
 }

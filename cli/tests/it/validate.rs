@@ -40,11 +40,7 @@ fn write_sample(dir: &Path, keys: &Path, org: Option<&str>) -> Sample {
         w.digest(datetime!(2026-11-20 11:00 UTC), &[&c]),
     ];
     let logs = vec![a, b, c];
-    let put = |key: &str, bytes: &[u8]| {
-        let path = dir.join(key);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    };
+    let put = |key: &str, bytes: &[u8]| put(&dir.join(key), bytes);
     for log in &logs {
         put(&log.key, &log.gz);
     }
@@ -55,6 +51,12 @@ fn write_sample(dir: &Path, keys: &Path, org: Option<&str>) -> Sample {
     put(&format!("{}.signature", newest.key), format!("{}\n", newest.signature).as_bytes());
     std::fs::write(keys, signer().list_json()).unwrap();
     Sample { digests, logs }
+}
+
+/// Writes a file, with the directories above it.
+fn put(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -223,4 +225,75 @@ fn the_summary_counts_the_log_files_the_local_digests_vouch_for() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(stdout.contains("Log files delivered: 3   processed: 3"), "digests are not scanned as logs: {stdout}");
     assert!(stdout.contains("Verified by a digest: 3 of 3 log files"), "{stdout}");
+}
+
+#[test]
+fn given_an_altered_log_and_its_original_kept_elsewhere_when_validating_then_the_copy_never_stands_for_it() {
+    // WHEN the listed file is altered and the original is kept under the same
+    // name in another place (before and after the real path in walk order,
+    // another date, region, account, or a second trail root), THEN the
+    // altered file is "modified", the original an "unexpected copy", exit 4.
+    type Place = fn(&str) -> String;
+    let decoys: &[(&str, Place)] = &[
+        ("before in walk order", |key| format!("AAA/{}", file_name(key))),
+        ("after in walk order", |key| format!("zzz/{}", file_name(key))),
+        ("another date", |key| key.replace("/2026/11/20/", "/2026/11/19/")),
+        ("another region", |key| key.replace("/us-east-1/", "/eu-west-1/")),
+        ("another account", |key| key.replace("AWSLogs/123456789012/", "AWSLogs/999999999999/")),
+        ("another trail root", |key| format!("old/{key}")),
+    ];
+    for (name, place) in decoys {
+        let dir = temp_dir(&name.replace(' ', "-"));
+        let sample = write_sample(&dir, &dir.join("public-keys.json"), None);
+        let listed = &sample.logs[0];
+        let decoy = dir.join(place(&listed.key));
+        put(&decoy, &listed.gz);
+        let edited = format!(r#"{{"Records":[{}]}}"#, LOGIN.replace("203.0.113.45", "198.51.100.1"));
+        std::fs::write(dir.join(&listed.key), edited).unwrap();
+        let (code, out) = validate(&dir, &[]);
+        assert_eq!(code, Some(4), "{name}: {out}");
+        assert!(
+            out.contains(&format!("log     modified               {}", dir.join(&listed.key).display())),
+            "{name}: {out}"
+        );
+        assert!(out.contains(&format!("log     unexpected copy        {}", decoy.display())), "{name}: {out}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn given_an_intact_tree_when_a_copy_is_added_or_the_listed_file_deleted_then_both_are_reported() {
+    let dir = temp_dir("copy-added");
+    let sample = write_sample(&dir, &dir.join("public-keys.json"), None);
+    let listed = &sample.logs[2];
+    let decoy = dir.join("backup").join(file_name(&listed.key));
+    put(&decoy, &listed.gz);
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("log     unexpected copy"), "{out}");
+    assert!(out.contains("4 log files: 3 valid, 1 failed"), "the listed files are intact: {out}");
+
+    std::fs::remove_file(dir.join(&listed.key)).unwrap();
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("log     deleted"), "the copy does not stand for the deleted file: {out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn given_a_digest_copied_to_another_place_when_validating_then_it_is_moved() {
+    let dir = temp_dir("digest-copy");
+    let sample = write_sample(&dir, &dir.join("public-keys.json"), None);
+    let digest = &sample.digests[0];
+    let copy = dir.join("elsewhere").join(file_name(&digest.key));
+    put(&copy, &digest.gz);
+    std::fs::remove_file(dir.join(&digest.key)).unwrap();
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("digest  moved"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn file_name(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
 }

@@ -24,6 +24,7 @@
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`summary`]: summary windows, coverage and the periodic report.
 //! - [`key`]: S3 key decoding and classification.
+//! - [`limits`]: the bound on every file read whole, and regular files only.
 //! - [`synth`]: seeded generator of realistic CloudTrail logs (benchmarks, tests).
 //! - [`text`]: making attacker-controlled text safe to display.
 //! - [`error`]: the one error type, with file, byte offset and record index.
@@ -37,6 +38,7 @@ pub mod facts;
 pub mod finding;
 pub mod grouped;
 pub mod key;
+pub mod limits;
 pub mod pattern;
 pub mod query;
 pub mod reader;

@@ -293,7 +293,9 @@ impl RuleSet {
             }
             return Ok(set);
         }
-        let text = std::fs::read_to_string(path).map_err(io_error)?;
+        let bytes = crate::limits::read_regular(path, crate::limits::MAX_RULE_FILE_BYTES).map_err(io_error)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| io_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())))?;
         RuleSet::from_toml(&text, &path.display().to_string())
     }
 

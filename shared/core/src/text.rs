@@ -27,7 +27,7 @@ pub fn printable(text: &str, max: usize) -> Cow<'_, str> {
     if !too_long && !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len().min(max * 2));
+    let mut out = String::with_capacity(text.len().min(max.saturating_mul(2)));
     for (n, c) in text.chars().enumerate() {
         if n + 3 >= max && too_long {
             out.push_str("...");
@@ -40,6 +40,60 @@ pub fn printable(text: &str, max: usize) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The whole text with unsafe characters shown as `\u{..}` escapes, as
+/// [`printable`] shows them, never cut: for data formats (CSV) where a value
+/// must stay whole and readable.
+pub fn escaped(text: &str) -> Cow<'_, str> {
+    printable(text, usize::MAX)
+}
+
+/// A spreadsheet cell that cannot run as a formula: escaped as [`escaped`],
+/// with a leading `'` when the value, after any leading whitespace or line
+/// breaks, starts with `=`, `+`, `-` or `@`.
+pub fn csv_cell(text: &str) -> Cow<'_, str> {
+    let formula = text.trim_start().starts_with(['=', '+', '-', '@']) || text.starts_with(['\t', '\r']);
+    match (formula, escaped(text)) {
+        (true, cell) => Cow::Owned(format!("'{cell}")),
+        (false, cell) => cell,
+    }
+}
+
+/// Serialized JSON with the unsafe characters JSON strings may hold raw
+/// (bidi overrides, line separators, DEL and C1 controls) written as
+/// `\uXXXX` escapes: the same data once parsed, harmless on a terminal.
+/// Outside strings JSON is ASCII, and a serializer escapes C0 controls
+/// inside them, so the line breaks and tabs left are the layout's own.
+pub fn json_safe(json: &str) -> Cow<'_, str> {
+    let unsafe_in_json = |c: char| is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(unsafe_in_json) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_in_json(c) {
+            // Every unsafe character is in the Basic Multilingual Plane.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The text cut to at most `max` bytes (at a character boundary), followed
+/// by `…(+N bytes)` saying how much was left out: for values held in memory
+/// (rows kept for sorting, findings kept for printing).
+pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…(+{} bytes)", &text[..end], text.len() - end))
 }
 
 /// ASCII-only, single-line text (for SNS subjects): anything else becomes `?`.
@@ -70,6 +124,48 @@ mod tests {
         ];
         for (input, max, want) in cases {
             assert_eq!(printable(input, max), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn csv_cells_are_escaped_whole_and_never_formulas() {
+        let cases = [
+            ("plain", "plain"),
+            ("a\x1b[31mred\x07", "a\\u{1b}[31mred\\u{7}"),
+            ("evil\u{202E}txt", "evil\\u{202e}txt"),
+            ("=1+1", "'=1+1"),
+            ("+cmd", "'+cmd"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\n=cmd|' /C calc'!A0", "'\\u{a}=cmd|' /C calc'!A0"),
+            ("  \r\n @x", "'  \\u{d}\\u{a} @x"),
+            ("\tx", "'\\u{9}x"),
+            ("a=b", "a=b"),
+            (&"x".repeat(5000), &"x".repeat(5000)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(csv_cell(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn json_lines_escape_what_json_allows_raw_and_keep_the_data() {
+        let value = "a\u{202E}b\u{2028}c\u{85}d\u{7f}e\u{1b}";
+        let json = serde_json::to_string(&serde_json::json!({ "v": value })).unwrap();
+        let safe = json_safe(&json);
+        assert!(!safe.chars().any(is_unsafe), "{safe}");
+        assert_eq!(safe, r#"{"v":"a\u202eb\u2028c\u0085d\u007fe\u001b"}"#);
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["v"], value, "the same data once parsed");
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({ "v": "\u{202E}" })).unwrap();
+        assert_eq!(json_safe(&pretty), "{\n  \"v\": \"\\u202e\"\n}", "the layout stays");
+    }
+
+    #[test]
+    fn cut_keeps_whole_characters_and_says_how_much_is_left_out() {
+        let cases = [("short", 10, "short"), ("abcdefghij", 4, "abcd…(+6 bytes)"), ("ééé", 3, "é…(+4 bytes)")];
+        for (input, max, want) in cases {
+            assert_eq!(cut(input, max), want, "{input:?}");
         }
     }
 

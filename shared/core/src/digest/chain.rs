@@ -11,15 +11,13 @@
 //! with the signature its successor names is sound whatever the successor
 //! is: a signature over changed content would not verify.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::{file_name, DigestFile, PublicKeys, Signature};
-use crate::key::parse_log_file_name;
-use crate::summary::parse_file_time;
+use super::{file_name, trail_key, DigestFile, PublicKeys, Signature};
 
 /// A digest found (a local file or an S3 object), parsed.
 #[derive(Debug, Clone)]
@@ -30,6 +28,18 @@ pub struct FoundDigest {
     /// Its own signature (hex) and algorithm, from the object's metadata,
     /// when known.
     pub signature: Option<(String, Option<String>)>,
+}
+
+impl FoundDigest {
+    /// The trail root of the copy it was found in: its location without the
+    /// key below the trail root it was written to (`copy/` for
+    /// `copy/AWSLogs/…`, `s3://bucket/prefix/` for an object). `None` when
+    /// it does not lie at that key: it was moved, and vouches for nothing.
+    pub fn root(&self) -> Option<&str> {
+        let written = trail_key(&self.file.digest.digest_s3_object)?;
+        let root = self.location.strip_suffix(written)?;
+        (root.is_empty() || root.ends_with('/')).then_some(root)
+    }
 }
 
 /// What is wrong with a digest, worst first.
@@ -102,7 +112,7 @@ pub struct Gap {
 
 /// The digests of one trail in one account and region, from their names
 /// (`<account>_CloudTrail-Digest_<region>_<trail>_<home region>_<time>[_backfill].json.gz`).
-fn chain_key(name: &str) -> Option<(String, bool)> {
+pub(crate) fn chain_key(name: &str) -> Option<(String, bool)> {
     let stem = name.strip_suffix(".json.gz").or_else(|| name.strip_suffix(".json"))?;
     let (stem, backfill) = match stem.strip_suffix("_backfill") {
         Some(stem) => (stem, true),
@@ -112,7 +122,7 @@ fn chain_key(name: &str) -> Option<(String, bool)> {
     head.contains("_CloudTrail-Digest_").then(|| (head.to_string(), backfill))
 }
 
-fn parse_time(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_time(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
@@ -251,88 +261,12 @@ fn signature_problem(
     }
 }
 
-/// A digest found under another name than the key it was written to (an
-/// `s3://` location is compared whole; a local path by its file name).
+/// A digest found somewhere other than the key it was written to: an
+/// `s3://` location is compared whole; a local path must end with the key
+/// below the trail root (`AWSLogs/…`), as `aws s3 sync` lays it out.
 fn moved(d: &FoundDigest) -> Option<DigestProblem> {
     let digest = &d.file.digest;
     let expected = format!("s3://{}/{}", digest.digest_s3_bucket, digest.digest_s3_object);
-    let same =
-        if d.location.starts_with("s3://") { d.location == expected } else { file_name(&d.location) == d.file.name() };
+    let same = if d.location.starts_with("s3://") { d.location == expected } else { d.root().is_some() };
     (!same).then(|| DigestProblem::Moved(format!("written as {expected}")))
-}
-
-/// What became of a log file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogStatus {
-    /// Its hash is the one a digest lists.
-    Valid,
-    /// Its hash differs from the one a digest lists.
-    Modified,
-    /// A digest lists it and it is not there.
-    Deleted,
-    /// It is there, inside the time the digests cover, and no digest lists it.
-    NotListed,
-    /// It could not be read to compute its hash.
-    Unreadable(String),
-}
-
-impl LogStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            LogStatus::Valid => "valid",
-            LogStatus::Modified => "modified",
-            LogStatus::Deleted => "deleted",
-            LogStatus::NotListed => "not listed in any digest",
-            LogStatus::Unreadable(_) => "unreadable",
-        }
-    }
-}
-
-/// Every log file the digests list: (file name, the entry's S3 key, expected hash).
-pub fn listed_logs(found: &[FoundDigest]) -> Vec<(String, String, String)> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for d in found {
-        for entry in &d.file.digest.log_files {
-            let name = file_name(&entry.s3_object).to_string();
-            if seen.insert(name.clone()) {
-                out.push((name, format!("s3://{}/{}", entry.s3_bucket, entry.s3_object), entry.hash_value.clone()));
-            }
-        }
-    }
-    out
-}
-
-/// The log files among `present` (file names) that no digest lists although
-/// the digests of their account and region cover their delivery time.
-/// Files delivered after the newest digest are not yet covered and left out.
-pub fn not_listed<'a>(present: &[&'a str], found: &[FoundDigest]) -> Vec<&'a str> {
-    let listed: HashSet<String> = listed_logs(found).into_iter().map(|(name, _, _)| name).collect();
-    // Per account/region: the span the digests cover.
-    let mut spans: HashMap<(String, String), (OffsetDateTime, OffsetDateTime)> = HashMap::new();
-    for d in found {
-        let digest = &d.file.digest;
-        let Some(region) = chain_key(d.file.name()).and_then(|(key, _)| key.split('_').nth(2).map(str::to_string))
-        else {
-            continue;
-        };
-        let (Some(start), Some(end)) = (parse_time(&digest.digest_start_time), parse_time(&digest.digest_end_time))
-        else {
-            continue;
-        };
-        let span = spans.entry((digest.aws_account_id.clone(), region)).or_insert((start, end));
-        span.0 = span.0.min(start);
-        span.1 = span.1.max(end);
-    }
-    present
-        .iter()
-        .filter(|name| !listed.contains(**name))
-        .filter(|name| {
-            let Some((account, region, time)) = parse_log_file_name(name) else { return false };
-            let Some(delivered) = parse_file_time(&time) else { return false };
-            spans.get(&(account, region)).is_some_and(|(start, end)| *start <= delivered && delivered < *end)
-        })
-        .copied()
-        .collect()
 }

@@ -17,6 +17,8 @@
 //!
 //! - [`chain`]: a set of digests and log files checked together (order,
 //!   gaps, deletions, files no digest lists).
+//! - [`listing`]: which local file is the one a digest lists (by its key
+//!   below the trail root, never by name alone).
 //! - [`delivered`]: one digest checked as it arrives in S3, and its alert.
 //! - `forge` (feature `test-support`): writes signed chains exactly as
 //!   CloudTrail does, for tests.
@@ -25,6 +27,7 @@ pub mod chain;
 pub mod delivered;
 #[cfg(any(test, feature = "test-support"))]
 pub mod forge;
+pub mod listing;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -38,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{read_at_most, MAX_DIGEST_BYTES};
 
 fn bad(message: String) -> Error {
     Error::new(ErrorKind::Integrity(message))
@@ -97,19 +101,19 @@ pub struct DigestFile {
     pub sha256: String,
 }
 
-/// Decompresses a file if it is gzip (by its magic bytes).
+/// Decompresses a file if it is gzip (by its magic bytes), refusing more
+/// than [`MAX_DIGEST_BYTES`] either way: a gzip bomb stops there.
 fn inflate(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
-        Ok(out)
+        read_at_most(MultiGzDecoder::new(bytes), MAX_DIGEST_BYTES)
     } else {
-        Ok(bytes.to_vec())
+        read_at_most(bytes, MAX_DIGEST_BYTES)
     }
 }
 
 impl DigestFile {
-    /// Parses a digest file (gzip or plain JSON).
+    /// Parses a digest file (gzip or plain JSON) of at most
+    /// [`MAX_DIGEST_BYTES`], compressed and inflated.
     pub fn parse(bytes: &[u8]) -> Result<DigestFile> {
         let inflated = inflate(bytes).map_err(|e| bad(format!("not a readable digest file: {e}")))?;
         let digest: Digest =
@@ -139,6 +143,17 @@ impl DigestFile {
 /// The last part of an S3 key or path.
 pub fn file_name(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
+}
+
+/// The part of an S3 key or local path below its trail root: from its last
+/// `AWSLogs` component on (`AWSLogs/<account>/…` or
+/// `AWSLogs/o-…/<account>/…`), whatever prefix the trail writes under.
+/// `None` when it has no such component.
+pub fn trail_key(key: &str) -> Option<&str> {
+    match key.rfind("/AWSLogs/") {
+        Some(i) => Some(&key[i + 1..]),
+        None => key.starts_with("AWSLogs/").then_some(key),
+    }
 }
 
 /// The outcome of checking one digest's signature.

@@ -5,8 +5,9 @@ use std::sync::OnceLock;
 
 use time::macros::datetime;
 
-use super::chain::{check, listed_logs, not_listed, DigestProblem, FoundDigest};
+use super::chain::{check, DigestProblem, FoundDigest};
 use super::forge::{ChainWriter, Forged, Signer};
+use super::listing::{listed_logs, unlisted, LogStatus};
 use super::*;
 
 fn signer() -> &'static Signer {
@@ -208,27 +209,60 @@ fn log_hashes_are_of_the_uncompressed_content() {
     let listed = listed_logs(&local(&digests, true));
     assert_eq!(listed.len(), 3);
     let by_name = |name: &str| logs.iter().find(|l| l.key.ends_with(name)).unwrap();
-    for (name, _, want) in &listed {
-        assert_eq!(log_file_sha256(by_name(name).gz.as_slice()).unwrap(), *want);
+    for l in &listed {
+        assert_eq!(log_file_sha256(by_name(&l.name).gz.as_slice()).unwrap(), l.hash);
     }
     let plain = format!(r#"{{"Records":[{RECORD}]}}"#);
-    assert_eq!(log_file_sha256(plain.as_bytes()).unwrap(), listed[0].2, "gzip or not, the same content");
+    assert_eq!(log_file_sha256(plain.as_bytes()).unwrap(), listed[0].hash, "gzip or not, the same content");
     let mut tampered = plain.clone().into_bytes();
     tampered[20] ^= 1;
-    assert_ne!(log_file_sha256(tampered.as_slice()).unwrap(), listed[0].2);
+    assert_ne!(log_file_sha256(tampered.as_slice()).unwrap(), listed[0].hash);
+}
+
+#[test]
+fn trail_keys_start_at_the_last_awslogs_component() {
+    let cases = [
+        ("AWSLogs/123/CloudTrail/x.json.gz", Some("AWSLogs/123/CloudTrail/x.json.gz")),
+        ("prefix/AWSLogs/o-1/123/CloudTrail/x.json.gz", Some("AWSLogs/o-1/123/CloudTrail/x.json.gz")),
+        ("copy/AWSLogs/old/AWSLogs/123/x.json.gz", Some("AWSLogs/123/x.json.gz")),
+        ("copy/NotAWSLogs/123/x.json.gz", None),
+        ("x.json.gz", None),
+    ];
+    for (key, want) in cases {
+        assert_eq!(trail_key(key), want, "{key}");
+    }
+}
+
+#[test]
+fn given_a_digest_in_a_copy_when_listing_then_each_log_is_expected_at_its_root_plus_its_trail_key() {
+    let (digests, logs) = chain(Some("o-a1b2c3d4e5"));
+    let mut found = local(&digests, true);
+    let listed = listed_logs(&found);
+    assert_eq!(listed[0].location.as_deref(), Some(format!("copy/{}", logs[0].key).as_str()));
+    assert_eq!(listed[0].uri, format!("s3://trail-bucket/{}", logs[0].key));
+    // A digest that does not lie at its own key places nothing.
+    found[0].location = format!("copy/elsewhere/{}", digests[0].file.name());
+    assert_eq!(listed_logs(&found[..1])[0].location, None);
+    assert!(check(&found, None).0[0].problems.iter().any(|p| matches!(p, DigestProblem::Moved(_))));
 }
 
 #[test]
 fn log_files_no_digest_lists_are_found_inside_the_covered_time_only() {
     let (digests, _) = chain(None);
     let found = local(&digests, true);
+    let dir = "copy/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/20";
     let present = [
-        "123456789012_CloudTrail_us-east-1_20261120T0910Z_AaAaAaAaAaAaAaAa.json.gz",
-        "123456789012_CloudTrail_us-east-1_20261120T1015Z_InjectedInjected.json.gz",
-        "123456789012_CloudTrail_us-east-1_20261120T1230Z_NotYetDigested00.json.gz",
-        "123456789012_CloudTrail_eu-west-1_20261120T1015Z_OtherRegion00000.json.gz",
+        format!("{dir}/123456789012_CloudTrail_us-east-1_20261120T0910Z_AaAaAaAaAaAaAaAa.json.gz"),
+        format!("{dir}/123456789012_CloudTrail_us-east-1_20261120T1015Z_InjectedInjected.json.gz"),
+        format!("{dir}/123456789012_CloudTrail_us-east-1_20261120T1230Z_NotYetDigested00.json.gz"),
+        format!("{dir}/123456789012_CloudTrail_eu-west-1_20261120T1015Z_OtherRegion00000.json.gz"),
+        "copy/old/123456789012_CloudTrail_us-east-1_20261120T0910Z_AaAaAaAaAaAaAaAa.json.gz".to_string(),
     ];
-    assert_eq!(not_listed(&present, &found), [present[1]]);
+    let present: Vec<&str> = present.iter().map(String::as_str).collect();
+    assert_eq!(
+        unlisted(&present, &listed_logs(&found), &found),
+        [(present[1], LogStatus::NotListed), (present[4], LogStatus::UnexpectedCopy)]
+    );
 }
 
 #[test]
@@ -237,6 +271,20 @@ fn public_keys_load_from_list_public_keys_output() {
     assert!(keys.contains(&signer().fingerprint));
     assert!(PublicKeys::from_list_json(b"{}").is_err());
     assert!(PublicKeys::from_list_json(br#"{"PublicKeyList":[{"Value":"!!","Fingerprint":"x"}]}"#).is_err());
+}
+
+#[test]
+fn given_a_gzip_bomb_or_a_huge_digest_when_parsed_then_it_is_refused_past_the_bound() {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let spaces = vec![b' '; 1 << 20];
+    for _ in 0..=crate::limits::MAX_DIGEST_BYTES >> 20 {
+        gz.write_all(&spaces).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "a small file: {} bytes", bomb.len());
+    let e = DigestFile::parse(&bomb).unwrap_err();
+    assert!(e.to_string().contains("larger than 64 MiB: refused"), "{e}");
 }
 
 #[test]

@@ -288,8 +288,8 @@ impl Parser {
                 if body.is_empty() {
                     return Err(self.error_at(start, "an empty regex".into()));
                 }
-                let regex =
-                    regex::Regex::new(&body).map_err(|e| self.error_at(body_start, format!("invalid regex: {e}")))?;
+                let regex = crate::limits::regex(&body)
+                    .map_err(|e| self.error_at(body_start, format!("invalid regex: {e}")))?;
                 Ok(Matcher::Regex(regex))
             }
             _ => {

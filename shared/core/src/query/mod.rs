@@ -132,6 +132,22 @@ impl<'r> Row<'r> {
     pub fn owned(&self, columns: &[Column]) -> Vec<Option<String>> {
         columns.iter().map(|c| self.get(c).map(|v| v.into_owned())).collect()
     }
+
+    /// The values of `columns` to hold in memory: each cut past
+    /// [`MAX_HELD_VALUE_BYTES`](crate::limits::MAX_HELD_VALUE_BYTES), the cut shown.
+    pub fn held(&self, columns: &[Column]) -> Vec<Option<String>> {
+        columns.iter().map(|c| self.get(c).map(|v| held_value(&v))).collect()
+    }
+}
+
+/// A value cut to be held in memory.
+pub fn held_value(value: &str) -> String {
+    crate::text::cut(value, crate::limits::MAX_HELD_VALUE_BYTES).into_owned()
+}
+
+/// About the memory a held row takes: its values and their headers.
+pub fn held_size(row: &[Option<String>]) -> usize {
+    row.iter().map(|v| 24 + v.as_ref().map_or(0, String::len)).sum::<usize>() + 24
 }
 
 /// Receives the rows of a scan, as they are found.

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::MAX_HELD_BYTES;
 
 use super::{Column, Filters, Row};
 
@@ -171,47 +172,64 @@ struct Group {
     more: u64,
 }
 
-/// Rows folded into groups. Memory follows the number of groups, which
-/// [`Groups::add`] caps.
+/// Rows folded into groups. Memory follows the number of groups and their
+/// keys (each cut at [`MAX_HELD_VALUE_BYTES`](crate::limits::MAX_HELD_VALUE_BYTES)),
+/// which [`Groups::add`] caps in number and in bytes.
 #[derive(Debug)]
 pub struct Groups {
     grouping: Grouping,
     groups: BTreeMap<Vec<Option<String>>, Group>,
     max_groups: usize,
+    /// About the memory the groups take, held under [`MAX_HELD_BYTES`].
+    held_bytes: usize,
 }
 
 impl Groups {
     pub fn new(grouping: Grouping, max_groups: usize) -> Groups {
-        Groups { grouping, groups: BTreeMap::new(), max_groups }
+        Groups { grouping, groups: BTreeMap::new(), max_groups, held_bytes: 0 }
     }
 
     /// Adds one row; fails when a new group would pass the cap.
     pub fn add(&mut self, row: &Row<'_>) -> Result<()> {
-        let key: Vec<Option<String>> = self.grouping.keys.iter().map(|c| row.get(c).map(|v| v.into_owned())).collect();
-        if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
-            return Err(query_error(&format!(
-                "more than {} groups: narrow the query (--since, --account, ...)",
-                self.max_groups
-            )));
+        let key: Vec<Option<String>> =
+            self.grouping.keys.iter().map(|c| row.get(c).map(|v| super::held_value(&v))).collect();
+        if !self.groups.contains_key(&key) {
+            if self.groups.len() >= self.max_groups {
+                return Err(query_error(&format!(
+                    "more than {} groups: narrow the query (--since, --account, ...)",
+                    self.max_groups
+                )));
+            }
+            self.held_bytes += super::held_size(&key) + 128;
         }
         let group = self.groups.entry(key).or_default();
         group.count += 1;
-        if let Some(time) = row.get(&Column::Time) {
+        if let Some(time) = row.get(&Column::Time).map(|t| super::held_value(&t)) {
             if group.first.as_deref().is_none_or(|f| *time < *f) {
-                group.first = Some(time.to_string());
+                group.first = Some(time.clone());
             }
             if group.last.as_deref().is_none_or(|l| *time > *l) {
-                group.last = Some(time.into_owned());
+                group.last = Some(time);
             }
         }
         if let Some((column, _)) = &self.grouping.distinct {
             if let Some(value) = row.get(column) {
-                if group.distinct.len() < MAX_DISTINCT || group.distinct.contains(value.as_ref()) {
-                    group.distinct.insert(value.into_owned());
-                } else {
-                    group.more += 1;
+                let value = super::held_value(&value);
+                if !group.distinct.contains(&value) {
+                    if group.distinct.len() < MAX_DISTINCT {
+                        self.held_bytes += value.len() + 48;
+                        group.distinct.insert(value);
+                    } else {
+                        group.more += 1;
+                    }
                 }
             }
+        }
+        if self.held_bytes > MAX_HELD_BYTES {
+            return Err(query_error(&format!(
+                "the groups take more than {}: narrow the query (--since, --account, ...)",
+                crate::limits::size(MAX_HELD_BYTES as u64)
+            )));
         }
         Ok(())
     }
