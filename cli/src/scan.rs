@@ -5,9 +5,10 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use trailwatch_core::alert::threshold_alert;
 use trailwatch_core::alert::Alert;
 use trailwatch_core::engine::EngineOptions;
-use trailwatch_core::threshold::{threshold_alert, Tallies};
+use trailwatch_core::tally::Tallies;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
 use crate::progress::Progress;

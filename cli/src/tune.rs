@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
-use trailwatch_core::threshold::Tallies;
+use trailwatch_core::tally::Tallies;
 use trailwatch_core::{Engine, Error, Finding, ScanSink, Severity};
 
 use crate::{inputs, render, RuleArgs};
