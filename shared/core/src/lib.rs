@@ -21,7 +21,8 @@
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`summary`]: summary windows, coverage and the periodic report.
 //! - [`key`]: S3 key decoding and classification.
-//! - [`synth`]: seeded generator of realistic CloudTrail logs (benchmarks, tests).
+//! - `synth` (feature `synth`): seeded generator of realistic CloudTrail logs,
+//!   for benchmarks and tests.
 //! - [`text`]: making attacker-controlled text safe to display.
 //! - [`error`]: the one error type, with file, byte offset and record index.
 
@@ -42,6 +43,7 @@ pub mod rule;
 pub mod selector;
 pub mod stats;
 pub mod summary;
+#[cfg(any(test, feature = "synth"))]
 pub mod synth;
 pub mod tally;
 pub mod text;

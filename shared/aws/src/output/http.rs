@@ -15,6 +15,9 @@ use crate::ports::{Failure, FailureKind, Result};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A request to POST: its JSON body and extra headers.
+pub type Request = (Vec<u8>, Vec<(&'static str, String)>);
+
 /// One endpoint. `label` names it in errors instead of its URL.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -84,7 +87,7 @@ impl Endpoint {
     pub async fn post_each(
         &self,
         messages: &[super::Message],
-        render: impl Fn(&super::Message) -> Result<(Vec<u8>, Vec<(&'static str, String)>)>,
+        render: impl Fn(&super::Message) -> Result<Request>,
     ) -> Result<Vec<Result<()>>> {
         let mut results = Vec::with_capacity(messages.len());
         for message in messages {

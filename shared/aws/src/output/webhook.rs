@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::Sha256;
 use trailwatch_core::alert::Alert;
 
-use super::http::{json_body, Endpoint};
+use super::http::{json_body, Endpoint, Request};
 use super::{Message, Output, Sent};
 use crate::ports::Result;
 
@@ -66,7 +66,7 @@ impl WebhookOutput {
     }
 
     /// The body and the signed headers of one delivery, now.
-    fn signed(&self, message: &Message) -> Result<(Vec<u8>, Vec<(&'static str, String)>)> {
+    fn signed(&self, message: &Message) -> Result<Request> {
         let body = render(message)?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let headers = vec![
