@@ -82,7 +82,7 @@ impl ScanSink for Tuner {
         if tally.findings == 0 {
             tally.title = f.rule.title.clone();
             tally.severity = Some(f.rule.severity);
-            tally.alert = f.rule.alert;
+            tally.alert = f.rule.alert_grade;
             tally.dry_run = f.rule.dry_run;
         }
         tally.findings += 1;

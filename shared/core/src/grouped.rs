@@ -28,7 +28,7 @@ pub const MAX_PROBLEMS: usize = 50;
 /// Bounds on what one log file may send.
 #[derive(Debug, Clone, Copy)]
 pub struct AlertLimits {
-    /// Alerts per file, digest and problem alert included.
+    /// Alerts per file, overflow and problem alert included.
     pub max_alerts: usize,
     /// Events listed in full in one alert; the rest are counted.
     pub max_events: usize,

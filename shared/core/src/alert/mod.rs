@@ -45,8 +45,10 @@ pub enum AlertKind {
     Finding,
     /// Repeats folded while a dedup window was open, sent when it closed.
     FollowUp,
-    /// The finding groups of a file past the per-file alert cap.
-    Digest,
+    /// The finding groups of a file past the per-file alert cap, in one
+    /// alert (`digest` on the wire, as it always was).
+    #[serde(rename = "digest")]
+    Overflow,
     /// A log file that could not be read whole.
     Unreadable,
     /// A CloudTrail digest that failed validation.
@@ -62,7 +64,7 @@ impl AlertKind {
         match self {
             AlertKind::Finding => "finding",
             AlertKind::FollowUp => "follow-up",
-            AlertKind::Digest => "digest",
+            AlertKind::Overflow => "digest",
             AlertKind::Unreadable => "unreadable",
             AlertKind::Integrity => "integrity",
             AlertKind::Summary => "summary",
