@@ -10,18 +10,18 @@ use crate::RuleArgs;
 pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
     let set = args.load()?;
     if json {
-        let rules: Vec<serde_json::Value> = set
+        let rules = set
             .all_rules()
             .iter()
             .map(|r| {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
+                let mut v = serde_json::to_value(r)?;
                 if let Some(map) = v.as_object_mut() {
                     map.insert("origin".into(), r.origin.clone().into());
                     map.insert("enabled".into(), (!set.is_disabled(&r.id)).into());
                 }
-                v
+                Ok(v)
             })
-            .collect();
+            .collect::<serde_json::Result<Vec<serde_json::Value>>>()?;
         let out = serde_json::json!({ "rules": rules, "suppressions": set.suppressions() });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);

@@ -41,7 +41,10 @@ impl<W: Write> Printer<W> {
         }
         let written = match self.format {
             Format::Text => self.out.write_all(render::finding(finding).as_bytes()),
-            Format::Jsonl => writeln!(self.out, "{}", finding.to_json()),
+            Format::Jsonl => match finding.to_json() {
+                Ok(json) => writeln!(self.out, "{json}"),
+                Err(e) => Err(std::io::Error::other(e)),
+            },
         };
         if let Err(e) = written {
             self.write_error = Some(e);

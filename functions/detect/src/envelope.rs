@@ -166,35 +166,35 @@ fn objects(event: &Value, depth: usize) -> Result<Vec<ObjectRef>, String> {
         return object_created(event);
     }
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
-        let mut out = Vec::new();
-        for record in records {
-            if let Some(sns) = record.get("Sns") {
-                let message = sns.get("Message").and_then(Value::as_str).ok_or("SNS record has no Message")?;
-                let inner: Value =
-                    serde_json::from_str(message).map_err(|e| format!("SNS Message is not JSON: {e}"))?;
-                out.extend(objects(&inner, depth + 1)?);
-                continue;
-            }
-            let Some(s3) = record.get("s3") else {
-                return Err("a record is neither an S3 nor an SNS notification".into());
-            };
-            let event_name = record.get("eventName").and_then(Value::as_str).unwrap_or("ObjectCreated:");
-            if !event_name.starts_with("ObjectCreated:") && !event_name.starts_with("s3:ObjectCreated:") {
-                continue;
-            }
-            let bucket = text(s3, &["bucket", "name"]).ok_or("S3 record has no bucket name")?;
-            let raw_key = text(s3, &["object", "key"]).ok_or("S3 record has no object key")?;
-            let key = decode_s3_key(&raw_key).map_err(|e| e.to_string())?;
-            out.push(ObjectRef {
-                bucket,
-                key,
-                size: number(s3, &["object", "size"]),
-                etag: text(s3, &["object", "eTag"]),
-            });
-        }
-        return Ok(out);
+        return records_objects(records, depth);
     }
     Err("not a notification trailwatch understands (S3, EventBridge, SNS, SQS or CloudTrail)".into())
+}
+
+/// The objects of `Records[]`: S3 records (keys form-encoded), or SNS
+/// records wrapping a notification.
+fn records_objects(records: &[Value], depth: usize) -> Result<Vec<ObjectRef>, String> {
+    let mut out = Vec::new();
+    for record in records {
+        if let Some(sns) = record.get("Sns") {
+            let message = sns.get("Message").and_then(Value::as_str).ok_or("SNS record has no Message")?;
+            let inner: Value = serde_json::from_str(message).map_err(|e| format!("SNS Message is not JSON: {e}"))?;
+            out.extend(objects(&inner, depth + 1)?);
+            continue;
+        }
+        let Some(s3) = record.get("s3") else {
+            return Err("a record is neither an S3 nor an SNS notification".into());
+        };
+        let event_name = record.get("eventName").and_then(Value::as_str).unwrap_or("ObjectCreated:");
+        if !event_name.starts_with("ObjectCreated:") && !event_name.starts_with("s3:ObjectCreated:") {
+            continue;
+        }
+        let bucket = text(s3, &["bucket", "name"]).ok_or("S3 record has no bucket name")?;
+        let raw_key = text(s3, &["object", "key"]).ok_or("S3 record has no object key")?;
+        let key = decode_s3_key(&raw_key).map_err(|e| e.to_string())?;
+        out.push(ObjectRef { bucket, key, size: number(s3, &["object", "size"]), etag: text(s3, &["object", "eTag"]) });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
