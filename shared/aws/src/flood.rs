@@ -17,13 +17,14 @@
 //! own fold object, so hundreds of files folding at once never contend. A
 //! retry of the opening file is recognised and alerts again (the ledger
 //! keeps it from sending twice); a retry of a folding file writes the same
-//! object again, and the detection handler records folds in the file's
+//! object again, and the log-file job settles folds in the file's
 //! ledger entry so that a retry in a later window does not count them twice.
 //!
 //! [`FloodControl::flush`] sends the follow-up of each closed window once
-//! (through the ledger, keyed by the window) and then removes its folds.
-//! It waits `grace` seconds after a window closes, longer than a detection
-//! run may take, so no fold can arrive after its window was flushed.
+//! (a job through the runner, under the window's ledger entry) and then
+//! removes its folds. It waits `grace` seconds after a window closes, longer
+//! than a detection run may take, so no fold can arrive after its window
+//! was flushed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -9,6 +9,7 @@
 //!   careful path for what the walk declines, on a second thread if there is one.
 //! - [`extract`]: pulls the fields rules need out of a record in one pass
 //!   (a hand-written walker; serde_json for what it declines).
+//! - [`selector`]: property selectors (`$.a.b[0]`), shared by patterns and the extractor.
 //! - [`pattern`]: the CloudWatch Logs JSON filter-pattern language.
 //! - [`rule`]: rules, rule files, suppressions and the built-in catalogue.
 //! - [`digest`]: log file integrity: digest files, signatures, chains, log hashes.
@@ -16,8 +17,11 @@
 //! - [`query`]: investigation: filters, columns and named reports over records.
 //! - [`record`]: the key facts of a record that findings and statistics use.
 //! - [`finding`]: what a match produces.
+//! - [`event`]: one event as alerts and tallies list it, display-safe.
+//! - [`threshold`]: a rule's threshold as written; [`tally`]: counting it.
 //! - [`grouped`]: findings grouped as they are found, with caps (flat memory).
-//! - [`alert`]: grouped findings turned into readable, size-bounded alerts.
+//! - [`alert`]: grouped findings and reached thresholds turned into readable,
+//!   size-bounded alerts.
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`summary`]: summary windows, coverage and the periodic report.
 //! - [`key`]: S3 key decoding and classification.
