@@ -135,17 +135,7 @@ mod tests {
     use crate::alert::threshold_alert;
     use crate::engine::{Collect, Engine, EngineOptions};
     use crate::rule::RuleSet;
-
-    const RULE: &str = r#"[[rule]]
-id = "secret-burst"
-title = "Secrets burst"
-severity = "high"
-pattern = '{ $.eventName = GetSecretValue }'
-threshold = { by = ["principal"], count = 3, distinct = "request", window = "10m" }
-description = "d"
-examples.match = ['{"eventName":"GetSecretValue"}']
-examples.no_match = ['{"eventName":"X"}']
-"#;
+    use crate::threshold::tests::RULE;
 
     fn read(who: &str, secret: &str, time: &str) -> String {
         format!(

@@ -94,10 +94,11 @@ impl Threshold {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::rule::RuleSet;
 
-    const RULE: &str = r#"[[rule]]
+    /// A threshold rule the tests of counting use too.
+    pub(crate) const RULE: &str = r#"[[rule]]
 id = "secret-burst"
 title = "Secrets burst"
 severity = "high"

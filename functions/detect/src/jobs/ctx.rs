@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use tracing::info;
 use trailwatch_aws::flood::FloodControl;
-use trailwatch_aws::runner::{Runner, Ticket};
+use trailwatch_aws::ports::ObjectStore;
+use trailwatch_aws::runner::{Job, JobError, Ran, Runner, Ticket};
 use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::Engine;
 
@@ -24,8 +25,21 @@ pub struct Ctx<'a, S> {
     pub deadline: u64,
 }
 
+/// Runs `job` on `object` through the runner, under the entry of the
+/// object's version; an entry already `done` is a redelivered notification.
+pub(super) async fn run_once<S, J>(ctx: &Ctx<'_, S>, object: &ObjectRef, job: &J) -> Result<Handled, JobError>
+where
+    S: ObjectStore + Clone,
+    J: Job<S, Outcome = Handled>,
+{
+    match ctx.runner.run(ticket(object, ctx.deadline), job).await? {
+        Ran::Duplicate => Ok(duplicate(object)),
+        Ran::Done(handled) => Ok(handled),
+    }
+}
+
 /// The ledger entry of an object's version, held until the deadline.
-pub(super) fn ticket(object: &ObjectRef, deadline: u64) -> Ticket {
+fn ticket(object: &ObjectRef, deadline: u64) -> Ticket {
     Ticket::new(&object.bucket, &object.key, deadline).version(normalize_etag(object.etag.as_deref()))
 }
 
@@ -35,7 +49,7 @@ fn normalize_etag(etag: Option<&str>) -> Option<String> {
 }
 
 /// A redelivered notification: the object's entry says `done`.
-pub(super) fn duplicate(object: &ObjectRef) -> Handled {
+fn duplicate(object: &ObjectRef) -> Handled {
     info!(bucket = %object.bucket, key = %object.key, "already processed; duplicate notification");
     Handled::Duplicate
 }

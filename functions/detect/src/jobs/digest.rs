@@ -18,13 +18,13 @@
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 use trailwatch_aws::ports::{read_whole, Failure, FailureKind, ObjectStore};
-use trailwatch_aws::runner::{Batch, Held, Job, JobError, Ran, SideRecord, Work};
+use trailwatch_aws::runner::{Batch, Held, Job, JobError, SideRecord, Work};
 use trailwatch_aws::state::integrity_key;
 use trailwatch_core::digest::delivered::{check_digest, integrity_alert, IntegrityFailure, IntegrityRecord, Previous};
 use trailwatch_core::digest::{log_file_sha256, DigestFile};
 use trailwatch_core::key::DigestKey;
 
-use super::ctx::{duplicate, ticket, Ctx};
+use super::ctx::{run_once, Ctx};
 use crate::envelope::ObjectRef;
 use crate::keys::KeyCache;
 use crate::outcome::Handled;
@@ -40,10 +40,7 @@ pub async fn run<S: ObjectStore + Clone + 'static>(
 ) -> Result<Handled, JobError> {
     let Some(keys) = ctx.keys else { return Ok(Handled::Skipped("CloudTrail digest file")) };
     let job = Digest { store: ctx.runner.store(), keys, uri: object.uri(), object, key };
-    match ctx.runner.run(ticket(&job.object, ctx.deadline), &job).await? {
-        Ran::Duplicate => Ok(duplicate(&job.object)),
-        Ran::Done(handled) => Ok(handled),
-    }
+    run_once(ctx, &job.object, &job).await
 }
 
 struct Digest<'a, S> {

@@ -18,7 +18,7 @@
 use tracing::{info, warn};
 use trailwatch_aws::flood::Admission;
 use trailwatch_aws::ports::{whole_body, Failure, FailureKind, ObjectStore};
-use trailwatch_aws::runner::{Batch, Held, Job, JobError, Ran, SideRecord, Work};
+use trailwatch_aws::runner::{Batch, Held, Job, JobError, SideRecord, Work};
 use trailwatch_aws::state::{shard_key, ShardFile};
 use trailwatch_aws::thresholds::ThresholdStore;
 use trailwatch_core::alert::{alerts_for_groups, group_alert, threshold_alert, Alert, FileContext};
@@ -26,7 +26,7 @@ use trailwatch_core::grouped::Grouped;
 use trailwatch_core::key::LogKey;
 use trailwatch_core::ScanSummary;
 
-use super::ctx::{duplicate, ticket, Ctx};
+use super::ctx::{run_once, Ctx};
 use crate::envelope::ObjectRef;
 use crate::outcome::Handled;
 
@@ -41,10 +41,7 @@ pub async fn run<S: ObjectStore + Clone + 'static>(
     log: LogKey,
 ) -> Result<Handled, JobError> {
     let job = LogFile { ctx, uri: object.uri(), object, log };
-    match ctx.runner.run(ticket(&job.object, ctx.deadline), &job).await? {
-        Ran::Duplicate => Ok(duplicate(&job.object)),
-        Ran::Done(handled) => Ok(handled),
-    }
+    run_once(ctx, &job.object, &job).await
 }
 
 struct LogFile<'a, S> {
