@@ -35,7 +35,7 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         runbook: String::new(),
         tags: Vec::new(),
         examples: Examples::default(),
-        alert: true,
+        alert_grade: true,
         dry_run: false,
         threshold: None,
         show: Vec::new(),

@@ -57,7 +57,7 @@ pub fn finding(f: &Finding) -> String {
     let mut out = String::new();
     let severity = f.rule.severity.as_str().to_uppercase();
     // What the detection function would do with it.
-    let mode = match (f.rule.alert, f.rule.dry_run, f.rule.threshold.is_some()) {
+    let mode = match (f.rule.alert_grade, f.rule.dry_run, f.rule.threshold.is_some()) {
         (false, _, _) => "  [counted only]",
         (true, true, _) => "  [dry run]",
         (true, false, true) => "  [counts toward a threshold]",

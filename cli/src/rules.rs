@@ -13,18 +13,18 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let set = args.load()?;
     if json {
-        let rules: Vec<serde_json::Value> = set
+        let rules = set
             .all_rules()
             .iter()
             .map(|r| {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
+                let mut v = serde_json::to_value(r)?;
                 if let Some(map) = v.as_object_mut() {
                     map.insert("origin".into(), r.origin.clone().into());
                     map.insert("enabled".into(), (!set.is_disabled(&r.id)).into());
                 }
-                v
+                Ok(v)
             })
-            .collect();
+            .collect::<serde_json::Result<Vec<serde_json::Value>>>()?;
         let doc = serde_json::json!({ "rules": rules, "suppressions": set.suppressions() });
         writeln!(out, "{}", trailwatch_core::text::json_safe(&serde_json::to_string_pretty(&doc)?))?;
         return Ok(ExitCode::SUCCESS);

@@ -5,11 +5,12 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use trailwatch_core::alert::threshold_alert;
 use trailwatch_core::alert::Alert;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::limits::{self, MAX_HELD_BYTES};
+use trailwatch_core::tally::Tallies;
 use trailwatch_core::text::json_safe;
-use trailwatch_core::threshold::{threshold_alert, Tallies};
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
 use crate::progress::Progress;
@@ -45,7 +46,10 @@ impl<W: Write> Printer<W> {
         }
         let written = match self.format {
             Format::Text => self.out.write_all(render::finding(finding).as_bytes()),
-            Format::Jsonl => writeln!(self.out, "{}", json_safe(&finding.to_json().to_string())),
+            Format::Jsonl => match finding.to_json() {
+                Ok(json) => writeln!(self.out, "{}", json_safe(&json.to_string())),
+                Err(e) => Err(std::io::Error::other(e)),
+            },
         };
         if let Err(e) = written {
             self.write_error = Some(e);

@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
-use trailwatch_core::threshold::Tallies;
+use trailwatch_core::tally::Tallies;
 use trailwatch_core::{Engine, Error, Finding, ScanSink, Severity};
 
 use crate::{inputs, render, RuleArgs};
@@ -101,7 +101,7 @@ impl ScanSink for Tuner {
         if tally.findings == 0 {
             tally.title = f.rule.title.clone();
             tally.severity = Some(f.rule.severity);
-            tally.alert = f.rule.alert;
+            tally.alert = f.rule.alert_grade;
             tally.dry_run = f.rule.dry_run;
         }
         tally.findings += 1;

@@ -22,7 +22,7 @@ use trailwatch_aws::memory::{MemorySink, MemoryStore};
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
-use trailwatch_detect::handler::{Detector, Outcome};
+use trailwatch_detect::handler::{Detector, Handled};
 
 const RECORDS: usize = 1_000_000;
 const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/20/123456789012_CloudTrail_us-east-1_20261120T0910Z_MillionMatches01.json.gz";
@@ -78,7 +78,7 @@ fn typical_run(gz: &[u8], threads: usize) -> (f64, u64, usize) {
             let start = Instant::now();
             let outcome = runtime.block_on(detector.process(&object, 4_000_000_000)).unwrap();
             let seconds = start.elapsed().as_secs_f64();
-            let Outcome::Processed { findings, alerts, .. } = outcome else { panic!("{outcome:?}") };
+            let Handled::Processed { findings, alerts, .. } = outcome else { panic!("{outcome:?}") };
             (seconds, findings, alerts)
         })
         .min_by(|a, b| a.0.total_cmp(&b.0))
@@ -124,7 +124,7 @@ fn main() {
     let outcome = runtime.block_on(detector.process(&object, 4_000_000_000)).unwrap();
     let seconds = start.elapsed().as_secs_f64();
     let peak = kib("VmHWM:");
-    let Outcome::Processed { records, findings, alerts, .. } = outcome else { panic!("{outcome:?}") };
+    let Handled::Processed { records, findings, alerts, .. } = outcome else { panic!("{outcome:?}") };
     assert_eq!(records as usize, RECORDS);
     println!("detection handler, one file where every record matches (release build)");
     println!();
@@ -142,7 +142,7 @@ fn main() {
     // For comparison, what collecting every finding first (as the handler
     // did before) needs on the same file: measured after, so the peak is its own.
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
-    let body = std::io::Cursor::new(detector.store.object("logs", KEY).unwrap());
+    let body = std::io::Cursor::new(detector.store().object("logs", KEY).unwrap());
     let mut collect = trailwatch_core::engine::Collect::default();
     engine.scan("collect", body, &mut collect);
     let collected = kib("VmHWM:");

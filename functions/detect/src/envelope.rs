@@ -9,10 +9,17 @@
 //! - any of those inside SQS messages (`Records[].body`), one [`Item`] per
 //!   message so each can succeed or fail on its own.
 //!
-//! Decoding is lenient: payloads from emulators and older senders lack fields
-//! the full event types require, and only the bucket, key, size and ETag
-//! matter here.
+//! The SQS batch and the EventBridge event are read with the
+//! `aws_lambda_events` types. The rest is decoded by hand, leniently, on
+//! purpose: S3's record type requires fields (`eventTime`, `userIdentity`,
+//! `requestParameters`) that emulators, older senders and S3 notifications
+//! relayed through SNS often lack, while only the bucket, key, size and ETag
+//! matter here; SNS's record type likewise requires its delivery fields; and
+//! CloudTrail's own delivery notice is not modelled by the crate at all.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trailwatch_core::key::decode_s3_key;
 
@@ -59,23 +66,53 @@ fn first_record(event: &Value) -> Option<&Value> {
 
 /// Splits an invocation payload into items.
 pub fn decode(event: &Value) -> Vec<Item> {
-    if is_sqs(event) {
-        let records = event.get("Records").and_then(Value::as_array).cloned().unwrap_or_default();
-        return records
-            .iter()
-            .map(|r| {
-                let message_id = r.get("messageId").and_then(Value::as_str).map(str::to_string);
-                let objects = match r.get("body").and_then(Value::as_str) {
-                    Some(body) => serde_json::from_str::<Value>(body)
-                        .map_err(|e| format!("SQS message body is not JSON: {e}"))
-                        .and_then(|inner| objects(&inner, 0)),
-                    None => Err("SQS message has no body".into()),
-                };
-                Item { message_id, objects }
-            })
-            .collect();
+    if !is_sqs(event) {
+        return vec![Item { message_id: None, objects: objects(event, 0) }];
     }
-    vec![Item { message_id: None, objects: objects(event, 0) }]
+    let batch = match SqsEvent::deserialize(event) {
+        Ok(batch) => batch,
+        Err(e) => return vec![Item { message_id: None, objects: Err(format!("not an SQS batch: {e}")) }],
+    };
+    batch
+        .records
+        .into_iter()
+        .map(|message| {
+            let objects = match message.body.as_deref() {
+                Some(body) => serde_json::from_str::<Value>(body)
+                    .map_err(|e| format!("SQS message body is not JSON: {e}"))
+                    .and_then(|inner| objects(&inner, 0)),
+                None => Err("SQS message has no body".into()),
+            };
+            Item { message_id: message.message_id, objects }
+        })
+        .collect()
+}
+
+/// The `detail` of S3's EventBridge "Object Created" event, as far as it matters here.
+#[derive(Serialize, Deserialize)]
+struct ObjectCreated {
+    bucket: Named,
+    object: CreatedObject,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Named {
+    name: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CreatedObject {
+    key: String,
+    size: Option<u64>,
+    etag: Option<String>,
+}
+
+/// An EventBridge "Object Created" event from S3 (keys are not form-encoded).
+fn object_created(event: &Value) -> Result<Vec<ObjectRef>, String> {
+    let event = EventBridgeEvent::<ObjectCreated>::deserialize(event)
+        .map_err(|e| format!("not an S3 \"Object Created\" EventBridge event: {e}"))?;
+    let ObjectCreated { bucket, object } = event.detail;
+    Ok(vec![ObjectRef { bucket: bucket.name, key: object.key, size: object.size, etag: object.etag }])
 }
 
 fn text(v: &Value, path: &[&str]) -> Option<String> {
@@ -121,52 +158,43 @@ fn objects(event: &Value, depth: usize) -> Result<Vec<ObjectRef>, String> {
             })
             .collect();
     }
-    // EventBridge "Object Created" from S3: keys are not form-encoded.
+    // EventBridge: only "Object Created" from S3 names a new object.
     if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
-        let detail_type = event.get("detail-type").and_then(Value::as_str).unwrap_or("");
-        if detail_type != "Object Created" {
+        if event.get("detail-type").and_then(Value::as_str) != Some("Object Created") {
             return Ok(Vec::new());
         }
-        let detail = event.get("detail").ok_or("EventBridge event has no detail")?;
-        let bucket = text(detail, &["bucket", "name"]).ok_or("EventBridge event has no bucket name")?;
-        let key = text(detail, &["object", "key"]).ok_or("EventBridge event has no object key")?;
-        return Ok(vec![ObjectRef {
-            bucket,
-            key,
-            size: number(detail, &["object", "size"]),
-            etag: text(detail, &["object", "etag"]),
-        }]);
+        return object_created(event);
     }
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
-        let mut out = Vec::new();
-        for record in records {
-            if let Some(sns) = record.get("Sns") {
-                let message = sns.get("Message").and_then(Value::as_str).ok_or("SNS record has no Message")?;
-                let inner: Value =
-                    serde_json::from_str(message).map_err(|e| format!("SNS Message is not JSON: {e}"))?;
-                out.extend(objects(&inner, depth + 1)?);
-                continue;
-            }
-            let Some(s3) = record.get("s3") else {
-                return Err("a record is neither an S3 nor an SNS notification".into());
-            };
-            let event_name = record.get("eventName").and_then(Value::as_str).unwrap_or("ObjectCreated:");
-            if !event_name.starts_with("ObjectCreated:") && !event_name.starts_with("s3:ObjectCreated:") {
-                continue;
-            }
-            let bucket = text(s3, &["bucket", "name"]).ok_or("S3 record has no bucket name")?;
-            let raw_key = text(s3, &["object", "key"]).ok_or("S3 record has no object key")?;
-            let key = decode_s3_key(&raw_key).map_err(|e| e.to_string())?;
-            out.push(ObjectRef {
-                bucket,
-                key,
-                size: number(s3, &["object", "size"]),
-                etag: text(s3, &["object", "eTag"]),
-            });
-        }
-        return Ok(out);
+        return records_objects(records, depth);
     }
     Err("not a notification trailwatch understands (S3, EventBridge, SNS, SQS or CloudTrail)".into())
+}
+
+/// The objects of `Records[]`: S3 records (keys form-encoded), or SNS
+/// records wrapping a notification.
+fn records_objects(records: &[Value], depth: usize) -> Result<Vec<ObjectRef>, String> {
+    let mut out = Vec::new();
+    for record in records {
+        if let Some(sns) = record.get("Sns") {
+            let message = sns.get("Message").and_then(Value::as_str).ok_or("SNS record has no Message")?;
+            let inner: Value = serde_json::from_str(message).map_err(|e| format!("SNS Message is not JSON: {e}"))?;
+            out.extend(objects(&inner, depth + 1)?);
+            continue;
+        }
+        let Some(s3) = record.get("s3") else {
+            return Err("a record is neither an S3 nor an SNS notification".into());
+        };
+        let event_name = record.get("eventName").and_then(Value::as_str).unwrap_or("ObjectCreated:");
+        if !event_name.starts_with("ObjectCreated:") && !event_name.starts_with("s3:ObjectCreated:") {
+            continue;
+        }
+        let bucket = text(s3, &["bucket", "name"]).ok_or("S3 record has no bucket name")?;
+        let raw_key = text(s3, &["object", "key"]).ok_or("S3 record has no object key")?;
+        let key = decode_s3_key(&raw_key).map_err(|e| e.to_string())?;
+        out.push(ObjectRef { bucket, key, size: number(s3, &["object", "size"]), etag: text(s3, &["object", "eTag"]) });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,15 +1,23 @@
 //! The detection Lambda: every new CloudTrail log file in S3 becomes
-//! readable alerts on SNS (and Slack and webhooks), exactly once.
+//! readable alerts on SNS (and Slack and webhooks), exactly once; every
+//! digest file is verified as it arrives.
 //!
 //! # Layout
 //!
+//! - [`handler`]: the thin dispatcher: an invocation decoded into jobs, each
+//!   run, the answer Lambda expects (`batchItemFailures` for SQS).
+//! - [`jobs`]: what an invocation can be asked to do, one module per job
+//!   (log file, digest file, dedup flush), each through the exactly-once
+//!   runner of [`trailwatch_aws::runner`].
 //! - [`envelope`]: decoding S3, EventBridge, SNS, SQS and CloudTrail notifications.
-//! - [`handler`]: claim, scan, fold repeats, send, record: the per-object
-//!   flow, and the scheduled flush of dedup windows.
-//! - [`integrity`]: digest files verified on arrival, through the same flow.
+//! - [`outcome`]: what handling came to, and the error that says whether a
+//!   retry helps.
+//! - [`keys`]: CloudTrail's public keys, cached for the digest job.
 //! - [`config`]: settings from the environment and the rules to load.
 
 pub mod config;
 pub mod envelope;
 pub mod handler;
-pub mod integrity;
+pub mod jobs;
+pub mod keys;
+pub mod outcome;

@@ -1,5 +1,6 @@
 //! Lambda entry point: set up logging, build clients and the engine once,
-//! hand each invocation to the handler.
+//! hand each invocation to the handler. A failure a retry can fix fails the
+//! invocation; one it cannot is reported and the invocation finishes.
 
 use std::sync::Arc;
 
@@ -9,12 +10,13 @@ use trailwatch_aws::cloudtrail::CloudTrailKeys;
 use trailwatch_aws::config::{init_logging, s3_client, sdk_config};
 use trailwatch_aws::flood::FLUSH_GRACE;
 use trailwatch_aws::output::setup::outputs_from_env;
+use trailwatch_aws::runner::settle;
 use trailwatch_aws::s3::S3Store;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::facts::Trusted;
 use trailwatch_detect::config::{rules_or_builtin, Settings};
 use trailwatch_detect::handler::Detector;
-use trailwatch_detect::integrity::KeyCache;
+use trailwatch_detect::keys::KeyCache;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -45,7 +47,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let detector = detector.clone();
         async move {
             let deadline = event.context.deadline / 1000;
-            detector.handle(&event.payload, deadline).await.map_err(lambda_runtime::Error::from)
+            settle(detector.handle(&event.payload, deadline).await).map_err(lambda_runtime::Error::from)
         }
     }))
     .await

@@ -1,9 +1,9 @@
 //! Settings from the environment, read once at cold start.
 
+use std::time::Duration;
+
 use trailwatch_aws::config::required_env;
 use trailwatch_core::summary::Window;
-
-use crate::handler::SummarySettings;
 
 /// What the summary function is told by its environment.
 #[derive(Debug, Clone)]
@@ -34,4 +34,19 @@ impl Settings {
             },
         })
     }
+}
+
+/// Settings, fixed at cold start.
+#[derive(Debug, Clone)]
+pub struct SummarySettings {
+    pub state_bucket: String,
+    pub log_bucket: String,
+    /// The trail's S3 key prefix (with its trailing `/`), or empty.
+    pub log_prefix: String,
+    pub window: Duration,
+    pub gap: Duration,
+    /// Shards read at once.
+    pub concurrency: usize,
+    /// Unprocessed or incomplete files named in the report.
+    pub list_cap: usize,
 }

@@ -1,5 +1,6 @@
 //! Lambda entry point: set up logging, build clients once, hand each
-//! scheduled event to the handler.
+//! scheduled event to the handler. A failure a retry can fix fails the
+//! invocation; one it cannot is reported and the invocation finishes.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use trailwatch_aws::config::{init_logging, s3_client, sdk_config};
 use trailwatch_aws::output::setup::outputs_from_env;
+use trailwatch_aws::runner::settle;
 use trailwatch_aws::s3::S3Store;
 use trailwatch_summary::config::Settings;
 use trailwatch_summary::handler::Summarizer;
@@ -24,7 +26,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let summarizer = summarizer.clone();
-        async move { summarizer.handle(&event.payload).await.map_err(lambda_runtime::Error::from) }
+        async move { settle(summarizer.handle(&event.payload).await).map_err(lambda_runtime::Error::from) }
     }))
     .await
 }

@@ -17,13 +17,14 @@
 //! own fold object, so hundreds of files folding at once never contend. A
 //! retry of the opening file is recognised and alerts again (the ledger
 //! keeps it from sending twice); a retry of a folding file writes the same
-//! object again, and the detection handler records folds in the file's
+//! object again, and the log-file job settles folds in the file's
 //! ledger entry so that a retry in a later window does not count them twice.
 //!
 //! [`FloodControl::flush`] sends the follow-up of each closed window once
-//! (through the ledger, keyed by the window) and then removes its folds.
-//! It waits `grace` seconds after a window closes, longer than a detection
-//! run may take, so no fold can arrive after its window was flushed.
+//! (a job through the runner, under the window's ledger entry) and then
+//! removes its folds. It waits `grace` seconds after a window closes, longer
+//! than a detection run may take, so no fold can arrive after its window
+//! was flushed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -35,9 +36,8 @@ use tracing::{info, warn};
 use trailwatch_core::alert::{short_principal, Alert, AlertKind};
 use trailwatch_core::text::printable;
 
-use crate::ledger::{Claim, Ledger};
-use crate::output::deliver::Delivery;
 use crate::ports::{get_json, Condition, Failure, FailureKind, ObjectStore, Result};
+use crate::runner::{Batch, Held, Job, JobError, Ran, Runner, Ticket, Work};
 
 pub const FLOOD: &str = "flood/";
 /// The default dedup window: one hour.
@@ -50,9 +50,10 @@ const FOLDED: &str = "flood/folded/";
 /// Sample events a follow-up lists.
 const SAMPLES: usize = 20;
 
-/// A group's open window.
+/// A group's open dedup window (not to be confused with a summary's
+/// reporting window).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Window {
+pub struct DedupWindow {
     pub id: String,
     pub opened: u64,
     pub closes: u64,
@@ -114,8 +115,7 @@ fn group_of(alert: &Alert) -> Option<String> {
 
 fn hh_mm(seconds: u64) -> String {
     OffsetDateTime::from_unix_timestamp(seconds as i64)
-        .map(|t| format!("{:02}:{:02} UTC", t.hour(), t.minute()))
-        .unwrap_or_default()
+        .map_or_else(|_| "an unknown time".into(), |t| format!("{:02}:{:02} UTC", t.hour(), t.minute()))
 }
 
 impl<S: ObjectStore> FloodControl<S> {
@@ -141,10 +141,10 @@ impl<S: ObjectStore> FloodControl<S> {
         let file = hash(&[source]);
         let head = format!("{OPEN}{group}.json");
         let fresh =
-            Window { id: format!("{group}-{now}"), opened: now, closes: now + self.window, opener: file.clone() };
-        let body = serde_json::to_vec(&fresh).unwrap_or_default();
+            DedupWindow { id: format!("{group}-{now}"), opened: now, closes: now + self.window, opener: file.clone() };
+        let body = encode(&fresh, "a dedup window")?;
         for _ in 0..5 {
-            let condition = match self.read::<Window>(&head).await? {
+            let condition = match self.read::<DedupWindow>(&head).await? {
                 None => Condition::Absent,
                 Some((open, _)) if open.opener == file => return Ok(Admission::First),
                 Some((open, _)) if now < open.closes => {
@@ -160,7 +160,7 @@ impl<S: ObjectStore> FloodControl<S> {
                         alert: kept,
                     };
                     let key = format!("{FOLDED}{}/{file}.json", open.id);
-                    let body = serde_json::to_vec(&folded).unwrap_or_default();
+                    let body = encode(&folded, "a fold")?;
                     match self.store.put_if(&self.bucket, &key, body, Condition::Absent).await {
                         Ok(_) => {}
                         // Written by an earlier attempt of this file.
@@ -182,53 +182,54 @@ impl<S: ObjectStore> FloodControl<S> {
     }
 
     /// Sends the follow-up of every window closed at least `grace` seconds
-    /// before `now`, once, and removes its folds.
-    pub async fn flush(&self, delivery: &Delivery<'_, S>, ledger: &Ledger<S>, now: u64, lease: u64) -> Result<Flushed>
+    /// before `now`, once (each through the runner, under the entry
+    /// `flood/<window>`), and removes its folds.
+    pub async fn flush(&self, runner: &Runner<S>, now: u64, lease: u64) -> std::result::Result<Flushed, JobError>
     where
         S: Clone,
     {
+        let listing = self.store.list(&self.bucket, FOLDED).await;
         let mut windows: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for listed in self.store.list(&self.bucket, FOLDED).await? {
+        for listed in listing.map_err(|f| JobError::call("listing the folds failed", f))? {
             if let Some((window, _)) = listed.key[FOLDED.len()..].split_once('/') {
                 windows.entry(window.to_string()).or_default().push(listed.key.clone());
             }
         }
         let mut flushed = Flushed::default();
-        let owner = format!("{:016x}", fastrand::u64(..));
         for (window, keys) in windows {
-            let mut folds = Vec::new();
-            for key in &keys {
-                match self.read::<Folded>(key).await {
-                    Ok(Some((folded, _))) => folds.push(folded),
-                    Ok(None) => {}
-                    Err(f) if f.kind == FailureKind::Permanent => warn!(key, error = %f.message, "unreadable fold"),
-                    Err(f) => return Err(f),
-                }
-            }
+            let folds = self.folds(&keys).await.map_err(|f| JobError::call("reading the folds failed", f))?;
             let Some(first) = folds.first() else { continue };
             if first.closes + self.grace > now {
                 continue;
             }
-            let mut entry = match ledger.claim(FLOOD, &window, None, &owner, lease, now).await? {
-                Claim::Go(entry) => entry,
-                // Sent already; the folds are what a removal left behind.
-                Claim::Duplicate => {
-                    self.remove(&keys).await;
-                    continue;
+            let follow_up = follow_up(&window, &folds);
+            let count = follow_up.count;
+            match runner.run(Ticket::new(FLOOD, &window, lease), &FollowUp(follow_up)).await? {
+                Ran::Done(()) => {
+                    flushed.follow_ups += 1;
+                    flushed.folded_events += count;
+                    info!(window, events = count, files = folds.len(), "follow-up sent");
                 }
-            };
-            let alert = follow_up(&window, &folds);
-            flushed.follow_ups += 1;
-            flushed.folded_events += alert.count;
-            if let Err(f) = delivery.deliver(&mut entry, std::slice::from_ref(&alert)).await {
-                let _ = ledger.release(&mut entry, now).await;
-                return Err(f);
+                // Sent already; the folds are what a removal left behind.
+                Ran::Duplicate => {}
             }
-            ledger.finish(&mut entry, 0, alert.count, now).await?;
             self.remove(&keys).await;
-            info!(window, events = alert.count, files = folds.len(), "follow-up sent");
         }
         Ok(flushed)
+    }
+
+    /// The folds at `keys`; one that does not parse is logged and skipped.
+    async fn folds(&self, keys: &[String]) -> Result<Vec<Folded>> {
+        let mut folds = Vec::new();
+        for key in keys {
+            match self.read::<Folded>(key).await {
+                Ok(Some((folded, _))) => folds.push(folded),
+                Ok(None) => {}
+                Err(f) if f.kind == FailureKind::Permanent => warn!(key, error = %f.message, "unreadable fold"),
+                Err(f) => return Err(f),
+            }
+        }
+        Ok(folds)
     }
 
     async fn remove(&self, keys: &[String]) {
@@ -238,6 +239,22 @@ impl<S: ObjectStore> FloodControl<S> {
             }
         }
     }
+}
+
+/// The job of a closed window: send its follow-up.
+struct FollowUp(Alert);
+
+impl<S: ObjectStore> Job<S> for FollowUp {
+    type Outcome = ();
+
+    async fn work(&self, _: &mut Held<'_, S>) -> std::result::Result<Work<()>, JobError> {
+        Ok(Batch::new(vec![self.0.clone()], ()).counting(0, self.0.count).into())
+    }
+}
+
+fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
+    serde_json::to_vec(value)
+        .map_err(|e| Failure::new(FailureKind::Permanent, format!("{what} would not serialize: {e}")))
 }
 
 /// "37 more ConsoleLogin failures by alice since 10:02 UTC": every folded

@@ -122,8 +122,11 @@ pub struct Ledger<S> {
     bucket: String,
 }
 
-fn body(marker: &Marker) -> Vec<u8> {
-    serde_json::to_vec(marker).unwrap_or_default()
+/// The entry as JSON. An entry that would not serialize is never written
+/// (an empty body would read as a corrupt entry).
+fn body(marker: &Marker) -> Result<Vec<u8>> {
+    serde_json::to_vec(marker)
+        .map_err(|e| Failure::new(FailureKind::Permanent, format!("a ledger entry would not serialize: {e}")))
 }
 
 impl<S: ObjectStore> Ledger<S> {
@@ -155,7 +158,7 @@ impl<S: ObjectStore> Ledger<S> {
             records: 0,
             findings: 0,
         };
-        match self.store.put_if(&self.bucket, &marker_key, body(&fresh), Condition::Absent).await {
+        match self.store.put_if(&self.bucket, &marker_key, body(&fresh)?, Condition::Absent).await {
             Ok(version) => return Ok(Claim::Go(Entry { key: marker_key, version, marker: fresh })),
             Err(f) if f.kind == FailureKind::PreconditionFailed => {}
             Err(f) => return Err(f),
@@ -189,7 +192,7 @@ impl<S: ObjectStore> Ledger<S> {
     }
 
     async fn write(&self, key: &str, marker: &Marker, version: String) -> Result<String> {
-        self.store.put_if(&self.bucket, key, body(marker), Condition::Matches(version)).await
+        self.store.put_if(&self.bucket, key, body(marker)?, Condition::Matches(version)).await
     }
 
     /// Updates the entry; fails if anyone else changed it since.

@@ -13,6 +13,9 @@
 //! - [`thresholds`]: threshold rules counted across files.
 //! - [`rate`]: the cap on messages per second across invocations.
 //! - [`memory`]: in-memory implementations with fault injection.
+//! - [`runner`]: the exactly-once runner every job goes through (claim, work,
+//!   deliver, write, finish; the claim given back on every other way out),
+//!   and the errors that say whether a retry helps.
 //! - [`ledger`]: the exactly-once ledger (claims, intents, outcomes) in the state bucket.
 //! - [`state`]: the state bucket's layout and statistics shards.
 //! - [`config`]: building SDK clients once at start-up.
@@ -26,6 +29,7 @@ pub mod memory;
 pub mod output;
 pub mod ports;
 pub mod rate;
+pub mod runner;
 pub mod s3;
 pub mod secrets;
 pub mod state;

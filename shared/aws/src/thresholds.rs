@@ -16,7 +16,7 @@
 
 use sha2::{Digest as _, Sha256};
 use trailwatch_core::rule::Rule;
-use trailwatch_core::threshold::{Tallies, Tally};
+use trailwatch_core::tally::{Tallies, Tally};
 
 use crate::ports::{Condition, Failure, FailureKind, ObjectStore, Result};
 
@@ -67,7 +67,15 @@ impl<S: ObjectStore> ThresholdStore<S> {
                     continue;
                 }
                 let part = match self.store.get_small(&self.bucket, &listed.key).await {
-                    Ok(bytes) => serde_json::from_slice::<Tally>(&bytes).ok(),
+                    Ok(bytes) => serde_json::from_slice::<Tally>(&bytes)
+                        .map_err(|e| {
+                            tracing::error!(
+                                key = %listed.key,
+                                error = %e,
+                                "a threshold part is corrupt and not counted: the sum may stay short of the threshold"
+                            )
+                        })
+                        .ok(),
                     Err(f) if f.kind == FailureKind::NotFound => None,
                     Err(f) => return Err(f),
                 };

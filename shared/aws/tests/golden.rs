@@ -49,7 +49,7 @@ fn webhook_rendering_matches_the_golden_file() {
         .into_iter()
         .map(|a| {
             let message = Message::new(a, "markers/trailwatch-logs/AWSLogs/sample.json.gz", "webhook");
-            serde_json::from_slice(&webhook::render(&message)).unwrap()
+            serde_json::from_slice(&webhook::render(&message).unwrap()).unwrap()
         })
         .collect();
     check("signin-webhook.json", serde_json::to_string_pretty(&documents).unwrap() + "\n");
@@ -82,7 +82,7 @@ fn why_a_finding_matched_reaches_the_email_and_the_webhook() {
     assert!(body.contains("facts.sg.worldOpenPorts = tcp 22"), "{body}");
 
     let message = Message::new(alert, "markers/logs/network.json.gz", "webhook");
-    let document: serde_json::Value = serde_json::from_slice(&webhook::render(&message)).unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&webhook::render(&message).unwrap()).unwrap();
     let matched = &document["alert"]["events"][0]["matched"];
     assert_eq!(matched[0]["field"], "facts.sg.worldOpen", "{document}");
     assert_eq!(matched[0]["values"][0], "true");

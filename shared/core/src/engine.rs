@@ -203,7 +203,7 @@ impl Engine {
             pattern.bind(&mut table);
             let mut why = crate::finding::why_fields(&pattern);
             for text in &rule.show {
-                let selector = crate::pattern::Selector::parse(text).map_err(|e| {
+                let selector = crate::pattern::parse_selector(text).map_err(|e| {
                     Error::at(
                         ErrorKind::Rule(format!("rule '{}': show {text:?}: {}", rule.id, e.kind)),
                         Location { source: Some(rule.origin.clone()), ..Default::default() },

@@ -190,8 +190,8 @@ impl Finding {
     /// plus the rule's id, title, severity and tags. Request parameters and
     /// response elements are JSON objects (text, with `..._truncated`, when
     /// they were cut at [`MAX_REQUEST_PARAMETERS`] bytes).
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut value = serde_json::to_value(self).unwrap_or_default();
+    pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
+        let mut value = serde_json::to_value(self)?;
         if let Some(map) = value.as_object_mut() {
             // The record's own JSON, as JSON; text only when it was cut.
             for key in ["request_parameters", "response_elements"] {
@@ -210,7 +210,7 @@ impl Finding {
             map.insert("severity".into(), self.rule.severity.as_str().into());
             map.insert("tags".into(), self.rule.tags.clone().into());
         }
-        value
+        Ok(value)
     }
 }
 

@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use crate::alert::AlertLimits;
 use crate::engine::ScanSink;
 use crate::error::Error;
 use crate::finding::Finding;
@@ -25,6 +24,21 @@ pub const FULL_GROUPS: usize = 50;
 pub const MAX_GROUPS: usize = 1_000;
 /// Problems kept in full; the rest are counted.
 pub const MAX_PROBLEMS: usize = 50;
+
+/// Bounds on what one log file may send.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertLimits {
+    /// Alerts per file, overflow and problem alert included.
+    pub max_alerts: usize,
+    /// Events listed in full in one alert; the rest are counted.
+    pub max_events: usize,
+}
+
+impl Default for AlertLimits {
+    fn default() -> Self {
+        AlertLimits { max_alerts: 10, max_events: 20 }
+    }
+}
 
 /// One rule and principal: the findings kept, and how many there were.
 #[derive(Debug, Clone)]
@@ -58,7 +72,7 @@ pub struct Grouped {
     /// run), counted per rule and never grouped into alerts.
     pub quiet: BTreeMap<String, u64>,
     /// Matches of threshold rules, counted per key and window.
-    pub tallies: crate::threshold::Tallies,
+    pub tallies: crate::tally::Tallies,
     pub problems: Vec<Error>,
     pub problem_count: u64,
     retryable: Option<Error>,

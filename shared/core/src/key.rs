@@ -35,13 +35,22 @@ impl LogKey {
     }
 }
 
+/// A CloudTrail digest file's identity, parsed from its key
+/// (`AWSLogs/[o-.../]<account>/CloudTrail-Digest/<region>/...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestKey {
+    pub account_id: String,
+    /// Each region signs its own digests; `None` when the key has no region.
+    pub region: Option<String>,
+}
+
 /// What an object in a CloudTrail bucket is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyKind {
     /// A CloudTrail log file: scan it.
     Log(LogKey),
     /// An hourly digest file (log file integrity).
-    Digest,
+    Digest(DigestKey),
     /// A CloudTrail Insights file.
     Insight,
     /// AWS Config's 0-byte write check.
@@ -57,7 +66,7 @@ impl KeyKind {
     pub fn skip_reason(&self) -> Option<&'static str> {
         match self {
             KeyKind::Log(_) => None,
-            KeyKind::Digest => Some("CloudTrail digest file"),
+            KeyKind::Digest(_) => Some("CloudTrail digest file"),
             KeyKind::Insight => Some("CloudTrail Insights file"),
             KeyKind::ConfigWritabilityCheck => Some("AWS Config writability check"),
             KeyKind::Folder => Some("0-byte folder object"),
@@ -87,7 +96,10 @@ pub fn classify_key(key: &str, size: Option<u64>) -> KeyKind {
         _ => None,
     };
     match rest {
-        [_, "CloudTrail-Digest", ..] => KeyKind::Digest,
+        [account, "CloudTrail-Digest", after @ ..] => KeyKind::Digest(DigestKey {
+            account_id: account.to_string(),
+            region: after.first().filter(|r| !r.is_empty()).map(|r| r.to_string()),
+        }),
         // Insights files are read like log files: their records are the
         // insight events rules alert on (cloudtrail-insight-started).
         [account, kind @ ("CloudTrail" | "CloudTrail-Insight"), region, y, m, d, file] if is_account(account) => {
@@ -192,6 +204,7 @@ mod tests {
             let got = classify_key(key, *size);
             let name = match &got {
                 KeyKind::Log(_) => "log".to_string(),
+                KeyKind::Digest(_) => "Digest".to_string(),
                 other => format!("{other:?}"),
             };
             assert_eq!(name, *want, "{key}");
@@ -206,5 +219,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let region = |key: &str| match classify_key(key, None) {
+            KeyKind::Digest(d) => d.region,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            region("AWSLogs/o-1/123/CloudTrail-Digest/eu-west-1/2026/11/20/x.json.gz").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(region("AWSLogs/123/CloudTrail-Digest"), None);
     }
 }

@@ -9,6 +9,7 @@
 //!   careful path for what the walk declines, on a second thread if there is one.
 //! - [`extract`]: pulls the fields rules need out of a record in one pass
 //!   (a hand-written walker; serde_json for what it declines).
+//! - [`selector`]: property selectors (`$.a.b[0]`), shared by patterns and the extractor.
 //! - [`pattern`]: the CloudWatch Logs JSON filter-pattern language.
 //! - [`facts`]: what a change did, normalized from every shape AWS records
 //!   it in (security-group rules, policies, sharing, credential targets,
@@ -19,13 +20,17 @@
 //! - [`query`]: investigation: filters, columns and named reports over records.
 //! - [`record`]: the key facts of a record that findings and statistics use.
 //! - [`finding`]: what a match produces.
+//! - [`event`]: one event as alerts and tallies list it, display-safe.
+//! - [`threshold`]: a rule's threshold as written; [`tally`]: counting it.
 //! - [`grouped`]: findings grouped as they are found, with caps (flat memory).
-//! - [`alert`]: grouped findings turned into readable, size-bounded alerts.
+//! - [`alert`]: grouped findings and reached thresholds turned into readable,
+//!   size-bounded alerts.
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`summary`]: summary windows, coverage and the periodic report.
 //! - [`key`]: S3 key decoding and classification.
 //! - [`limits`]: the bound on every file read whole, and regular files only.
-//! - [`synth`]: seeded generator of realistic CloudTrail logs (benchmarks, tests).
+//! - `synth` (feature `synth`): seeded generator of realistic CloudTrail logs,
+//!   for benchmarks and tests.
 //! - [`text`]: making attacker-controlled text safe to display.
 //! - [`error`]: the one error type, with file, byte offset and record index.
 
@@ -33,6 +38,7 @@ pub mod alert;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod event;
 pub mod extract;
 pub mod facts;
 pub mod finding;
@@ -44,9 +50,12 @@ pub mod query;
 pub mod reader;
 pub mod record;
 pub mod rule;
+pub mod selector;
 pub mod stats;
 pub mod summary;
+#[cfg(any(test, feature = "synth"))]
 pub mod synth;
+pub mod tally;
 pub mod text;
 pub mod threshold;
 

@@ -2,7 +2,7 @@
 //! read from the values the extractor pulled (borrowed, no copies).
 
 use crate::extract::{PathTable, Scalar, Values};
-use crate::pattern::Step;
+use crate::selector::Step;
 
 /// A field of a CloudTrail record the engine always extracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -117,8 +117,9 @@ pub struct Rule {
     /// rules that are noisy as alerts (several CIS metric filters) say
     /// `alert = false`: their matches are still counted in the statistics
     /// and the summary, exactly as the metric filter would count them.
-    #[serde(default = "yes", skip_serializing_if = "is_true")]
-    pub alert: bool,
+    /// Written `alert` in rule files.
+    #[serde(rename = "alert", default = "yes", skip_serializing_if = "is_true")]
+    pub alert_grade: bool,
     /// Trial mode: matches are counted, and `trailwatch tune` reports what
     /// the rule would send, but nothing is sent.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -152,7 +153,7 @@ fn is_false(value: &bool) -> bool {
 impl Rule {
     /// Whether its matches are sent (not compliance-only, not in a dry run).
     pub fn alerts(&self) -> bool {
-        self.alert && !self.dry_run
+        self.alert_grade && !self.dry_run
     }
 }
 

@@ -13,7 +13,7 @@ use trailwatch_aws::state::ShardFile;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
-use trailwatch_detect::handler::{Detector, Outcome};
+use trailwatch_detect::handler::{Detector, Handled};
 
 const LOGS: &str = "trailwatch-logs";
 const STATE: &str = "trailwatch-state";
@@ -76,7 +76,7 @@ async fn a_crash_after_publish_before_its_outcome_is_written_repeats_only_that_b
         assert_eq!(*n, 2, "{id}: the uncertain batch is sent again, once");
         assert!(*repeat, "{id}: and marked as a possible repeat");
     }
-    assert_eq!(detector.process(&object(), FAR).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(detector.process(&object(), FAR).await.unwrap(), Handled::Duplicate);
     assert_eq!(sink.published().len(), 2 * first);
 }
 
@@ -86,7 +86,7 @@ async fn a_failed_final_write_fails_the_invocation_and_the_retry_sends_nothing_a
     // Ledger writes: claim, intent, outcome, then `done` <- fails.
     store.fail_after("put", "markers/", FailureKind::Transient, 3, 1);
     let err = detector.process(&object(), FAR).await.unwrap_err();
-    assert!(err.message.contains("marking the object done failed"), "{err:?}");
+    assert!(err.to_string().contains("marking the object done failed"), "{err:?}");
     let sent = sink.published().len();
     assert_eq!(marker(&store).published.len(), sent);
     // The claim was given back with everything recorded: the retry sends nothing twice.
@@ -103,7 +103,7 @@ async fn an_alert_failing_for_now_is_retried_and_one_refused_for_good_is_recorde
     sink.fail_entry(&ids[0], FailureKind::Transient, 1);
     sink.fail_entry(&ids[1], FailureKind::Permanent, 5);
     let outcome = detector.process(&object(), FAR).await.unwrap();
-    assert!(matches!(outcome, Outcome::Processed { .. }), "the file is finished: {outcome:?}");
+    assert!(matches!(outcome, Handled::Processed { .. }), "the file is finished: {outcome:?}");
     let counts = tally(&sink);
     assert_eq!(counts.get(&ids[0]).map(|c| c.0), Some(1), "retried within the invocation");
     assert!(!counts.contains_key(&ids[1]), "refused");
@@ -114,7 +114,7 @@ async fn an_alert_failing_for_now_is_retried_and_one_refused_for_good_is_recorde
     let shard: ShardFile = serde_json::from_slice(&store.object(STATE, &shard_key).unwrap()).unwrap();
     assert_eq!(shard.rejected_alerts, 1, "the summary counts it");
     // Redelivery does not try the refused alert again.
-    assert_eq!(detector.process(&object(), FAR).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(detector.process(&object(), FAR).await.unwrap(), Handled::Duplicate);
 }
 
 #[tokio::test]
@@ -139,7 +139,7 @@ async fn a_body_that_breaks_or_ends_mid_stream_is_retried_not_reported_corrupt()
             store.break_body(KEY, 300, 1);
         }
         let err = detector.process(&object(), FAR).await.unwrap_err();
-        assert!(err.message.contains("interrupted"), "cut={cut}: {err:?}");
+        assert!(err.to_string().contains("interrupted"), "cut={cut}: {err:?}");
         assert!(sink.published().is_empty(), "cut={cut}: no 'unreadable log file' alert");
         detector.process(&object(), FAR).await.unwrap();
         assert!(sink.published().iter().all(|a| !a.subject.contains("Unreadable")), "cut={cut}");
@@ -174,7 +174,7 @@ async fn two_invocations_at_once_publish_once() {
             .collect();
         let mut processed = 0;
         for task in tasks {
-            if let Ok(Outcome::Processed { .. }) = task.await.unwrap() {
+            if let Ok(Handled::Processed { .. }) = task.await.unwrap() {
                 processed += 1;
             }
         }

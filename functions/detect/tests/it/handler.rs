@@ -10,7 +10,7 @@ use trailwatch_aws::ports::FailureKind;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
-use trailwatch_detect::handler::{Detector, Outcome};
+use trailwatch_detect::handler::{Detector, Handled};
 
 const LOGS: &str = "trailwatch-logs";
 const STATE: &str = "trailwatch-state";
@@ -56,7 +56,7 @@ fn marker(store: &MemoryStore, key: &str) -> Option<Marker> {
 async fn given_a_log_when_processed_then_grouped_alerts_a_shard_and_a_done_marker() {
     let (detector, store, sink) = setup();
     let outcome = detector.process(&object(KEY), FAR).await.unwrap();
-    let Outcome::Processed { records, findings, alerts, problems } = outcome else { panic!("{outcome:?}") };
+    let Handled::Processed { records, findings, alerts, problems } = outcome else { panic!("{outcome:?}") };
     assert_eq!((records, problems), (10, 0));
     assert!(findings >= alerts as u64 && alerts >= 5, "{findings} findings, {alerts} alerts");
     let published = sink.published();
@@ -79,7 +79,7 @@ async fn given_a_redelivery_then_no_second_alert() {
     let (detector, _store, sink) = setup();
     detector.process(&object(KEY), FAR).await.unwrap();
     let first = sink.published().len();
-    assert_eq!(detector.process(&object(KEY), FAR).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(detector.process(&object(KEY), FAR).await.unwrap(), Handled::Duplicate);
     let response = detector.handle(&event("s3-put.json"), FAR).await.unwrap();
     assert!(response.to_string().contains("Duplicate"));
     assert_eq!(sink.published().len(), first);
@@ -90,12 +90,12 @@ async fn given_sns_down_then_error_and_the_retry_publishes_exactly_once() {
     let (detector, store, sink) = setup();
     sink.fail_next(3); // every try of this invocation
     let err = detector.process(&object(KEY), FAR).await.unwrap_err();
-    assert!(err.message.contains("publishing alerts failed"), "{err}");
+    assert!(err.to_string().contains("publishing alerts failed"), "{err}");
     assert!(sink.published().is_empty());
     assert_eq!(marker(&store, KEY).unwrap().state, MarkerState::Partial);
-    let Outcome::Processed { alerts, .. } = detector.process(&object(KEY), FAR).await.unwrap() else { panic!() };
+    let Handled::Processed { alerts, .. } = detector.process(&object(KEY), FAR).await.unwrap() else { panic!() };
     assert_eq!(sink.published().len(), alerts);
-    assert_eq!(detector.process(&object(KEY), FAR).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(detector.process(&object(KEY), FAR).await.unwrap(), Handled::Duplicate);
     assert_eq!(sink.published().len(), alerts);
 }
 
@@ -104,7 +104,7 @@ async fn given_a_failed_shard_write_then_the_retry_does_not_resend_alerts() {
     let (detector, store, sink) = setup();
     store.fail("put", "shards/", FailureKind::Transient, 1);
     let err = detector.process(&object(KEY), FAR).await.unwrap_err();
-    assert!(err.message.contains("statistics shard"), "{err}");
+    assert!(err.to_string().contains("statistics shard"), "{err}");
     let sent = sink.published().len();
     assert!(sent > 0);
     let marker_now = marker(&store, KEY).unwrap();
@@ -130,11 +130,11 @@ async fn given_a_concurrent_claim_then_back_off_and_take_over_after_its_deadline
     };
     store.insert(STATE, &format!("markers/{LOGS}/{KEY}"), serde_json::to_vec(&live).unwrap());
     let err = detector.process(&object(KEY), FAR).await.unwrap_err();
-    assert!(err.message.contains("another invocation"), "{err}");
+    assert!(err.to_string().contains("another invocation"), "{err}");
     assert!(sink.published().is_empty());
     let lapsed = Marker { at: 1, ..live };
     store.insert(STATE, &format!("markers/{LOGS}/{KEY}"), serde_json::to_vec(&lapsed).unwrap());
-    assert!(matches!(detector.process(&object(KEY), FAR).await.unwrap(), Outcome::Processed { .. }));
+    assert!(matches!(detector.process(&object(KEY), FAR).await.unwrap(), Handled::Processed { .. }));
 }
 
 #[tokio::test]
@@ -144,14 +144,14 @@ async fn given_transient_read_failure_then_error_and_claim_released() {
     assert!(detector.process(&object(KEY), FAR).await.is_err());
     assert_eq!(marker(&store, KEY).unwrap().state, MarkerState::Partial, "claim released for the retry");
     assert!(sink.published().is_empty());
-    assert!(matches!(detector.process(&object(KEY), FAR).await.unwrap(), Outcome::Processed { .. }));
+    assert!(matches!(detector.process(&object(KEY), FAR).await.unwrap(), Handled::Processed { .. }));
 }
 
 #[tokio::test]
 async fn given_a_deleted_object_then_skipped_without_error() {
     let (detector, store, _) = setup();
     let gone = KEY.replace("0910Z", "0915Z");
-    assert_eq!(detector.process(&object(&gone), FAR).await.unwrap(), Outcome::Missing);
+    assert_eq!(detector.process(&object(&gone), FAR).await.unwrap(), Handled::Missing);
     assert_eq!(marker(&store, &gone).unwrap().state, MarkerState::Partial, "a re-upload is processed");
 }
 
@@ -161,7 +161,7 @@ async fn given_a_corrupt_file_then_an_unreadable_alert_and_no_retry_loop() {
     let key = KEY.replace("0910Z", "0920Z");
     let good = repo_file("events/malformed/truncated.json.gz");
     store.insert(LOGS, &key, good);
-    let Outcome::Processed { problems, findings, .. } = detector.process(&object(&key), FAR).await.unwrap() else {
+    let Handled::Processed { problems, findings, .. } = detector.process(&object(&key), FAR).await.unwrap() else {
         panic!()
     };
     assert_eq!(problems, 1);
@@ -171,7 +171,7 @@ async fn given_a_corrupt_file_then_an_unreadable_alert_and_no_retry_loop() {
     assert!(unreadable.subject.starts_with("[MEDIUM] Unreadable CloudTrail log file"), "{}", unreadable.subject);
     assert!(unreadable.body.contains("corrupt or truncated gzip"));
     assert_eq!(marker(&store, &key).unwrap().state, MarkerState::Done);
-    assert_eq!(detector.process(&object(&key), FAR).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(detector.process(&object(&key), FAR).await.unwrap(), Handled::Duplicate);
 }
 
 #[tokio::test]
@@ -182,7 +182,7 @@ async fn non_log_keys_are_skipped_with_a_reason() {
         ("AWSLogs/123456789012/CloudTrail/", "0-byte folder object"),
         ("AWSLogs/123456789012/Config/ConfigWritabilityCheckFile", "AWS Config writability check"),
     ] {
-        assert_eq!(detector.process(&object(key), FAR).await.unwrap(), Outcome::Skipped(reason));
+        assert_eq!(detector.process(&object(key), FAR).await.unwrap(), Handled::Skipped(reason));
     }
     assert!(sink.published().is_empty());
 }
@@ -214,7 +214,7 @@ async fn a_direct_invocation_with_one_bad_object_still_processes_the_others() {
     let (detector, store, _) = setup();
     store.fail("get", KEY, FailureKind::Transient, 1);
     let err = detector.handle(&event("cloudtrail-sns.json"), FAR).await.unwrap_err();
-    assert!(err.uri.contains(KEY));
+    assert!(err.subject().contains(KEY));
     assert_eq!(marker(&store, KEY2).unwrap().state, MarkerState::Done, "the second file was processed");
 }
 
@@ -251,7 +251,7 @@ examples.no_match = ['{"eventName":"DescribeSubnets"}']
     let engine = Arc::new(Engine::new(&rules, EngineOptions::default()).unwrap());
     let detector = Detector::new(engine, store.clone(), sink.clone(), STATE);
     let outcome = detector.process(&object(KEY), FAR).await.unwrap();
-    let Outcome::Processed { findings, alerts, .. } = outcome else { panic!("{outcome:?}") };
+    let Handled::Processed { findings, alerts, .. } = outcome else { panic!("{outcome:?}") };
     // The trial record also matches the built-in discovery-burst, which ships in a dry run.
     assert_eq!((findings, alerts), (3, 0));
     assert!(sink.published().is_empty());

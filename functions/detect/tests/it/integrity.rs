@@ -12,8 +12,8 @@ use trailwatch_core::digest::forge::{ChainWriter, Forged, ForgedLog, Signer};
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
-use trailwatch_detect::handler::{Detector, Outcome};
-use trailwatch_detect::integrity::KeyCache;
+use trailwatch_detect::handler::{Detector, Handled};
+use trailwatch_detect::keys::KeyCache;
 
 const LOGS: &str = "trailwatch-logs";
 const STATE: &str = "trailwatch-state";
@@ -69,7 +69,7 @@ fn object(key: &str) -> ObjectRef {
 }
 
 impl World {
-    async fn deliver_newest(&self) -> Outcome {
+    async fn deliver_newest(&self) -> Handled {
         self.detector.process(&object(&self.digests[1].key), FAR).await.unwrap()
     }
 
@@ -83,13 +83,13 @@ impl World {
 #[tokio::test]
 async fn a_valid_digest_raises_nothing_and_records_the_files_it_vouched_for() {
     let w = world();
-    assert_eq!(w.deliver_newest().await, Outcome::Verified { log_files: 2, failures: 0 });
+    assert_eq!(w.deliver_newest().await, Handled::Verified { log_files: 2, failures: 0 });
     assert!(w.sink.published().is_empty());
     let record = w.record();
     assert_eq!(record.verified, [format!("s3://{LOGS}/{}", w.logs[1].key), format!("s3://{LOGS}/{}", w.logs[2].key)]);
     assert_eq!((record.account_id.as_str(), record.region.as_str()), ("123456789012", "us-east-1"));
     // Redelivery: nothing again; a second digest needs no second key lookup.
-    assert_eq!(w.deliver_newest().await, Outcome::Duplicate);
+    assert_eq!(w.deliver_newest().await, Handled::Duplicate);
     w.detector.process(&object(&w.digests[0].key), FAR).await.unwrap();
     assert_eq!(w.keys.calls(), 1, "keys are fetched once per cold start");
 }
@@ -136,7 +136,7 @@ async fn each_kind_of_tampering_raises_one_critical_alert_naming_it() {
         let w = world();
         tamper(&w);
         let outcome = w.deliver_newest().await;
-        assert!(matches!(outcome, Outcome::Verified { failures: 1.., .. }), "{name}: {outcome:?}");
+        assert!(matches!(outcome, Handled::Verified { failures: 1.., .. }), "{name}: {outcome:?}");
         let alerts = w.sink.published();
         assert_eq!(alerts.len(), 1, "{name}");
         let alert = &alerts[0];
@@ -144,7 +144,7 @@ async fn each_kind_of_tampering_raises_one_critical_alert_naming_it() {
         assert!(alert.body.contains(want), "{name}: want '{want}' in\n{}", alert.body);
         assert!(alert.body.contains(&w.digests[1].key), "{name}: names the digest");
         // Redelivered: the alert is not sent twice.
-        assert_eq!(w.deliver_newest().await, Outcome::Duplicate, "{name}");
+        assert_eq!(w.deliver_newest().await, Handled::Duplicate, "{name}");
         assert_eq!(w.sink.published().len(), 1, "{name}");
     }
 }
@@ -164,7 +164,7 @@ async fn a_missing_hour_is_raised_when_the_next_digest_arrives() {
     w.store.insert(LOGS, &after_gap.key, after_gap.gz.clone());
     w.store.set_metadata(LOGS, &after_gap.key, &[("signature", &after_gap.signature)]);
     let outcome = w.detector.process(&object(&after_gap.key), FAR).await.unwrap();
-    assert_eq!(outcome, Outcome::Verified { log_files: 0, failures: 1 });
+    assert_eq!(outcome, Handled::Verified { log_files: 0, failures: 1 });
     let body = &w.sink.published()[0].body;
     assert!(body.contains("no digest covers 2026-11-20T11:00:00Z to 2026-11-20T12:00:00Z"), "{body}");
 }
@@ -174,10 +174,10 @@ async fn a_read_that_fails_for_now_is_retried_not_reported_as_tampering() {
     let w = world();
     w.store.fail("get", "LogFile000000003", FailureKind::Transient, 1);
     let err = w.detector.process(&object(&w.digests[1].key), FAR).await.unwrap_err();
-    assert!(err.message.contains("injected get failure"), "{err:?}");
+    assert!(err.to_string().contains("injected get failure"), "{err:?}");
     assert!(w.sink.published().is_empty());
     // The retry takes the released claim and finds everything intact.
-    assert_eq!(w.deliver_newest().await, Outcome::Verified { log_files: 2, failures: 0 });
+    assert_eq!(w.deliver_newest().await, Handled::Verified { log_files: 2, failures: 0 });
     assert!(w.sink.published().is_empty());
 }
 
@@ -192,6 +192,6 @@ async fn a_key_rotation_is_fetched_when_a_new_fingerprint_appears() {
     w.deliver_newest().await;
     w.keys.add(PublicKey { fingerprint: rotated.fingerprint.clone(), der: rotated.public_der() });
     let outcome = w.detector.process(&object(&d.key), FAR).await.unwrap();
-    assert_eq!(outcome, Outcome::Verified { log_files: 0, failures: 0 });
+    assert_eq!(outcome, Handled::Verified { log_files: 0, failures: 0 });
     assert_eq!(w.keys.calls(), 2);
 }

@@ -192,7 +192,7 @@ async fn planted_detections_arrive_exactly_once_through_duplicates_shuffles_and_
                 Err(e) => {
                     attempts += 1;
                     retries += 1;
-                    assert!(attempts < 30, "{}: still failing after {attempts} tries: {}", object.key, e.message);
+                    assert!(attempts < 30, "{}: still failing after {attempts} tries: {}", object.key, e);
                 }
             }
         }

@@ -63,7 +63,7 @@ async fn alerts_reach_subscribers_exactly_once_through_real_s3_and_sns() {
     // GIVEN a topic that does not exist WHEN invoked THEN an error, nothing sent.
     let broken = detector(&moto, "arn:aws:sns:us-east-1:123456789012:no-such-topic");
     let err = broken.handle(&event, FAR).await.unwrap_err();
-    assert!(err.message.contains("publishing alerts failed"), "{err}");
+    assert!(err.to_string().contains("publishing alerts failed"), "{err}");
     assert!(moto.drain(&queue_url).await.is_empty());
 
     // WHEN retried with the topic back THEN every alert arrives once.
@@ -124,7 +124,7 @@ async fn a_tampered_log_file_raises_a_critical_alert_through_real_s3_and_sns() {
     use trailwatch_aws::memory::StaticKeys;
     use trailwatch_aws::ports::PublicKey;
     use trailwatch_core::digest::forge::{ChainWriter, Signer};
-    use trailwatch_detect::integrity::KeyCache;
+    use trailwatch_detect::keys::KeyCache;
 
     let moto = Moto::start().await;
     let s3 = moto.s3();

@@ -22,7 +22,7 @@ use trailwatch_core::alert::AlertKind;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::{RuleSet, Severity};
 use trailwatch_detect::envelope::ObjectRef;
-use trailwatch_detect::handler::{Detector, Outcome};
+use trailwatch_detect::handler::{Detector, Handled};
 
 const LOGS: &str = "trailwatch-logs";
 const STATE: &str = "trailwatch-state";
@@ -108,7 +108,7 @@ async fn slack_and_webhook_get_their_payloads_once_and_filters_apply() {
     }
 
     // Redelivered: nothing is sent again anywhere.
-    assert_eq!(detector.process(&object(SIGNIN), FAR).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(detector.process(&object(SIGNIN), FAR).await.unwrap(), Handled::Duplicate);
     assert_eq!((sns.published().len(), slack.received().len(), hook.received().len()), (all.len(), high, rules.len()));
 }
 
@@ -126,7 +126,7 @@ async fn a_failing_webhook_retries_then_gives_up_without_holding_up_or_repeating
     hook.answer(&[503, 503, 503, 503]);
     let detector = Detector::new(engine(), store.clone(), outputs, STATE);
     let outcome = detector.process(&object(SIGNIN), FAR).await.unwrap();
-    assert!(matches!(outcome, Outcome::Processed { .. }), "the file is finished: {outcome:?}");
+    assert!(matches!(outcome, Handled::Processed { .. }), "the file is finished: {outcome:?}");
     assert!(hook.received().is_empty());
     let sent = sns.published().len();
     assert!(sent >= 4);

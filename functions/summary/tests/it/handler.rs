@@ -55,7 +55,7 @@ async fn an_event_without_time_is_an_error_and_a_failed_publish_is_an_error() {
     let sink = MemorySink::default();
     let summarizer = Summarizer { store, outputs: sink.clone().into(), settings: settings() };
     let err = summarizer.handle(&serde_json::json!({"detail": {}})).await.unwrap_err();
-    assert!(err.0.contains("no `time`"), "{err}");
+    assert!(err.to_string().contains("no `time`"), "{err}");
     // Failing past the retries within the invocation: the invocation fails.
     sink.fail_next(3);
     assert!(summarizer.handle(&event("schedule.json")).await.is_err());

@@ -15,6 +15,9 @@ use crate::ports::{Failure, FailureKind, Result};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A request to POST: its JSON body and extra headers.
+pub type Request = (Vec<u8>, Vec<(&'static str, String)>);
+
 /// One endpoint. `label` names it in errors instead of its URL.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -79,19 +82,28 @@ impl Endpoint {
 
 impl Endpoint {
     /// POSTs each message as `render` shapes it (body, extra headers), one
-    /// request per message; one result per message, in order.
+    /// request per message; one result per message, in order. A message
+    /// that does not render is refused for good, never sent empty.
     pub async fn post_each(
         &self,
         messages: &[super::Message],
-        render: impl Fn(&super::Message) -> (Vec<u8>, Vec<(&'static str, String)>),
+        render: impl Fn(&super::Message) -> Result<Request>,
     ) -> Result<Vec<Result<()>>> {
         let mut results = Vec::with_capacity(messages.len());
         for message in messages {
-            let (body, headers) = render(message);
-            results.push(self.post_json(body, &headers).await);
+            results.push(match render(message) {
+                Ok((body, headers)) => self.post_json(body, &headers).await,
+                Err(f) => Err(f),
+            });
         }
         Ok(results)
     }
+}
+
+/// `value` as a JSON body; one that would not serialize is refused for good.
+pub fn json_body<T: serde::Serialize>(label: &str, value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value)
+        .map_err(|e| Failure::new(FailureKind::Permanent, format!("{label}: the message would not serialize: {e}")))
 }
 
 /// 2xx: delivered. 408, 429 and 5xx: try again later. Other 4xx: the

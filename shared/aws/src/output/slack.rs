@@ -14,7 +14,7 @@ use trailwatch_core::alert::{short_principal, Alert, AlertKind};
 use trailwatch_core::finding::cut;
 use trailwatch_core::Severity;
 
-use super::http::Endpoint;
+use super::http::{json_body, Endpoint};
 use super::{Message, Output, Sent};
 
 const HEADER_MAX: usize = 150;
@@ -144,9 +144,7 @@ impl Output for SlackOutput {
 
     fn send<'a>(&'a self, messages: &'a [Message]) -> Sent<'a> {
         Box::pin(
-            self.endpoint.post_each(messages, |m: &Message| {
-                (serde_json::to_vec(&render(&m.alert)).unwrap_or_default(), Vec::new())
-            }),
+            self.endpoint.post_each(messages, |m: &Message| Ok((json_body("slack", &render(&m.alert))?, Vec::new()))),
         )
     }
 }

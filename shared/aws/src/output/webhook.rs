@@ -19,8 +19,9 @@ use serde::Serialize;
 use sha2::Sha256;
 use trailwatch_core::alert::Alert;
 
-use super::http::Endpoint;
+use super::http::{json_body, Endpoint, Request};
 use super::{Message, Output, Sent};
+use crate::ports::Result;
 
 pub const SCHEMA: &str = "trailwatch.alert.v1";
 
@@ -32,9 +33,9 @@ struct Document<'a> {
 }
 
 /// The body of one delivery.
-pub fn render(message: &Message) -> Vec<u8> {
+pub fn render(message: &Message) -> Result<Vec<u8>> {
     let document = Document { schema: SCHEMA, delivery_id: &message.delivery_id, alert: &message.alert };
-    serde_json::to_vec(&document).unwrap_or_default()
+    json_body("webhook", &document)
 }
 
 /// `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
@@ -65,15 +66,15 @@ impl WebhookOutput {
     }
 
     /// The body and the signed headers of one delivery, now.
-    fn signed(&self, message: &Message) -> (Vec<u8>, Vec<(&'static str, String)>) {
-        let body = render(message);
+    fn signed(&self, message: &Message) -> Result<Request> {
+        let body = render(message)?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let headers = vec![
             ("x-trailwatch-delivery", message.delivery_id.clone()),
             ("x-trailwatch-timestamp", now.to_string()),
             ("x-trailwatch-signature", signature(&self.secret, now, &body)),
         ];
-        (body, headers)
+        Ok((body, headers))
     }
 }
 

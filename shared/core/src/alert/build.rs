@@ -2,7 +2,7 @@
 //!
 //! Findings are grouped by rule and principal, so that one person doing one
 //! thing forty times makes one alert, not forty. A file never yields more
-//! than [`AlertLimits::max_alerts`] alerts (the rest fold into a last digest
+//! than [`AlertLimits::max_alerts`] alerts (the rest fold into a last overflow
 //! alert), which keeps a burst under SNS's 10 messages per second per e-mail
 //! endpoint.
 
@@ -29,7 +29,7 @@ pub fn alerts_for_file(
 }
 
 /// The alerts for one file: a group alert per (rule, principal), most severe
-/// first; a digest when there are more groups than fit; and an alert of its
+/// first; an overflow alert when there are more groups than fit; and an alert of its
 /// own when the file could not be read whole.
 pub fn alerts_for_groups(file: FileContext<'_>, grouped: &Grouped, complete: bool, limits: AlertLimits) -> Vec<Alert> {
     let groups = grouped.groups();
@@ -42,7 +42,7 @@ pub fn alerts_for_groups(file: FileContext<'_>, grouped: &Grouped, complete: boo
         alerts.push(group_alert(file, group, limits));
     }
     if folded {
-        alerts.push(digest_alert(file, rest, grouped));
+        alerts.push(overflow_alert(file, rest, grouped));
     }
     if grouped.problem_count > 0 {
         alerts.push(problem_alert(file, &grouped.problems, grouped.problem_count, complete));
@@ -82,7 +82,10 @@ fn show(value: Option<&str>) -> String {
     printable(value.unwrap_or("-"), super::FIELD_MAX).into_owned()
 }
 
-fn digest_alert(file: FileContext<'_>, groups: &[&Group], grouped: &Grouped) -> Alert {
+/// The groups past the per-file cap, in one alert. Its id, rule and kind
+/// say `digest` on the wire (ledger ids, SNS attributes, webhooks) as they
+/// always have; it has nothing to do with CloudTrail's digest files.
+fn overflow_alert(file: FileContext<'_>, groups: &[&Group], grouped: &Grouped) -> Alert {
     let overflow = grouped.overflow.values();
     let severity = groups
         .iter()
@@ -113,7 +116,7 @@ fn digest_alert(file: FileContext<'_>, groups: &[&Group], grouped: &Grouped) -> 
     }
     let mut alert = Alert::new(
         "digest",
-        AlertKind::Digest,
+        AlertKind::Overflow,
         severity,
         "digest",
         &format!("{total} more findings ({} groups)", groups.len()),

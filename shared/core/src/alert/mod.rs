@@ -12,40 +12,21 @@
 mod build;
 #[cfg(test)]
 mod tests;
+mod threshold;
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 
-pub use build::{alerts_for_file, alerts_for_groups, group_alert, notice};
-
-use crate::finding::Finding;
+pub use self::build::{alerts_for_file, alerts_for_groups, group_alert, notice};
+pub use self::threshold::threshold_alert;
+pub use crate::event::{console_link, field, safe_region, AlertEvent, Matched, FIELD_MAX};
+pub use crate::grouped::AlertLimits;
 use crate::rule::Severity;
 use crate::text::printable;
 
-/// What stays literal in a console link's event id: letters, digits, `-_.`.
-const LINK_ID: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
-
-/// A single-line field's longest form.
-pub const FIELD_MAX: usize = 400;
 /// A paragraph's longest form (descriptions, runbooks).
 pub const PARAGRAPH_MAX: usize = 4_000;
 /// The preformatted details' longest form; adapters cut further.
 pub const DETAILS_MAX: usize = 200_000;
-
-/// Bounds on what one log file may send.
-#[derive(Debug, Clone, Copy)]
-pub struct AlertLimits {
-    /// Alerts per file, digest and problem alert included.
-    pub max_alerts: usize,
-    /// Events listed in full in one alert; the rest are counted.
-    pub max_events: usize,
-}
-
-impl Default for AlertLimits {
-    fn default() -> Self {
-        AlertLimits { max_alerts: 10, max_events: 20 }
-    }
-}
 
 /// The log file the alerts are about.
 #[derive(Debug, Clone, Copy)]
@@ -64,8 +45,10 @@ pub enum AlertKind {
     Finding,
     /// Repeats folded while a dedup window was open, sent when it closed.
     FollowUp,
-    /// The finding groups of a file past the per-file alert cap.
-    Digest,
+    /// The finding groups of a file past the per-file alert cap, in one
+    /// alert (`digest` on the wire, as it always was).
+    #[serde(rename = "digest")]
+    Overflow,
     /// A log file that could not be read whole.
     Unreadable,
     /// A CloudTrail digest that failed validation.
@@ -81,46 +64,13 @@ impl AlertKind {
         match self {
             AlertKind::Finding => "finding",
             AlertKind::FollowUp => "follow-up",
-            AlertKind::Digest => "digest",
+            AlertKind::Overflow => "digest",
             AlertKind::Unreadable => "unreadable",
             AlertKind::Integrity => "integrity",
             AlertKind::Summary => "summary",
             AlertKind::Notice => "notice",
         }
     }
-}
-
-/// One event listed in an alert.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertEvent {
-    pub time: Option<String>,
-    pub name: Option<String>,
-    pub source: Option<String>,
-    pub principal: Option<String>,
-    pub principal_type: Option<String>,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub mfa_used: Option<String>,
-    pub outcome: String,
-    /// `requestParameters` as compact JSON, cut.
-    pub request: Option<String>,
-    /// Why it matched: the fields its rule tests or shows, with their values.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub matched: Vec<Matched>,
-    pub event_id: Option<String>,
-    /// The event in the CloudTrail console, built from checked parts only.
-    pub link: Option<String>,
-    /// The record's index in its log file.
-    pub record: usize,
-}
-
-/// One field a rule tested or shows, with the record's values there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Matched {
-    pub field: String,
-    pub values: Vec<String>,
 }
 
 /// One message to send, in no channel's format.
@@ -222,11 +172,6 @@ impl Alert {
     }
 }
 
-/// A one-line field, display-safe.
-pub fn field(value: Option<&str>) -> Option<String> {
-    value.map(|v| printable(v, FIELD_MAX).into_owned())
-}
-
 /// A paragraph: line breaks kept, everything else display-safe.
 pub fn paragraph(text: &str) -> String {
     let mut out = String::new();
@@ -255,21 +200,6 @@ pub fn safe_account(account: Option<&str>) -> Option<&str> {
     account.filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// `us-east-1`-like: lowercase letters, digits and dashes only.
-pub fn safe_region(region: Option<&str>) -> Option<&str> {
-    region.filter(|r| {
-        !r.is_empty() && r.len() <= 32 && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    })
-}
-
-/// A link to the event in the CloudTrail console, from checked parts only.
-pub fn console_link(region: Option<&str>, event_id: Option<&str>) -> Option<String> {
-    let region = safe_region(region)?;
-    let id = event_id.filter(|id| !id.is_empty() && id.len() <= 128)?;
-    let id = utf8_percent_encode(id, LINK_ID);
-    Some(format!("https://{region}.console.aws.amazon.com/cloudtrail/home?region={region}#/events/{id}"))
-}
-
 /// A principal's short name: `alice` for an IAM user, `role/session` for
 /// an assumed role, `root`, or the value itself when it is not an ARN.
 pub fn short_principal(principal: &str) -> &str {
@@ -285,38 +215,6 @@ pub fn short_principal(principal: &str) -> &str {
 /// "account (region)", with placeholders for what is unknown.
 pub fn where_text(account: Option<&str>, region: Option<&str>) -> String {
     format!("{} ({})", account.unwrap_or("unknown account"), region.unwrap_or("unknown region"))
-}
-
-impl AlertEvent {
-    /// The display-safe form of a finding.
-    pub fn of(f: &Finding) -> AlertEvent {
-        let s = |v: &Option<String>| field(v.as_deref());
-        AlertEvent {
-            time: s(&f.event_time),
-            name: s(&f.event_name),
-            source: s(&f.event_source),
-            principal: s(&f.principal_arn),
-            principal_type: s(&f.principal_type),
-            account_id: s(&f.account_id),
-            region: s(&f.region),
-            source_ip: s(&f.source_ip),
-            user_agent: s(&f.user_agent),
-            mfa_used: s(&f.mfa_used),
-            outcome: printable(&f.outcome.to_string(), FIELD_MAX).into_owned(),
-            request: f.request_parameters.as_deref().map(|p| printable(p, 2100).into_owned()),
-            matched: f
-                .matched
-                .iter()
-                .map(|(field, values)| Matched {
-                    field: printable(field, FIELD_MAX).into_owned(),
-                    values: values.iter().map(|v| printable(v, FIELD_MAX).into_owned()).collect(),
-                })
-                .collect(),
-            event_id: s(&f.event_id),
-            link: console_link(f.region.as_deref(), f.event_id.as_deref()),
-            record: f.record_index,
-        }
-    }
 }
 
 /// The messages the detection function sends for one (rule, principal,

@@ -58,7 +58,7 @@ fn caps_events_per_alert_and_alerts_per_file() {
     let problems = vec![Error::new(crate::ErrorKind::InvalidUtf8)];
     let alerts = alerts_for_file(FILE, &sink.findings, &problems, true, AlertLimits::default());
     assert_eq!(alerts.len(), 10);
-    assert_eq!((alerts[8].id.as_str(), alerts[8].kind), ("digest", AlertKind::Digest));
+    assert_eq!((alerts[8].id.as_str(), alerts[8].kind), ("digest", AlertKind::Overflow));
     assert_eq!(alerts[8].title, "17 more findings (17 groups)");
     assert_eq!(alerts[8].details.matches("s3-sigv2-request").count(), 17);
     assert_eq!((alerts[9].id.as_str(), alerts[9].kind), ("problems", AlertKind::Unreadable));

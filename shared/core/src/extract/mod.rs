@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::pattern::Step;
+use crate::selector::Step;
 
 mod visitor;
 pub mod walk;

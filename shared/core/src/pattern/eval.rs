@@ -1,6 +1,5 @@
 //! Evaluation of parsed patterns against extracted record values.
 
-use super::parse::parse_number;
 use super::{Expr, NumOp, Op, Test};
 use crate::extract::{Scalar, Values};
 
@@ -107,4 +106,15 @@ fn eval_test(test: &Test, reached: &[Scalar<'_>]) -> bool {
         Op::IsTrue => reached.iter().any(|v| matches!(v, Scalar::Bool(true))),
         Op::IsFalse => reached.iter().any(|v| matches!(v, Scalar::Bool(false))),
     }
+}
+
+/// A JSON-style number: integer, decimal or exponent form.
+pub(super) fn parse_number(text: &str) -> Option<f64> {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let starts_ok = body.chars().next().is_some_and(|c| c.is_ascii_digit());
+    let chars_ok = body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+    if !starts_ok || !chars_ok {
+        return None;
+    }
+    text.parse::<f64>().ok().filter(|n| n.is_finite())
 }

@@ -23,44 +23,12 @@ use std::fmt;
 use crate::error::Result;
 use crate::extract::PathTable;
 
-pub use eval::Matcher;
+pub use self::eval::Matcher;
+pub use crate::selector::{Selector, Step};
 
-/// One step of a selector such as `$.a.b[0]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// `.name`
-    Key(String),
-    /// `[n]`
-    Index(usize),
-    /// `[*]` or `.*`: every element or member.
-    AnyChild,
-}
-
-/// A property selector: `$` followed by steps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selector {
-    pub steps: Vec<Step>,
-}
-
-impl Selector {
-    /// Parses `$.a.b[0]`, `$.a[*].b`, `$.a.*`; errors name the column.
-    pub fn parse(text: &str) -> Result<Selector> {
-        parse::parse_selector(text)
-    }
-}
-
-impl fmt::Display for Selector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("$")?;
-        for step in &self.steps {
-            match step {
-                Step::Key(k) => write!(f, ".{k}")?,
-                Step::Index(i) => write!(f, "[{i}]")?,
-                Step::AnyChild => f.write_str("[*]")?,
-            }
-        }
-        Ok(())
-    }
+/// Parses a selector: `$.a.b[0]`, `$.a[*].b`, `$.a.*`; errors name the column.
+pub fn parse_selector(text: &str) -> Result<Selector> {
+    parse::parse_selector(text)
 }
 
 /// Numeric comparison operators.

@@ -1,7 +1,7 @@
 //! Recursive-descent parser for JSON filter patterns. Errors carry the
 //! 1-based column of the character where something else was expected.
 
-use super::eval::Matcher;
+use super::eval::{parse_number, Matcher};
 use super::{Expr, NumOp, Op, Selector, Step, Test};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -328,15 +328,4 @@ fn is_bare_char(c: char) -> bool {
 /// symbols `:_#=@/;,-`, and the operators `^$?[]{}|\*+.`. No `(` `)`.
 fn is_regex_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || ":_#=@/;,-^$?[]{}|\\*+.".contains(c)
-}
-
-/// A JSON-style number: integer, decimal or exponent form.
-pub(super) fn parse_number(text: &str) -> Option<f64> {
-    let body = text.strip_prefix('-').unwrap_or(text);
-    let starts_ok = body.chars().next().is_some_and(|c| c.is_ascii_digit());
-    let chars_ok = body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
-    if !starts_ok || !chars_ok {
-        return None;
-    }
-    text.parse::<f64>().ok().filter(|n| n.is_finite())
 }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::extract::Scalar;
-use crate::pattern::Selector;
+use crate::pattern::parse_selector;
 use crate::record::Fact;
 
 use super::Row;
@@ -105,7 +105,7 @@ impl Column {
     pub fn parse(name: &str) -> Result<Column> {
         let name = name.trim();
         if name.starts_with('$') {
-            Selector::parse(name).map_err(|e| Error::new(ErrorKind::Query(format!("column {name}: {}", e.kind))))?;
+            parse_selector(name).map_err(|e| Error::new(ErrorKind::Query(format!("column {name}: {}", e.kind))))?;
             return Ok(Column::Field { selector: name.to_string(), slot: usize::MAX });
         }
         NAMED.iter().find(|(_, n, _)| *n == name).map(|(c, _, _)| c.clone()).ok_or_else(|| {

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::extract::{PathTable, Scalar, Values};
 use crate::facts::Deriver;
 use crate::key::parse_log_file_name;
-use crate::pattern::{Pattern, Selector, Step};
+use crate::pattern::{parse_selector, Pattern, Step};
 use crate::reader::{LogReader, RawRecord, RecordVisitor, DEFAULT_MAX_RECORD_BYTES};
 use crate::record::{Fact, FactSlots, RecordFacts};
 use crate::summary::parse_file_time;
@@ -212,7 +212,7 @@ impl Query {
             .iter()
             .map(|c| match c {
                 Column::Field { selector, .. } => {
-                    let parsed = Selector::parse(selector)?;
+                    let parsed = parse_selector(selector)?;
                     Ok(Column::Field { selector: selector.clone(), slot: table.intern(&parsed.steps) })
                 }
                 other => Ok(other.clone()),

@@ -13,7 +13,8 @@
 
 use serde_json::{json, Value};
 
-use super::week::{role, user, Builder, ACCOUNT, TRUSTED_ACCOUNT};
+use super::builder::{role, user, Builder, ACCOUNT};
+use super::week::TRUSTED_ACCOUNT;
 
 const TF_IP: &str = "198.51.100.40";
 const TF_AGENT: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.9.8";

@@ -8,6 +8,7 @@
 //! drawn so that every CIS monitoring pattern has matches and near misses.
 //! Records average about 1.5 KB.
 
+mod builder;
 mod lookalikes;
 mod plants;
 pub mod week;

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::week::{role, user, Builder, ACCOUNT, ATTACKER_IP, CONSOLE};
+use super::builder::{role, user, Builder, ACCOUNT, ATTACKER_IP, CONSOLE};
 
 pub(super) type Plant = (&'static str, fn(&mut Builder));
 

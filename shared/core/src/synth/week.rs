@@ -17,12 +17,11 @@
 //! The planted part is one attack per detection, by a stolen identity from an
 //! outside address, each record's `eventID` starting with `planted-<rule>`.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
+use super::builder::{role, user, Builder, ACCOUNT, CONSOLE};
 use super::plants::PLANTS;
 
-pub(super) const ACCOUNT: &str = "123456789012";
-pub(super) const ATTACKER_IP: &str = "203.0.113.66";
 /// The CI account the platform team trusts (`trusted_accounts`): shares and
 /// trust granted to it are not "outside".
 pub const TRUSTED_ACCOUNT: &str = "210987654321";
@@ -41,61 +40,8 @@ pub struct Week {
     pub days: u32,
 }
 
-pub(super) fn role(role: &str, session: &str) -> Value {
-    json!({
-        "type": "AssumedRole",
-        "principalId": format!("AROA{}:{session}", role.len()),
-        "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"),
-        "accountId": ACCOUNT,
-        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
-            "accountId": ACCOUNT, "userName": role}}
-    })
-}
-
-pub(super) fn user(name: &str) -> Value {
-    json!({"type": "IAMUser", "principalId": format!("AIDA{name}"), "arn": format!("arn:aws:iam::{ACCOUNT}:user/{name}"),
-        "accountId": ACCOUNT, "userName": name})
-}
-
-pub(super) struct Builder {
-    time: String,
-    records: Vec<Value>,
-    serial: u64,
-}
-
-impl Builder {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn call(
-        &mut self,
-        who: Value,
-        source: &str,
-        name: &str,
-        params: Value,
-        ip: &str,
-        agent: &str,
-        error: Option<&str>,
-    ) -> &mut Value {
-        self.serial += 1;
-        let mut r = json!({
-            "eventVersion": "1.09", "userIdentity": who, "eventTime": self.time, "eventSource": source,
-            "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": ip, "userAgent": agent,
-            "requestParameters": params, "responseElements": null, "eventID": format!("benign-{:012}", self.serial),
-            "readOnly": name.starts_with("Get") || name.starts_with("List") || name.starts_with("Describe"),
-            "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCOUNT
-        });
-        if let Some(code) = error {
-            r["errorCode"] = json!(code);
-            r["errorMessage"] = json!("not authorized to perform this operation");
-        }
-        self.records.push(r);
-        self.records.last_mut().expect("just pushed")
-    }
-}
-
 const APP_IP: &str = "10.0.1.23";
 const SDK: &str = "aws-sdk-java/2.25.0 Linux/6.1 OpenJDK_64-Bit_Server_VM/21";
-pub(super) const CONSOLE: &str =
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15";
 
 impl Week {
     /// Every log file of the week, in time order, as (file name, JSON text):
@@ -105,7 +51,7 @@ impl Week {
         (0..self.days * 288).map(move |slot| {
             let (day, minute) = (slot / 288, (slot % 288) * 5);
             let stamp = format!("2026-11-{:02}T{:02}:{:02}", 16 + day, minute / 60, minute % 60);
-            let mut b = Builder { time: format!("{stamp}:00Z"), records: Vec::new(), serial: u64::from(slot) * 1000 };
+            let mut b = Builder::new(format!("{stamp}:00Z"), u64::from(slot) * 1000);
             self.benign(&mut b, &mut rng, day, minute);
             self.plant(&mut b, day, minute);
             let name = format!(
@@ -115,7 +61,7 @@ impl Week {
                 minute / 60,
                 minute % 60
             );
-            (name, json!({"Records": b.records}).to_string())
+            (name, json!({"Records": b.into_records()}).to_string())
         })
     }
 

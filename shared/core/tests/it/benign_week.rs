@@ -14,7 +14,7 @@ use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::facts::Trusted;
 use trailwatch_core::synth::week::Week;
-use trailwatch_core::threshold::Tallies;
+use trailwatch_core::tally::Tallies;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
 
 #[derive(Default)]

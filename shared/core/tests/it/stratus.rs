@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use trailwatch_core::engine::EngineOptions;
-use trailwatch_core::threshold::Tallies;
+use trailwatch_core::tally::Tallies;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
 
 #[derive(Default)]

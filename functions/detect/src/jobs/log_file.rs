@@ -1,0 +1,192 @@
+//! The log-file job, through the runner's claim → work → deliver → write →
+//! finish:
+//!
+//! 1. **scan** the file as it streams from S3 (on a blocking thread),
+//!    grouping findings as they are found, with caps;
+//! 2. **fold** repeats: each (rule, principal, account) group either opens
+//!    its dedup window and alerts, or folds into the open window's follow-up
+//!    ([`trailwatch_aws::flood`]); folds are settled in the ledger entry, so
+//!    a retry counts them once;
+//! 3. **count** threshold rules across files ([`trailwatch_aws::thresholds`]);
+//! 4. the runner sends the alerts, then writes the file's **statistics
+//!    shard** (with the alerts refused for good), then marks it done.
+//!
+//! A file that can never be read is not retried: its good records' findings
+//! and an "unreadable log file" alert are sent and it is marked done. A read
+//! interrupted mid-stream is retried, never reported as a corrupt file.
+
+use tracing::{info, warn};
+use trailwatch_aws::flood::Admission;
+use trailwatch_aws::ports::{whole_body, Failure, FailureKind, ObjectStore};
+use trailwatch_aws::runner::{Batch, Held, Job, JobError, SideRecord, Work};
+use trailwatch_aws::state::{shard_key, ShardFile};
+use trailwatch_aws::thresholds::ThresholdStore;
+use trailwatch_core::alert::{alerts_for_groups, group_alert, threshold_alert, Alert, FileContext};
+use trailwatch_core::grouped::Grouped;
+use trailwatch_core::key::LogKey;
+use trailwatch_core::ScanSummary;
+
+use super::ctx::{run_once, Ctx};
+use crate::envelope::ObjectRef;
+use crate::outcome::Handled;
+
+/// Groups per file that go through flood control (the most severe); the
+/// rest go to the file's overflow alert as before.
+const FLOOD_GROUPS: usize = 50;
+
+/// Processes one log file, exactly once.
+pub async fn run<S: ObjectStore + Clone + 'static>(
+    ctx: &Ctx<'_, S>,
+    object: ObjectRef,
+    log: LogKey,
+) -> Result<Handled, JobError> {
+    let job = LogFile { ctx, uri: object.uri(), object, log };
+    run_once(ctx, &job.object, &job).await
+}
+
+struct LogFile<'a, S> {
+    ctx: &'a Ctx<'a, S>,
+    object: ObjectRef,
+    log: LogKey,
+    uri: String,
+}
+
+impl<S: ObjectStore + Clone + 'static> Job<S> for LogFile<'_, S> {
+    type Outcome = Handled;
+
+    async fn work(&self, held: &mut Held<'_, S>) -> Result<Work<Handled>, JobError> {
+        let Some((summary, mut found)) = self.scan().await? else {
+            info!(bucket = %self.object.bucket, key = %self.object.key, "object no longer exists; skipped");
+            return Ok(Work::Gone(Handled::Missing));
+        };
+        let log = &self.log;
+        let file = FileContext { source: &self.uri, account_id: Some(&log.account_id), region: Some(&log.region) };
+        let folded =
+            self.fold_repeats(held, &mut found, file).await.map_err(|f| JobError::call("dedup windows failed", f))?;
+        let mut alerts = alerts_for_groups(file, &found, summary.complete, self.ctx.limits);
+        alerts.extend(self.threshold_alerts(&found).await?);
+        info!(
+            bucket = %self.object.bucket,
+            key = %self.object.key,
+            records = summary.records,
+            findings = summary.findings,
+            suppressed = summary.suppressed,
+            problems = summary.problems,
+            alerts = alerts.len(),
+            folded,
+            quiet = found.quiet_findings(),
+            "scanned"
+        );
+        for p in found.problems.iter().take(20) {
+            warn!(account = %log.account_id, region = %log.region, problem = %p, "log file problem");
+        }
+        let handled = Handled::Processed {
+            records: summary.records,
+            findings: summary.findings,
+            alerts: alerts.len(),
+            problems: summary.problems,
+        };
+        let mut shard = self.shard(&summary, folded);
+        let key = shard_key(log, &self.object.bucket, &self.object.key);
+        let batch = Batch::new(alerts, handled).counting(summary.records, summary.findings);
+        Ok(batch
+            .writing_after(move |settled| {
+                shard.rejected_alerts = settled.rejected.len() as u64;
+                Ok(vec![SideRecord::json(key, "statistics shard", &shard)?])
+            })
+            .into())
+    }
+}
+
+impl<S: ObjectStore + Clone + 'static> LogFile<'_, S> {
+    /// Reads and scans the file; `None` when it is gone.
+    async fn scan(&self) -> Result<Option<(ScanSummary, Grouped)>, JobError> {
+        let store = self.ctx.runner.store();
+        let opened = match store.get(&self.object.bucket, &self.object.key).await {
+            Ok(opened) => opened,
+            Err(f) if f.kind == FailureKind::NotFound => return Ok(None),
+            Err(f) => return Err(JobError::call("reading the object failed", f)),
+        };
+        let engine = self.ctx.engine.clone();
+        let source = self.uri.clone();
+        // A body that ends before its announced size is a dropped stream, not a corrupt file.
+        let body = whole_body(opened.body, opened.size);
+        let limits = self.ctx.limits;
+        let (summary, found) = tokio::task::spawn_blocking(move || {
+            // Grouped as found, with caps: memory stays flat however many records match.
+            let mut found = Grouped::new(limits);
+            let summary = engine.scan(&source, body, &mut found);
+            (summary, found)
+        })
+        .await
+        .map_err(|e| JobError::transient("scan task failed", e.to_string()))?;
+        if let Some(p) = found.retryable_problem() {
+            return Err(JobError::transient("reading the object was interrupted", p.to_string()));
+        }
+        Ok(Some((summary, found)))
+    }
+
+    /// Folds the groups whose dedup window is open (settled in the entry,
+    /// so a retry counts them once) and returns how many findings were
+    /// folded. What stays in `found` alerts now.
+    async fn fold_repeats(
+        &self,
+        held: &mut Held<'_, S>,
+        found: &mut Grouped,
+        file: FileContext<'_>,
+    ) -> Result<u64, Failure> {
+        let mut folded: Vec<(String, Option<String>)> = Vec::new();
+        let mut new_folds = Vec::new();
+        let mut folded_findings = 0;
+        for group in found.groups().into_iter().take(FLOOD_GROUPS) {
+            let alert = group_alert(file, group, self.ctx.limits);
+            let fold_id = format!("fold:{}", alert.id);
+            let first = group.first();
+            let admitted = !held.settled(&fold_id)
+                && self.ctx.flood.admit(&alert, &first.rule.title, file.source, trailwatch_aws::runner::now()).await?
+                    == Admission::First;
+            if !admitted {
+                folded_findings += group.count;
+                folded.push((first.rule.id.clone(), first.principal_arn.clone()));
+                if !held.settled(&fold_id) {
+                    new_folds.push(fold_id);
+                }
+            }
+        }
+        if !new_folds.is_empty() {
+            held.settle(&new_folds).await?;
+        }
+        if !folded.is_empty() {
+            found.retain(|g| !folded.contains(&(g.first().rule.id.clone(), g.first().principal_arn.clone())));
+        }
+        Ok(folded_findings)
+    }
+
+    /// Counts the file's threshold tallies across files; the alerts of the
+    /// thresholds this file brought to their count.
+    async fn threshold_alerts(&self, found: &Grouped) -> Result<Vec<Alert>, JobError> {
+        let runner = self.ctx.runner;
+        let thresholds = ThresholdStore::new(runner.store().clone(), runner.state_bucket());
+        let engine = self.ctx.engine;
+        let reached = thresholds
+            .record(&found.tallies, &self.uri, |id| engine.rules().find(|r| r.id == id).map(|r| r.as_ref()))
+            .await
+            .map_err(|f| JobError::call("counting threshold rules failed", f))?;
+        Ok(reached.iter().filter_map(|(rule, tally)| threshold_alert(rule, tally, &self.uri)).collect())
+    }
+
+    /// The file's statistics shard (the alerts refused for good are counted
+    /// once delivery is over).
+    fn shard(&self, summary: &ScanSummary, folded: u64) -> ShardFile {
+        ShardFile {
+            source: self.uri.clone(),
+            account_id: self.log.account_id.clone(),
+            region: self.log.region.clone(),
+            time: self.log.time.clone(),
+            complete: summary.complete,
+            stats: summary.stats.clone(),
+            rejected_alerts: 0,
+            folded_findings: folded,
+        }
+    }
+}
