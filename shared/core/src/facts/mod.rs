@@ -215,31 +215,21 @@ fn family_of(field: Field) -> Family {
 }
 
 /// Every event name of a family.
-fn events_of(family: Family) -> &'static [&'static str] {
+fn events_of(family: Family) -> Vec<&'static str> {
     match family {
-        Family::SecurityGroup => &network::EVENTS,
-        Family::Policy => &policy::EVENTS,
-        Family::Share => &sharing::EVENTS,
-        Family::Target => &identity::EVENTS,
-        Family::Instance => &compute::EVENTS,
+        Family::SecurityGroup => network::EVENTS.to_vec(),
+        Family::Policy => policy::events(),
+        Family::Share => sharing::EVENTS.to_vec(),
+        Family::Target => identity::EVENTS.to_vec(),
+        Family::Instance => compute::EVENTS.to_vec(),
     }
 }
 
+const FAMILIES: [Family; 5] = [Family::SecurityGroup, Family::Policy, Family::Share, Family::Target, Family::Instance];
+
 /// The family whose facts an event name has, if any.
 fn family_for_event(name: &str) -> Option<Family> {
-    if network::EVENTS.contains(&name) {
-        Some(Family::SecurityGroup)
-    } else if policy::EVENTS.contains(&name) {
-        Some(Family::Policy)
-    } else if sharing::EVENTS.contains(&name) {
-        Some(Family::Share)
-    } else if identity::EVENTS.contains(&name) {
-        Some(Family::Target)
-    } else if compute::EVENTS.contains(&name) {
-        Some(Family::Instance)
-    } else {
-        None
-    }
+    FAMILIES.into_iter().find(|f| events_of(*f).contains(&name))
 }
 
 /// A field by its name under `$.facts.`.
@@ -410,7 +400,7 @@ impl Deriver {
             };
             bound.push((field, *slot));
         }
-        let events = bound.iter().flat_map(|(f, _)| events_of(family_of(*f)).iter().copied()).collect();
+        let events = bound.iter().flat_map(|(f, _)| events_of(family_of(*f))).collect();
         let name_slot = table.intern(&[Step::Key("eventName".into())]);
         Ok(Deriver { bound, events, name_slot, trusted })
     }

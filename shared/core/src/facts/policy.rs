@@ -35,27 +35,23 @@ const DOCUMENTS: [(&str, &str, &[&str]); 17] = [
     ("es.amazonaws.com", "CreateDomain", &["accessPolicies"]),
 ];
 
-pub(super) const EVENTS: [&str; 19] = [
-    "CreateRole",
-    "UpdateAssumeRolePolicy",
-    "PutBucketPolicy",
-    "CreateKey",
-    "PutKeyPolicy",
-    "PutResourcePolicy",
-    "CreateTopic",
-    "SetTopicAttributes",
-    "CreateQueue",
-    "SetQueueAttributes",
-    "SetRepositoryPolicy",
-    "PutBackupVaultAccessPolicy",
-    "PutFileSystemPolicy",
-    "UpdateDomainConfig",
-    "CreateDomain",
+/// Calls that grant without a policy document (request fields, ACLs), and
+/// SNS's attribute call, whose document sits beside its name.
+const GRANTS: [&str; 5] = [
     "AddPermission20150331v2",
     "AddPermission20150331",
     "AddLayerVersionPermission20181031",
     "PutBucketAcl",
+    "SetTopicAttributes",
 ];
+
+/// Every event this family reads.
+pub(super) fn events() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = DOCUMENTS.iter().map(|(_, name, _)| *name).chain(GRANTS).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 /// Condition keys that narrow who a statement reaches (compared without case).
 pub(crate) const NARROWING: [&str; 12] = [

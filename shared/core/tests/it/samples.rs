@@ -90,3 +90,29 @@ fn alert_rendering_matches_the_golden_file() {
     let want = std::fs::read_to_string(&golden).expect("golden file (run with UPDATE_GOLDEN=1 to create it)");
     assert_eq!(text, want, "alerts differ from {}", golden.display());
 }
+
+/// GIVEN an Insights file (a start and an end record sharing one
+/// `sharedEventID`, in the documented shape) WHEN scanned with the built-in
+/// rules THEN the insight alerts once, on its start, showing the API, the
+/// baseline and observed rates and the top callers.
+#[test]
+fn an_insight_alerts_once_on_its_start_with_its_rates_and_callers() {
+    let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+    let dir = events_dir().join("insights");
+    let name = "123456789012_CloudTrail-Insight_us-east-1_20261120T1010Z_Ins1ghtEvnts0001.json";
+    let mut sink = Collect::default();
+    let summary = engine.scan(name, File::open(dir.join(name)).unwrap(), &mut sink);
+    assert_eq!((summary.records, summary.problems), (2, 0));
+    let ids: Vec<&str> = sink.findings.iter().map(|f| f.rule.id.as_str()).collect();
+    assert_eq!(ids, ["cloudtrail-insight-started"]);
+    let shown: Vec<String> =
+        sink.findings[0].matched.iter().map(|(field, values)| format!("{field} = {}", values.join(", "))).collect();
+    for want in [
+        "insightDetails.eventName = DeleteSnapshot",
+        "insightDetails.insightContext.statistics.baseline.average = 2.9",
+        "insightDetails.insightContext.statistics.insight.average = 415",
+        "arn:aws:sts::123456789012:assumed-role/ops/mallory",
+    ] {
+        assert!(shown.iter().any(|s| s.contains(want)), "{want} not in {shown:?}");
+    }
+}
