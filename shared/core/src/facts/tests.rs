@@ -356,7 +356,7 @@ fn accelerated_instance_families() {
         ("i4i.large", false),
         ("", false),
     ] {
-        assert_eq!(compute::is_accelerated(t), accelerated, "{t}");
+        assert_eq!(instance::is_accelerated(t), accelerated, "{t}");
     }
     let facts = facts_of(
         json!({"eventName": "RunInstances", "errorCode": "Client.UnauthorizedOperation", "requestParameters": {"instanceType": "p3.16xlarge", "instancesSet": {"items": [{"imageId": "ami-1", "minCount": 1, "maxCount": 1}]}}}),

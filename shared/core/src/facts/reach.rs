@@ -1,0 +1,107 @@
+//! Who a grant or share reaches, relative to the record's account: the
+//! accounts the user trusts, and the classes of reach the facts report.
+
+use std::collections::BTreeSet;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Accounts the user trusts besides each record's own (their organization's
+/// other accounts, a vendor they grant on purpose). Sharing with or granting
+/// to them is not "outside".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trusted {
+    accounts: BTreeSet<String>,
+}
+
+impl Trusted {
+    /// Twelve-digit account ids; anything else is refused with its text.
+    pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(accounts: I) -> Result<Trusted> {
+        let mut set = BTreeSet::new();
+        for account in accounts {
+            let account = account.as_ref().trim();
+            if account.is_empty() {
+                continue;
+            }
+            if !is_account_id(account) {
+                return Err(Error::new(ErrorKind::Rule(format!(
+                    "trusted account {account:?} is not a 12-digit AWS account id"
+                ))));
+            }
+            set.insert(account.to_string());
+        }
+        Ok(Trusted { accounts: set })
+    }
+
+    /// A comma- or space-separated list (environment variables, CLI flags).
+    pub fn parse_list(text: &str) -> Result<Trusted> {
+        Trusted::new(text.split([',', ' ', '\n']))
+    }
+
+    pub fn contains(&self, account: &str) -> bool {
+        self.accounts.contains(account)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+
+    pub fn accounts(&self) -> impl Iterator<Item = &str> {
+        self.accounts.iter().map(String::as_str)
+    }
+
+    /// Adds another list's accounts.
+    pub fn extend(&mut self, other: &Trusted) {
+        self.accounts.extend(other.accounts.iter().cloned());
+    }
+}
+
+pub(crate) fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Who a grant or share reaches, relative to the record's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reach {
+    /// Anyone (`*`, `all`, AllUsers), with no condition narrowing it.
+    Public,
+    /// Anyone, but a condition narrows it (organization, VPC, source address or account).
+    PublicRestricted,
+    /// An account that is neither the record's nor trusted.
+    Outside,
+    /// An outside account, narrowed by a condition.
+    OutsideRestricted,
+    Trusted,
+    OwnAccount,
+    /// An AWS service principal.
+    Service,
+    /// A SAML or web-identity provider.
+    Federated,
+}
+
+impl Reach {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reach::Public => "public",
+            Reach::PublicRestricted => "public-restricted",
+            Reach::Outside => "outside-account",
+            Reach::OutsideRestricted => "outside-account-restricted",
+            Reach::Trusted => "trusted-account",
+            Reach::OwnAccount => "own-account",
+            Reach::Service => "service",
+            Reach::Federated => "federated",
+        }
+    }
+
+    /// The reach of an account principal.
+    pub(crate) fn of_account(account: &str, own: Option<&str>, trusted: &Trusted, restricted: bool) -> Reach {
+        if Some(account) == own {
+            Reach::OwnAccount
+        } else if trusted.contains(account) {
+            Reach::Trusted
+        } else if restricted {
+            Reach::OutsideRestricted
+        } else {
+            Reach::Outside
+        }
+    }
+}
