@@ -116,8 +116,16 @@ for name, rule in of_type("AWS::Events::Rule").items():
 
 alarms = of_type("AWS::CloudWatch::Alarm").values()
 for metric in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible"):
-    check(any(a["Properties"]["MetricName"] == metric and a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopic"}] for a in alarms),
+    check(any(a["Properties"].get("MetricName") == metric and a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopic"}] for a in alarms),
           f"alarm on {metric} notifies the alert topic")
+# Permanent failures finish the invocation (Errors does not see them): a
+# metric filter on each function's log group counts them, and an alarm tells.
+filters = of_type("AWS::Logs::MetricFilter").values()
+for group in ("DetectLogGroup", "SummaryLogGroup"):
+    check(any(f["Properties"]["LogGroupName"] == {"Ref": group} and "retryable IS FALSE" in f["Properties"]["FilterPattern"] for f in filters),
+          f"{group} counts permanent failures")
+check(any(a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopic"}] and "Metrics" in a["Properties"] for a in alarms),
+      "an alarm on permanent failures notifies the alert topic")
 
 detect_actions = {a for s in statements(functions["DetectFunction"]["Properties"]["Policies"][0]) for a in as_list(s["Action"])}
 check("cloudtrail:ListPublicKeys" in detect_actions, "detect may read CloudTrail's public keys (digest signatures)")

@@ -31,12 +31,23 @@ pub fn sns_client(config: &SdkConfig) -> aws_sdk_sns::Client {
 /// JSON logs for Lambda, at `LOG_LEVEL` (default `info`).
 pub fn init_logging() {
     let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    // Fails only if logging was already set up; the first setup stays.
+    let _ = tracing::subscriber::set_global_default(json_logs(&filter, std::io::stdout));
+}
+
+/// The functions' log format: one JSON object per line, fields under
+/// `fields` (the template's metric filters read `$.level` and `$.fields.*`).
+pub fn json_logs<W>(filter: &str, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_current_span(false)
         .with_target(false)
-        .init();
+        .with_writer(writer)
+        .finish()
 }
 
 /// A required setting; the error names the variable.

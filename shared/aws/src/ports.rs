@@ -129,16 +129,34 @@ pub trait PublicKeySource: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<PublicKey>>> + Send + 'a>>;
 }
 
-/// Reads a (small) body to its end on a blocking thread; a failed read is
-/// transient (the stream dropped). `what` names it in the error.
-pub async fn read_whole(mut body: Body, what: &str) -> Result<Vec<u8>> {
-    tokio::task::spawn_blocking(move || {
+/// Reads a (small) body to its end on a blocking thread, at most
+/// [`MAX_WHOLE_BYTES`]; a failed read is transient (the stream dropped), an
+/// object past the bound permanent. `what` names it in the error.
+pub async fn read_whole(body: Body, what: &str) -> Result<Vec<u8>> {
+    read_at_most(body, what, MAX_WHOLE_BYTES).await
+}
+
+/// The most any object is read whole: digests, ledger entries, statistics
+/// shards, integrity records, threshold parts, summaries (the same bound as
+/// a digest file in the CLI; all of them are kilobytes in practice).
+pub const MAX_WHOLE_BYTES: u64 = trailwatch_core::limits::MAX_DIGEST_BYTES;
+
+async fn read_at_most(body: Body, what: &str, limit: u64) -> Result<Vec<u8>> {
+    let read = tokio::task::spawn_blocking(move || {
         let mut bytes = Vec::new();
-        body.read_to_end(&mut bytes).map(|_| bytes)
+        body.take(limit + 1).read_to_end(&mut bytes).map(|_| bytes)
     })
     .await
     .map_err(|e| Failure::new(FailureKind::Transient, e.to_string()))?
-    .map_err(|e| Failure::new(FailureKind::Transient, format!("reading {what}: {e}")))
+    .map_err(|e| Failure::new(FailureKind::Transient, format!("reading {what}: {e}")))?;
+    if read.len() as u64 > limit {
+        // A retry reads the same object: this will not pass by trying again.
+        return Err(Failure::new(
+            FailureKind::Permanent,
+            format!("{what} is larger than {limit} bytes, the most read whole: refused"),
+        ));
+    }
+    Ok(read)
 }
 
 /// Reads a small JSON object and the ETag to update it with. `what` names
@@ -183,5 +201,19 @@ impl Read for WholeBody {
             ));
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn given_an_object_past_the_bound_when_read_whole_then_a_permanent_error_not_a_growing_buffer() {
+        let body = |n: usize| -> Body { Box::new(std::io::Cursor::new(vec![b' '; n])) };
+        assert_eq!(read_at_most(body(10), "s3://b/k", 10).await.unwrap().len(), 10);
+        let error = read_at_most(body(11), "s3://b/k", 10).await.unwrap_err();
+        assert_eq!(error.kind, FailureKind::Permanent);
+        assert!(error.message.contains("s3://b/k is larger than 10 bytes"), "{error}");
     }
 }

@@ -117,3 +117,47 @@ mod tests {
         assert_eq!(settle::<JobError>(Ok(json!(1))).unwrap(), json!(1));
     }
 }
+
+#[cfg(test)]
+mod log_line {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// GIVEN the functions' JSON logging WHEN a permanent failure is settled
+    /// THEN its log line matches the template's metric filter (the alarm on
+    /// permanent failures counts it), and a retryable one's does not exist.
+    #[test]
+    fn the_permanent_failure_log_line_matches_the_templates_metric_filter() {
+        let template = include_str!("../../../../template.yaml");
+        let line = template.lines().find(|l| l.contains("FilterPattern") && l.contains("retryable")).unwrap();
+        let pattern = line.split_once("FilterPattern:").unwrap().1.trim().trim_matches('\'');
+        let pattern = trailwatch_core::Pattern::parse(pattern).unwrap();
+
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = crate::config::json_logs("info", move || writer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let _ = settle::<JobError>(Err(JobError::Input("no time".into())));
+            let _ = settle::<JobError>(Err(JobError::call("reading", Failure::new(FailureKind::Transient, "x"))));
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logged: Vec<&str> = text.lines().collect();
+        assert_eq!(logged.len(), 1, "{text}");
+        assert!(pattern.matches_json(logged[0]).unwrap(), "{} does not match {pattern}", logged[0]);
+    }
+}
