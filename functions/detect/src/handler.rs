@@ -96,6 +96,7 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
             return Ok(json!({"follow_ups": flushed.follow_ups, "folded_events": flushed.folded_events}));
         }
         let mut failed = Vec::new();
+        let mut unattributed = false;
         let mut errors = Vec::new();
         let mut outcomes = Vec::new();
         for item in envelope::decode(event) {
@@ -103,12 +104,19 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
             match self.item(item, deadline, &mut outcomes).await {
                 Ok(()) => {}
                 Err(e) => {
+                    unattributed |= message_id.is_none();
                     failed.extend(message_id);
                     errors.push(e);
                 }
             }
         }
         if envelope::is_sqs(event) {
+            // A failure no message id names (a batch that is not SQS's
+            // shape) fails the whole invocation: an empty
+            // `batchItemFailures` would delete every message.
+            if unattributed {
+                return Err(ProcessError::Batch(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")));
+            }
             let failed: Vec<Value> = failed.iter().map(|id| json!({"itemIdentifier": id})).collect();
             return Ok(json!({"batchItemFailures": failed}));
         }

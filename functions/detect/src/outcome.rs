@@ -39,6 +39,11 @@ pub enum ProcessError {
     /// A job failed on `subject` (`s3://bucket/key`, or the dedup windows).
     #[error("{subject}: {error}")]
     Job { subject: String, error: JobError },
+    /// An SQS batch that could not be split into its messages. Retryable on
+    /// purpose: failing the invocation keeps every message (retried, then
+    /// dead-lettered), where answering would delete them all.
+    #[error("SQS batch: {0}")]
+    Batch(String),
 }
 
 impl ProcessError {
@@ -46,6 +51,7 @@ impl ProcessError {
     pub fn subject(&self) -> &str {
         match self {
             ProcessError::Notification(_) => "notification",
+            ProcessError::Batch(_) => "SQS batch",
             ProcessError::Job { subject, .. } => subject,
         }
     }
@@ -56,6 +62,7 @@ impl Retry for ProcessError {
         match self {
             ProcessError::Notification(_) => false,
             ProcessError::Job { error, .. } => error.retryable(),
+            ProcessError::Batch(_) => true,
         }
     }
 }

@@ -125,7 +125,8 @@ pub fn classify_key(key: &str, size: Option<u64>) -> KeyKind {
 pub fn parse_log_file_name(name: &str) -> Option<(String, String, String)> {
     let mut parts = name.splitn(4, '_');
     let (account, marker, region) = (parts.next()?, parts.next()?, parts.next()?);
-    if !is_account(account) || !matches!(marker, "CloudTrail" | "CloudTrail-Insight") {
+    // Insights files are not listed in digests nor counted as deliveries.
+    if !is_account(account) || marker != "CloudTrail" {
         return None;
     }
     let time = log_file_time(name, account, region)?;
@@ -162,6 +163,8 @@ mod tests {
             Some(("123456789012".into(), "eu-west-1".into(), "20261120T0955Z".into()))
         );
         assert_eq!(parse_log_file_name("notes.json"), None);
+        // Insights files are read like logs but are not deliveries digests list.
+        assert_eq!(parse_log_file_name("123456789012_CloudTrail-Insight_us-east-1_20261120T0915Z_Ab12.json.gz"), None);
         assert_eq!(parse_log_file_name("123456789012_CloudTrail_eu-west-1_2026112_x.json"), None);
     }
 

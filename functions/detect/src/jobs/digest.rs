@@ -18,7 +18,7 @@
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 use trailwatch_aws::ports::{read_whole, Failure, FailureKind, ObjectStore};
-use trailwatch_aws::runner::{Batch, Held, Job, JobError, SideRecord, Work};
+use trailwatch_aws::runner::{Batch, Held, Job, JobError, Retry, SideRecord, Work};
 use trailwatch_aws::state::integrity_key;
 use trailwatch_core::digest::delivered::{check_digest, integrity_alert, IntegrityFailure, IntegrityRecord, Previous};
 use trailwatch_core::digest::{log_file_sha256, DigestFile};
@@ -59,7 +59,7 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for Digest<'_, S> {
     type Outcome = Handled;
 
     async fn work(&self, _: &mut Held<'_, S>) -> Result<Work<Handled>, JobError> {
-        let checked = self.verify().await.map_err(|f| JobError::call("reading the digest or its files failed", f))?;
+        let checked = self.verify().await.map_err(|f| JobError::reading("reading the digest failed", f))?;
         let Some((file, failures, verified)) = checked else { return Ok(Work::Gone(Handled::Missing)) };
         let region = self.key.region.as_deref();
         let alerts = if failures.is_empty() {
@@ -104,7 +104,14 @@ impl<S: ObjectStore + Clone + 'static> Digest<'_, S> {
             Err(f) => return Err(f),
         };
         let metadata = opened.metadata;
-        let bytes = read_whole(opened.body, &self.uri).await?;
+        let bytes = match read_whole(opened.body, &self.uri).await {
+            Ok(bytes) => bytes,
+            // Too large to be a digest: reported as unreadable, never dropped.
+            Err(f) if !f.retryable() => {
+                return Ok(Some((None, vec![IntegrityFailure::DigestUnreadable { reason: f.message }], Vec::new())))
+            }
+            Err(f) => return Err(f),
+        };
         let file = match DigestFile::parse(&bytes) {
             Ok(file) => file,
             Err(e) => {
@@ -134,8 +141,10 @@ impl<S: ObjectStore + Clone + 'static> Digest<'_, S> {
             .map(|entry| async move {
                 let uri = format!("s3://{}/{}", entry.s3_bucket, entry.s3_object);
                 let hash = match self.store.get(&entry.s3_bucket, &entry.s3_object).await {
-                    Ok(log) => Some(blocking(move || log_file_sha256(log.body)).await?),
-                    Err(f) if f.kind == FailureKind::NotFound => None,
+                    Ok(log) => Ok(blocking(move || log_file_sha256(log.body)).await?),
+                    Err(f) if f.kind == FailureKind::NotFound => Err(None),
+                    // Refused for good (access denied, a disabled key): an integrity failure, not a lost check.
+                    Err(f) if !f.retryable() => Err(Some(f.message)),
                     Err(f) => return Err(f),
                 };
                 Ok((uri, hash, entry.hash_value))
@@ -147,13 +156,14 @@ impl<S: ObjectStore + Clone + 'static> Digest<'_, S> {
         for check in checks {
             let (uri, hash, want) = check?;
             match hash {
-                None => failures.push(IntegrityFailure::LogFileDeleted { key: uri }),
-                Some(hash) if hash.eq_ignore_ascii_case(&want) => {
+                Err(None) => failures.push(IntegrityFailure::LogFileDeleted { key: uri }),
+                Err(Some(reason)) => failures.push(IntegrityFailure::LogFileUnreadable { key: uri, reason }),
+                Ok(hash) if hash.eq_ignore_ascii_case(&want) => {
                     if trusted {
                         verified.push(uri);
                     }
                 }
-                Some(_) => failures.push(IntegrityFailure::LogFileModified { key: uri }),
+                Ok(_) => failures.push(IntegrityFailure::LogFileModified { key: uri }),
             }
         }
         verified.sort();
@@ -170,6 +180,8 @@ impl<S: ObjectStore + Clone + 'static> Digest<'_, S> {
                 Err(e) => Previous::Unreadable(uri, e.to_string()),
             }),
             Err(f) if f.kind == FailureKind::NotFound => Ok(Previous::Missing(uri)),
+            // Refused for good or too large: the chain cannot be checked, and that is reported.
+            Err(f) if !f.retryable() => Ok(Previous::Unreadable(uri, f.message)),
             Err(f) => Err(f),
         }
     }

@@ -105,7 +105,7 @@ impl<S: ObjectStore + Clone + 'static> LogFile<'_, S> {
         let opened = match store.get(&self.object.bucket, &self.object.key).await {
             Ok(opened) => opened,
             Err(f) if f.kind == FailureKind::NotFound => return Ok(None),
-            Err(f) => return Err(JobError::call("reading the object failed", f)),
+            Err(f) => return Err(JobError::reading("reading the object failed", f)),
         };
         let engine = self.ctx.engine.clone();
         let source = self.uri.clone();

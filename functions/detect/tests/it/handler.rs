@@ -209,6 +209,20 @@ async fn sqs_batches_report_only_the_failed_messages() {
     assert_eq!(response, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "msg-garbage"}]}));
 }
 
+/// GIVEN an SQS invocation whose batch cannot be split into messages WHEN
+/// handled THEN the invocation fails (every message is kept and retried)
+/// instead of answering an empty `batchItemFailures`, which deletes them all.
+#[tokio::test]
+async fn an_sqs_batch_that_cannot_be_split_fails_the_invocation() {
+    use trailwatch_aws::runner::Retry;
+    let (detector, _, sink) = setup();
+    let garbled = serde_json::json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": 5}]});
+    let err = detector.handle(&garbled, 4_000_000_000).await.unwrap_err();
+    assert!(err.retryable(), "{err:?}");
+    assert!(err.to_string().starts_with("SQS batch: "), "{err}");
+    assert!(sink.published().is_empty());
+}
+
 #[tokio::test]
 async fn a_direct_invocation_with_one_bad_object_still_processes_the_others() {
     let (detector, store, _) = setup();

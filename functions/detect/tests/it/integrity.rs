@@ -127,6 +127,16 @@ async fn each_kind_of_tampering_raises_one_critical_alert_naming_it() {
         ("metadata stripped", |w| w.store.set_metadata(LOGS, &w.digests[1].key, &[]), "no signature metadata"),
         ("previous digest deleted", |w| w.store.remove(LOGS, &w.digests[0].key), "previous digest is gone"),
         (
+            "listed log refused for good",
+            |w| w.store.fail("get", "LogFile000000002", FailureKind::Permanent, 1),
+            "log file cannot be read",
+        ),
+        (
+            "previous digest refused for good",
+            |w| w.store.fail("get", &w.digests[0].key, FailureKind::Permanent, 1),
+            "previous digest",
+        ),
+        (
             "previous digest replaced",
             |w| w.store.insert(LOGS, &w.digests[0].key, w.digests[1].gz.clone()),
             "previous digest no longer has the hash",
@@ -194,4 +204,20 @@ async fn a_key_rotation_is_fetched_when_a_new_fingerprint_appears() {
     let outcome = w.detector.process(&object(&d.key), FAR).await.unwrap();
     assert_eq!(outcome, Handled::Verified { log_files: 0, failures: 0 });
     assert_eq!(w.keys.calls(), 2);
+}
+
+/// GIVEN a log file the function may not read (access denied) WHEN its
+/// notification arrives THEN the invocation fails (so the event is retried
+/// and lands in the dead-letter queue until the permission is fixed) instead
+/// of finishing and skipping the file for good.
+#[tokio::test]
+async fn a_log_file_refused_for_good_fails_the_invocation_for_the_dead_letter_queue() {
+    use trailwatch_aws::runner::Retry;
+    let w = world();
+    w.store.fail("get", "LogFile000000001", FailureKind::Permanent, 1);
+    let err = w.detector.process(&object(&w.logs[0].key), FAR).await.unwrap_err();
+    assert!(err.retryable(), "{err:?}");
+    assert!(err.to_string().contains("dead-letter queue"), "{err}");
+    // Once readable, the redriven event is processed.
+    assert!(matches!(w.detector.process(&object(&w.logs[0].key), FAR).await, Ok(Handled::Processed { .. })));
 }

@@ -32,6 +32,13 @@ pub enum JobError {
     /// A call to a store failed at `step`; retryable when the failure is.
     #[error("{step}: {failure}")]
     Call { step: String, failure: Failure },
+    /// The job's own input exists but cannot be read (access denied, a
+    /// disabled KMS key). Retryable on purpose: the invocation fails, so the
+    /// event ends in the dead-letter queue (and its alarm), where it waits
+    /// for the permission to be fixed and a redrive; finishing would skip
+    /// the log file for good.
+    #[error("{step}: {failure} (left for the dead-letter queue until this is fixed)")]
+    Unreadable { step: String, failure: Failure },
     /// The primary output did not take every alert. Always retryable: the
     /// invocation fails so that Lambda retries what is left (and at last
     /// dead-letters it), whatever the output said; alerts are never dropped
@@ -54,6 +61,16 @@ impl JobError {
         JobError::Call { step: step.into(), failure }
     }
 
+    /// Reading the job's input failed at `step`: refusals become
+    /// [`JobError::Unreadable`] (dead-lettered, never skipped), the rest
+    /// keep their kind.
+    pub fn reading(step: impl Into<String>, failure: Failure) -> JobError {
+        match failure.kind {
+            FailureKind::Permanent => JobError::Unreadable { step: step.into(), failure },
+            _ => JobError::call(step, failure),
+        }
+    }
+
     /// A fault a retry can get past that is not a store's answer (a read
     /// interrupted mid-stream, a worker thread lost).
     pub fn transient(step: impl Into<String>, message: impl Into<String>) -> JobError {
@@ -70,7 +87,7 @@ impl Retry for JobError {
     fn retryable(&self) -> bool {
         match self {
             JobError::Call { failure, .. } => failure.retryable(),
-            JobError::Delivery(_) => true,
+            JobError::Delivery(_) | JobError::Unreadable { .. } => true,
             JobError::Encode { .. } | JobError::Input(_) => false,
         }
     }
@@ -102,7 +119,8 @@ mod tests {
             (JobError::call("reading", transient.clone()), true),
             (JobError::call("reading", denied.clone()), false),
             (JobError::call("claiming", Failure::new(FailureKind::PreconditionFailed, "raced")), true),
-            (JobError::Delivery(denied), true),
+            (JobError::Delivery(denied.clone()), true),
+            (JobError::reading("reading the log file", denied), true),
             (JobError::Input("no time".into()), false),
             (JobError::Encode { what: "a shard", message: "bad".into() }, false),
         ];

@@ -32,17 +32,43 @@ pub enum Previous {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "failure")]
 pub enum IntegrityFailure {
-    DigestUnreadable { reason: String },
+    DigestUnreadable {
+        reason: String,
+    },
     NoSignature,
     InvalidSignature,
-    UnknownKey { fingerprint: String },
-    MalformedSignature { reason: String },
-    Moved { written_as: String },
-    PreviousDigestMissing { key: String },
-    PreviousDigestChanged { key: String },
-    Gap { from: String, to: String },
-    LogFileModified { key: String },
-    LogFileDeleted { key: String },
+    UnknownKey {
+        fingerprint: String,
+    },
+    MalformedSignature {
+        reason: String,
+    },
+    Moved {
+        written_as: String,
+    },
+    PreviousDigestMissing {
+        key: String,
+    },
+    PreviousDigestChanged {
+        key: String,
+    },
+    Gap {
+        from: String,
+        to: String,
+    },
+    LogFileModified {
+        key: String,
+    },
+    LogFileDeleted {
+        key: String,
+    },
+    /// A listed log file that exists but cannot be read (access denied, a
+    /// disabled KMS key): it cannot be vouched for, and someone may have
+    /// made it so on purpose.
+    LogFileUnreadable {
+        key: String,
+        reason: String,
+    },
 }
 
 impl IntegrityFailure {
@@ -86,6 +112,7 @@ impl IntegrityFailure {
                 format!("log file modified (its SHA-256 is not the one the digest records): {key}")
             }
             IntegrityFailure::LogFileDeleted { key } => format!("log file deleted: {key}"),
+            IntegrityFailure::LogFileUnreadable { key, reason } => format!("log file cannot be read: {key}: {reason}"),
         }
     }
 }

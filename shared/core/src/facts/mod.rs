@@ -29,12 +29,12 @@ mod policy;
 mod reach;
 mod sharing;
 
-pub(crate) use reach::is_account_id;
+pub(crate) use reach::{is_account_id, is_org_id};
 pub use reach::{Reach, Trusted};
 
 use std::borrow::Cow;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -78,15 +78,15 @@ pub const FIELDS: [(Field, &str, &str); 21] = [
     (Field::SgCidrs, "sg.cidrs", "every CIDR in the call, as written"),
     (Field::SgPeers, "sg.peers", "referenced security groups and prefix lists"),
     (Field::PolicySource, "policy.source", "where the policy or grant was read: the request field"),
-    (Field::PolicyPublic, "policy.public", "true when an Allow reaches anyone with no condition narrowing it (organization, source IP, VPC, source account or ARN)"),
-    (Field::PolicyOutside, "policy.outside", "true when an Allow reaches an outside account with no condition narrowing it"),
-    (Field::PolicyOutsideAccounts, "policy.outsideAccounts", "the outside accounts an Allow reaches"),
-    (Field::PolicyReach, "policy.reach", "each principal's class: public, public-restricted, outside-account, outside-account-restricted, trusted-account, own-account, service, federated"),
+    (Field::PolicyPublic, "policy.public", "true when an Allow reaches anyone with no condition narrowing it (to an account, organization, VPC, endpoint or source addresses; negated, `IfExists`, wildcard and `/0` conditions narrow nothing), or a web-identity provider with no `sub` or `aud` condition"),
+    (Field::PolicyOutside, "policy.outside", "true when an Allow reaches an outside account or organization: named as the principal, or the one a condition narrows `*` to"),
+    (Field::PolicyOutsideAccounts, "policy.outsideAccounts", "the outside accounts (and organizations) an Allow reaches"),
+    (Field::PolicyReach, "policy.reach", "each principal's class: public, public-restricted, outside-account, trusted-account, own-account, service, federated"),
     (Field::PolicyConditions, "policy.conditions", "the narrowing condition keys the policy uses"),
     (Field::ShareKind, "share.kind", "ebs-snapshot, ami, rds-snapshot, rds-cluster-snapshot or ssm-document"),
     (Field::SharePublic, "share.public", "true when the share adds `all` (anyone)"),
-    (Field::ShareOutside, "share.outside", "true when the share adds an outside account"),
-    (Field::ShareAccounts, "share.accounts", "the outside accounts added"),
+    (Field::ShareOutside, "share.outside", "true when the share adds an outside account or organization (AMIs can be shared with an organization or unit)"),
+    (Field::ShareAccounts, "share.accounts", "the outside accounts and organizations added"),
     (Field::TargetUser, "target.user", "the IAM user whose credentials the call changes (the caller itself when the request names none)"),
     (Field::TargetSelf, "target.self", "true when the caller changes its own credentials; false when another user's"),
     (Field::InstanceTypes, "instance.types", "instance types requested or launched"),
@@ -129,9 +129,12 @@ fn events_of(family: Family) -> Vec<&'static str> {
 
 const FAMILIES: [Family; 5] = [Family::SecurityGroup, Family::Policy, Family::Share, Family::Target, Family::Instance];
 
-/// The family whose facts an event name has, if any.
+/// The family whose facts an event name has, if any (one map, built once).
 fn family_for_event(name: &str) -> Option<Family> {
-    FAMILIES.into_iter().find(|f| events_of(*f).contains(&name))
+    static BY_EVENT: std::sync::LazyLock<FxHashMap<&'static str, Family>> = std::sync::LazyLock::new(|| {
+        FAMILIES.into_iter().flat_map(|family| events_of(family).into_iter().map(move |name| (name, family))).collect()
+    });
+    BY_EVENT.get(name).copied()
 }
 
 /// A field by its name under `$.facts.`.
@@ -219,8 +222,8 @@ impl<'r> Context<'r> {
         self.record.get("eventName").and_then(Value::as_str).unwrap_or_default()
     }
 
-    pub fn reach_of_account(&self, account: &str, restricted: bool) -> Reach {
-        Reach::of_account(account, self.own, self.trusted, restricted)
+    pub fn reach_of_account(&self, account: &str) -> Reach {
+        Reach::of_account(account, self.own, self.trusted)
     }
 }
 

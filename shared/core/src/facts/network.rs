@@ -10,7 +10,8 @@
 //!   the authority when present (it has the direction and every range).
 //!
 //! Any prefix of length 0 is the world (`0.0.0.0/0`, `1.2.3.4/0`, `::/0`,
-//! `0::/0`), whatever the address before it.
+//! `0::/0`), whatever the address before it, and so are ranges wide enough
+//! that two cover it (see [`is_world`]).
 
 use serde_json::Value;
 
@@ -101,9 +102,25 @@ impl SgRule {
     }
 }
 
-/// Whether a CIDR reaches every address: its prefix length is 0.
+/// Whether a CIDR opens a rule to the internet: any prefix of length 0
+/// (whatever the address before it), and ranges so wide that a few of them
+/// cover it (`0.0.0.0/1` and `128.0.0.0/1` together are the world): IPv4
+/// prefixes up to /7 and IPv6 prefixes up to /15, outside IPv6's private
+/// and link-local blocks.
 pub(crate) fn is_world(cidr: &str) -> bool {
-    cidr.split_once('/').is_some_and(|(_, len)| len.trim().parse::<u8>() == Ok(0))
+    let Some((address, len)) = cidr.split_once('/') else { return false };
+    let Ok(len) = len.trim().parse::<u8>() else { return false };
+    if len == 0 {
+        return true;
+    }
+    match address.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => len <= 7,
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let private = (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80;
+            len <= 15 && !private
+        }
+        Err(_) => false,
+    }
 }
 
 /// What a call did to rules, and the rules, normalized.

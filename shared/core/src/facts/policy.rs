@@ -11,7 +11,7 @@
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use super::{at, is_account_id, items, text_of, Context, Facts, Field, Reach};
+use super::{at, is_account_id, is_org_id, items, text_of, Context, Facts, Field, Reach};
 
 /// Where each event carries its policy: (event source, event name, path in
 /// `requestParameters`).
@@ -150,21 +150,20 @@ fn statements(ctx: &Context<'_>, document: &Value, reached: &mut Reached) {
         if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
             continue;
         }
-        let narrowing = narrowing_keys(statement.get("Condition"));
-        let restricted = !narrowing.is_empty();
-        reached.conditions.extend(narrowing);
+        let narrowing = Narrowing::of(statement.get("Condition"));
+        reached.conditions.extend(narrowing.keys.iter().cloned());
         if statement.get("NotPrincipal").is_some() {
             // Allow to everyone except some: public.
-            reached.add(if restricted { Reach::PublicRestricted } else { Reach::Public }, None);
+            narrowing.reach_of_anyone(ctx, reached);
             continue;
         }
         match statement.get("Principal") {
-            Some(Value::String(p)) => principal(ctx, "AWS", p, restricted, reached),
+            Some(Value::String(p)) => principal(ctx, "AWS", p, &narrowing, reached),
             Some(Value::Object(map)) => {
                 for (kind, value) in map {
                     for p in items(Some(value)) {
                         if let Some(p) = p.as_str() {
-                            principal(ctx, kind, p, restricted, reached);
+                            principal(ctx, kind, p, &narrowing, reached);
                         }
                     }
                 }
@@ -174,37 +173,125 @@ fn statements(ctx: &Context<'_>, document: &Value, reached: &mut Reached) {
     }
 }
 
-/// The narrowing condition keys of a statement's `Condition`.
-fn narrowing_keys(condition: Option<&Value>) -> Vec<String> {
-    let Some(Value::Object(operators)) = condition else { return Vec::new() };
-    let mut keys = Vec::new();
-    for (operator, tests) in operators {
-        // A test that is true when the key is absent narrows nothing.
-        if operator.ends_with("IfExists") || operator == "Null" {
-            continue;
-        }
-        if let Value::Object(tests) = tests {
-            for key in tests.keys() {
-                if NARROWING.contains(&key.to_ascii_lowercase().as_str()) {
-                    keys.push(key.clone());
+/// What a statement's conditions narrow its principals to.
+#[derive(Debug, Default)]
+struct Narrowing {
+    /// The narrowing keys, as written (the `conditions` fact).
+    keys: Vec<String>,
+    /// The accounts and organizations account, ARN and organization keys name.
+    to: Vec<String>,
+    /// Every effective test's key, lower-cased, for web-identity checks.
+    tested: Vec<String>,
+}
+
+impl Narrowing {
+    /// Reads a `Condition`. A test narrows only when it must hold: not a
+    /// negated operator (`StringNotEquals`, `NotIpAddress`, ...), not
+    /// `...IfExists`, `Null` or `ForAllValues:` (true when the key is absent),
+    /// and not a value that matches anything (`*`, `/0`, an ARN with any account).
+    fn of(condition: Option<&Value>) -> Narrowing {
+        let mut narrowing = Narrowing::default();
+        let Some(Value::Object(operators)) = condition else { return narrowing };
+        for (operator, tests) in operators {
+            let passes_when_absent = operator.ends_with("IfExists") || operator == "Null";
+            if passes_when_absent || operator.contains("Not") || operator.starts_with("ForAllValues:") {
+                continue;
+            }
+            let Value::Object(tests) = tests else { continue };
+            for (key, values) in tests {
+                let lower = key.to_ascii_lowercase();
+                let values: Vec<&str> = items(Some(values)).into_iter().filter_map(Value::as_str).collect();
+                // `repo:*` lets every GitHub repository in.
+                let any_repo = |v: &&str| lower.ends_with(":sub") && v.starts_with("repo:*");
+                if values.is_empty() || values.iter().any(|v| matches_anything(v) || any_repo(v)) {
+                    continue;
                 }
+                narrowing.tested.push(lower.clone());
+                if !NARROWING.contains(&lower.as_str()) {
+                    continue;
+                }
+                if lower.ends_with("ip") && values.iter().any(|v| super::network::is_world(v)) {
+                    continue;
+                }
+                let named: Vec<String> = values.iter().filter_map(|v| named_account_or_org(&lower, v)).collect();
+                if named.iter().any(|n| n == "*") {
+                    continue;
+                }
+                narrowing.keys.push(key.clone());
+                narrowing.to.extend(named);
             }
         }
+        narrowing
     }
-    keys
+
+    fn narrows(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// The reach of `*` under these conditions: public when nothing narrows
+    /// it; the outside account or organization a condition names, if any;
+    /// otherwise restricted.
+    fn reach_of_anyone(&self, ctx: &Context<'_>, reached: &mut Reached) {
+        if !self.narrows() {
+            return reached.add(Reach::Public, None);
+        }
+        let outside: Vec<&String> = self.to.iter().filter(|a| ctx.reach_of_account(a) == Reach::Outside).collect();
+        if outside.is_empty() {
+            reached.add(Reach::PublicRestricted, None);
+        }
+        for account in outside {
+            reached.add(Reach::Outside, Some(account.clone()));
+        }
+    }
+}
+
+/// A condition value that any caller satisfies.
+fn matches_anything(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b == b'*' || b == b'?')
+}
+
+/// The account (or organization) a narrowing condition's value names:
+/// `aws:SourceAccount` and `aws:PrincipalAccount` hold accounts, `...Arn` keys
+/// ARNs (`*` for any account), `...OrgID` an organization, `...OrgPaths` a
+/// path that starts with one.
+fn named_account_or_org(key: &str, value: &str) -> Option<String> {
+    if key.ends_with("account") || key.ends_with("owner") {
+        return Some(if is_account_id(value) { value.to_string() } else { "*".to_string() });
+    }
+    if key.ends_with("arn") {
+        return Some(account_of(value).filter(|a| !a.contains(['*', '?'])).unwrap_or_else(|| "*".into()));
+    }
+    if key.ends_with("orgid") || key.ends_with("orgpaths") {
+        let org = value.split('/').next().unwrap_or_default();
+        return Some(if is_org_id(org) { org.to_string() } else { "*".to_string() });
+    }
+    None
+}
+
+/// Web-identity providers: who may assume is whoever the provider vouches
+/// for, unless a `sub` (or, but for GitHub, `aud`) condition says who.
+fn web_identity_narrowed(provider: &str, narrowing: &Narrowing) -> bool {
+    let name = provider.rsplit("oidc-provider/").next().unwrap_or(provider).to_ascii_lowercase();
+    let github = name.starts_with("token.actions.githubusercontent.com");
+    narrowing
+        .tested
+        .iter()
+        .any(|key| key.starts_with(&name) && (key.ends_with(":sub") || (!github && key.ends_with(":aud"))))
 }
 
 /// One principal: `*`, an account id or ARN, a service, a federated provider.
-fn principal(ctx: &Context<'_>, kind: &str, text: &str, restricted: bool, reached: &mut Reached) {
-    let public = if restricted { Reach::PublicRestricted } else { Reach::Public };
+fn principal(ctx: &Context<'_>, kind: &str, text: &str, narrowing: &Narrowing, reached: &mut Reached) {
     match kind {
         "Service" => reached.add(Reach::Service, None),
-        "Federated" => reached.add(Reach::Federated, None),
+        "Federated" if text.contains(":saml-provider/") => reached.add(Reach::Federated, None),
+        "Federated" if web_identity_narrowed(text, narrowing) => reached.add(Reach::Federated, None),
+        // A web-identity provider nothing narrows: any of its users (any GitHub repository).
+        "Federated" => reached.add(Reach::Public, None),
         "CanonicalUser" => {}
-        _ if text == "*" => reached.add(public, None),
+        _ if text == "*" => narrowing.reach_of_anyone(ctx, reached),
         _ => match account_of(text) {
-            Some(account) if account == "*" => reached.add(public, None),
-            Some(account) => reached.add(ctx.reach_of_account(&account, restricted), Some(account)),
+            Some(account) if account == "*" => narrowing.reach_of_anyone(ctx, reached),
+            Some(account) => reached.add(ctx.reach_of_account(&account), Some(account)),
             None if text.ends_with(".amazonaws.com") => reached.add(Reach::Service, None),
             None => {}
         },
@@ -218,21 +305,34 @@ pub(crate) fn account_of(text: &str) -> Option<String> {
         return Some(text.to_string());
     }
     let account = text.strip_prefix("arn:")?.split(':').nth(3)?;
-    (is_account_id(account) || account == "*").then(|| account.to_string())
+    (is_account_id(account) || account.contains('*')).then(|| {
+        if account.contains('*') {
+            "*".into()
+        } else {
+            account.to_string()
+        }
+    })
 }
 
-/// Lambda `AddPermission`: `principal` with the request's narrowing fields.
+/// Lambda `AddPermission`: `principal`, narrowed by the request's source
+/// account, source ARN or organization (an IAM-authenticated function URL
+/// narrows nothing: any account's signed callers may use a `*` grant).
 fn lambda_grant(ctx: &Context<'_>, request: &Value, reached: &mut Reached) {
     let Some(text) = text_of(request.get("principal")) else { return };
-    let narrowing: Vec<&str> = ["sourceArn", "sourceAccount", "principalOrgID", "organizationId"]
-        .into_iter()
-        .filter(|k| request.get(*k).is_some_and(|v| !v.is_null()))
-        .collect();
-    // A function URL permission with IAM auth still needs signed callers of this account.
-    let iam_url = text_of(request.get("functionUrlAuthType")).as_deref() == Some("AWS_IAM");
-    let restricted = !narrowing.is_empty() || iam_url;
-    reached.conditions.extend(narrowing.iter().map(|k| k.to_string()));
-    principal(ctx, "AWS", &text, restricted, reached);
+    let mut condition = serde_json::Map::new();
+    for (field, key) in [
+        ("sourceAccount", "aws:SourceAccount"),
+        ("sourceArn", "aws:SourceArn"),
+        ("principalOrgID", "aws:PrincipalOrgID"),
+        ("organizationId", "aws:PrincipalOrgID"),
+    ] {
+        if let Some(value) = text_of(request.get(field)) {
+            condition.insert(key.to_string(), Value::String(value));
+        }
+    }
+    let narrowing = Narrowing::of(Some(&serde_json::json!({ "StringEquals": condition })));
+    reached.conditions.extend(narrowing.keys.iter().cloned());
+    principal(ctx, "AWS", &text, &narrowing, reached);
 }
 
 /// `PutBucketAcl`: grants to everyone (AllUsers) or every AWS user

@@ -5,16 +5,18 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Accounts the user trusts besides each record's own (their organization's
-/// other accounts, a vendor they grant on purpose). Sharing with or granting
-/// to them is not "outside".
+/// Accounts and organizations the user trusts besides each record's own
+/// account (their organization, its other accounts, a vendor they grant on
+/// purpose). Sharing with or granting to them is not "outside"; a grant
+/// narrowed to an organization that is not listed here is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trusted {
     accounts: BTreeSet<String>,
 }
 
 impl Trusted {
-    /// Twelve-digit account ids; anything else is refused with its text.
+    /// Twelve-digit account ids and organization ids (`o-` and 10 to 32
+    /// lower-case letters or digits); anything else is refused with its text.
     pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(accounts: I) -> Result<Trusted> {
         let mut set = BTreeSet::new();
         for account in accounts {
@@ -22,9 +24,9 @@ impl Trusted {
             if account.is_empty() {
                 continue;
             }
-            if !is_account_id(account) {
+            if !is_account_id(account) && !is_org_id(account) {
                 return Err(Error::new(ErrorKind::Rule(format!(
-                    "trusted account {account:?} is not a 12-digit AWS account id"
+                    "trusted account {account:?} is neither a 12-digit AWS account id nor an organization id (o-...)"
                 ))));
             }
             set.insert(account.to_string());
@@ -59,17 +61,24 @@ pub(crate) fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// `o-` and 10 to 32 lower-case letters or digits, as AWS Organizations writes them.
+pub(crate) fn is_org_id(text: &str) -> bool {
+    text.strip_prefix("o-").is_some_and(|rest| {
+        (10..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
 /// Who a grant or share reaches, relative to the record's account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reach {
     /// Anyone (`*`, `all`, AllUsers), with no condition narrowing it.
     Public,
-    /// Anyone, but a condition narrows it (organization, VPC, source address or account).
+    /// Anyone, but a condition narrows it to the record's or trusted
+    /// accounts or organizations, a VPC, an endpoint or source addresses.
     PublicRestricted,
-    /// An account that is neither the record's nor trusted.
+    /// An account or organization that is neither the record's nor trusted:
+    /// named as the principal, or the one a condition narrows `*` to.
     Outside,
-    /// An outside account, narrowed by a condition.
-    OutsideRestricted,
     Trusted,
     OwnAccount,
     /// An AWS service principal.
@@ -84,7 +93,6 @@ impl Reach {
             Reach::Public => "public",
             Reach::PublicRestricted => "public-restricted",
             Reach::Outside => "outside-account",
-            Reach::OutsideRestricted => "outside-account-restricted",
             Reach::Trusted => "trusted-account",
             Reach::OwnAccount => "own-account",
             Reach::Service => "service",
@@ -92,14 +100,13 @@ impl Reach {
         }
     }
 
-    /// The reach of an account principal.
-    pub(crate) fn of_account(account: &str, own: Option<&str>, trusted: &Trusted, restricted: bool) -> Reach {
+    /// The reach of an account (or organization) principal. Conditions
+    /// never hide an outside account: they narrow where from, not who.
+    pub(crate) fn of_account(account: &str, own: Option<&str>, trusted: &Trusted) -> Reach {
         if Some(account) == own {
             Reach::OwnAccount
         } else if trusted.contains(account) {
             Reach::Trusted
-        } else if restricted {
-            Reach::OutsideRestricted
         } else {
             Reach::Outside
         }

@@ -33,7 +33,8 @@ pub(super) fn compute(ctx: &Context<'_>, facts: &mut Facts) {
     for target in added {
         if target.eq_ignore_ascii_case("all") {
             public = true;
-        } else if ctx.reach_of_account(&target, false) == Reach::Outside {
+        } else if ctx.reach_of_account(&target) == Reach::Outside {
+            // An account, or an organization, that is neither this one nor trusted.
             outside.push(target);
         }
     }
@@ -44,12 +45,24 @@ pub(super) fn compute(ctx: &Context<'_>, facts: &mut Facts) {
     }
 }
 
-/// EC2's `{"items": [{"group": "all"} | {"userId": "..."}]}`.
+/// EC2's `{"items": [{"group": "all"} | {"userId": "..."} |
+/// {"organizationArn": "..."} | {"organizationalUnitArn": "..."}]}`:
+/// `all`, account ids, and the organization id of an organization or unit
+/// (an organization not listed as trusted is outside).
 fn ec2_permissions(add: Option<&Value>) -> Vec<String> {
     wrapped_items(add)
         .into_iter()
-        .filter_map(|item| text_of(item.get("group")).or_else(|| text_of(item.get("userId"))))
+        .filter_map(|item| {
+            let org = text_of(item.get("organizationArn")).or_else(|| text_of(item.get("organizationalUnitArn")));
+            text_of(item.get("group")).or_else(|| text_of(item.get("userId"))).or_else(|| org.map(|arn| org_of(&arn)))
+        })
         .collect()
+}
+
+/// `o-abc` of `arn:aws:organizations::111122223333:organization/o-abc` or
+/// `...:ou/o-abc/ou-xyz`; the ARN itself when it has no organization id.
+fn org_of(arn: &str) -> String {
+    arn.split('/').find(|part| super::is_org_id(part)).map_or_else(|| arn.to_string(), str::to_string)
 }
 
 /// RDS: `attributeName: restore`, `valuesToAdd: ["all" | account ids]`.

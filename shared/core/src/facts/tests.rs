@@ -5,11 +5,13 @@ use super::*;
 const OWN: &str = "111111111111";
 const TRUSTED: &str = "222222222222";
 const OUTSIDE: &str = "999999999999";
+const ORG: &str = "o-a1b2c3d4e5";
+const OTHER_ORG: &str = "o-zzzzzzzzzz";
 
 fn facts_of(record: serde_json::Value) -> Facts {
     let mut record = record;
     record["recipientAccountId"] = json!(OWN);
-    compute(&record, &Trusted::new([TRUSTED]).unwrap())
+    compute(&record, &Trusted::new([TRUSTED, ORG]).unwrap())
 }
 
 fn strings(facts: &Facts, field: Field) -> Vec<String> {
@@ -70,6 +72,18 @@ fn world_open_in_every_request_shape_and_notation() {
             json!({"eventName": "ModifySecurityGroupRules", "requestParameters": {"ModifySecurityGroupRulesRequest": {"SecurityGroupRule": [{"SecurityGroupRule": {"CidrIpv4": "10.0.0.0/8"}}, {"SecurityGroupRule": {"IpProtocol": "-1", "CidrIpv6": "::/0"}}]}}}),
             true,
             vec!["all"],
+        ),
+        (
+            "two halves of the internet",
+            json!({"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/1"}, {"cidrIp": "128.0.0.0/1"}]}}]}}}),
+            true,
+            vec!["tcp 22"],
+        ),
+        (
+            "IPv6's private block is not the internet",
+            json!({"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6Ranges": {"items": [{"cidrIpv6": "fc00::/7"}]}}]}}}),
+            false,
+            vec![],
         ),
         (
             "an internal range",
@@ -158,11 +172,93 @@ fn policies_are_classified_in_every_shape() {
             vec!["service", "service"],
         ),
         (
-            "anyone, limited to the organization",
-            role(trust(json!({"AWS": "*"}), Some(json!({"StringEquals": {"aws:PrincipalOrgID": "o-abc"}})))),
+            "anyone, limited to the trusted organization",
+            role(trust(json!({"AWS": "*"}), Some(json!({"StringEquals": {"aws:PrincipalOrgID": ORG}})))),
             false,
             vec![],
             vec!["public-restricted"],
+        ),
+        (
+            "anyone, limited to another organization",
+            role(trust(json!({"AWS": "*"}), Some(json!({"StringEquals": {"aws:PrincipalOrgID": OTHER_ORG}})))),
+            false,
+            vec![OTHER_ORG],
+            vec!["outside-account"],
+        ),
+        (
+            "anyone, limited to an outside account's role",
+            role(trust(
+                json!({"AWS": "*"}),
+                Some(json!({"ArnLike": {"aws:PrincipalArn": format!("arn:aws:iam::{OUTSIDE}:role/x")}})),
+            )),
+            false,
+            vec![OUTSIDE],
+            vec!["outside-account"],
+        ),
+        (
+            "a negated condition narrows nothing",
+            role(trust(json!({"AWS": "*"}), Some(json!({"StringNotEquals": {"aws:SourceAccount": "000000000000"}})))),
+            true,
+            vec![],
+            vec!["public"],
+        ),
+        (
+            "a wildcard value narrows nothing",
+            role(trust(json!({"AWS": "*"}), Some(json!({"StringLike": {"aws:PrincipalArn": "*"}})))),
+            true,
+            vec![],
+            vec!["public"],
+        ),
+        (
+            "every source address narrows nothing",
+            role(trust(json!({"AWS": "*"}), Some(json!({"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "0.0.0.0/0"]}})))),
+            true,
+            vec![],
+            vec!["public"],
+        ),
+        (
+            "a condition does not hide a named outside account",
+            role(trust(json!({"AWS": OUTSIDE}), Some(json!({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})))),
+            false,
+            vec![OUTSIDE],
+            vec!["outside-account"],
+        ),
+        (
+            "GitHub's OIDC provider with no sub condition: any repository",
+            role(trust(
+                json!({"Federated": format!("arn:aws:iam::{OWN}:oidc-provider/token.actions.githubusercontent.com")}),
+                Some(json!({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}})),
+            )),
+            true,
+            vec![],
+            vec!["public"],
+        ),
+        (
+            "GitHub's OIDC provider for one repository",
+            role(trust(
+                json!({"Federated": format!("arn:aws:iam::{OWN}:oidc-provider/token.actions.githubusercontent.com")}),
+                Some(json!({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/app:*"}})),
+            )),
+            false,
+            vec![],
+            vec!["federated"],
+        ),
+        (
+            "GitHub's OIDC provider for every repository",
+            role(trust(
+                json!({"Federated": format!("arn:aws:iam::{OWN}:oidc-provider/token.actions.githubusercontent.com")}),
+                Some(json!({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}})),
+            )),
+            true,
+            vec![],
+            vec!["public"],
+        ),
+        (
+            "a SAML provider",
+            role(trust(json!({"Federated": format!("arn:aws:iam::{OWN}:saml-provider/okta")}), None)),
+            false,
+            vec![],
+            vec!["federated"],
         ),
         (
             "IfExists does not narrow",
@@ -212,6 +308,20 @@ fn policies_are_classified_in_every_shape() {
             false,
             vec![],
             vec!["service"],
+        ),
+        (
+            "Lambda function URL for anyone, even with IAM auth",
+            json!({"eventSource": "lambda.amazonaws.com", "eventName": "AddPermission20150331v2", "requestParameters": {"principal": "*", "action": "lambda:InvokeFunctionUrl", "functionUrlAuthType": "AWS_IAM"}}),
+            true,
+            vec![],
+            vec!["public"],
+        ),
+        (
+            "Lambda permission for S3, from an outside account",
+            json!({"eventSource": "lambda.amazonaws.com", "eventName": "AddPermission20150331v2", "requestParameters": {"principal": "*", "sourceAccount": OUTSIDE}}),
+            false,
+            vec![OUTSIDE],
+            vec!["outside-account"],
         ),
         (
             "Lambda permission for an outside account id",
@@ -289,6 +399,20 @@ fn shares_are_public_outside_or_inside() {
             "rds-snapshot",
             false,
             vec![OUTSIDE],
+        ),
+        (
+            "AMI to another organization",
+            json!({"eventName": "ModifyImageAttribute", "requestParameters": {"launchPermission": {"add": {"items": [{"organizationArn": format!("arn:aws:organizations::{OUTSIDE}:organization/{OTHER_ORG}")}]}}}}),
+            "ami",
+            false,
+            vec![OTHER_ORG],
+        ),
+        (
+            "AMI to a unit of the trusted organization",
+            json!({"eventName": "ModifyImageAttribute", "requestParameters": {"launchPermission": {"add": {"items": [{"organizationalUnitArn": format!("arn:aws:organizations::{OWN}:ou/{ORG}/ou-ab12-cdef3456")}]}}}}),
+            "ami",
+            false,
+            vec![],
         ),
         (
             "a removal shares nothing",
@@ -380,6 +504,8 @@ fn unknown_fact_names_and_bad_trusted_accounts_are_refused() {
     let error = check_names(&pattern).unwrap_err().to_string();
     assert!(error.contains("no fact $.facts.sg.worldopen") && error.contains("sg.worldOpen"), "{error}");
     assert!(Trusted::new(["12345"]).is_err());
+    assert!(Trusted::new(["o-abc"]).is_err(), "organization ids have 10 to 32 characters after o-");
+    assert!(Trusted::new(["o-a1b2c3d4e5"]).is_ok());
     assert_eq!(Trusted::parse_list("111111111111, 222222222222").unwrap().accounts().count(), 2);
 }
 

@@ -14,7 +14,7 @@
 use serde_json::{json, Value};
 
 use super::builder::{role, user, Builder, ACCOUNT};
-use super::week::TRUSTED_ACCOUNT;
+use super::week::{TRUSTED_ACCOUNT, TRUSTED_ORG};
 
 const TF_IP: &str = "198.51.100.40";
 const TF_AGENT: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.9.8";
@@ -56,7 +56,7 @@ pub(super) fn platform_changes(b: &mut Builder, day: u32, minute: u32) {
         "PutBucketPolicy",
         json!({"bucketName": "acme-shared-artifacts", "bucketPolicy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-shared-artifacts/*",
-            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]}}),
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": TRUSTED_ORG}}}]}}),
     );
     change(
         "ec2.amazonaws.com",

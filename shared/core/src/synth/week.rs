@@ -25,6 +25,8 @@ use super::plants::PLANTS;
 /// The CI account the platform team trusts (`trusted_accounts`): shares and
 /// trust granted to it are not "outside".
 pub const TRUSTED_ACCOUNT: &str = "210987654321";
+/// The organization the account belongs to, trusted the same way.
+pub const TRUSTED_ORG: &str = "o-a1b2c3d4e5";
 
 /// One planted attack: the rule that must alert, and its records' event ids.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::facts::Trusted;
-use trailwatch_core::synth::week::Week;
+use trailwatch_core::synth::week::{self, Week};
 use trailwatch_core::tally::Tallies;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
 
@@ -72,8 +72,8 @@ impl ScanSink for Tally {
 fn a_benign_week_sends_no_alert_and_every_planted_attack_alerts() {
     let week = Week { seed: 7, days: 7 };
     let set = RuleSet::builtin().unwrap();
-    // The platform team's CI account is trusted, as a user would configure it.
-    let trusted = Trusted::new([trailwatch_core::synth::week::TRUSTED_ACCOUNT]).unwrap();
+    // The platform team's CI account and the organization are trusted, as a user would configure them.
+    let trusted = Trusted::new([week::TRUSTED_ACCOUNT, week::TRUSTED_ORG]).unwrap();
     let engine = Engine::new(&set, EngineOptions { trusted, ..Default::default() }).unwrap();
     let mut tally = Tally::default();
     let mut files = 0;
