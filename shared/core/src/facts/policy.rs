@@ -15,7 +15,7 @@ use super::{at, is_account_id, is_org_id, items, text_of, Context, Facts, Field,
 
 /// Where each event carries its policy: (event source, event name, path in
 /// `requestParameters`).
-const DOCUMENTS: [(&str, &str, &[&str]); 17] = [
+const DOCUMENTS: [(&str, &str, &[&str]); 20] = [
     ("iam.amazonaws.com", "CreateRole", &["assumeRolePolicyDocument"]),
     ("iam.amazonaws.com", "UpdateAssumeRolePolicy", &["policyDocument"]),
     ("s3.amazonaws.com", "PutBucketPolicy", &["bucketPolicy"]),
@@ -33,16 +33,22 @@ const DOCUMENTS: [(&str, &str, &[&str]); 17] = [
     ("logs.amazonaws.com", "PutResourcePolicy", &["policyDocument"]),
     ("es.amazonaws.com", "UpdateDomainConfig", &["accessPolicies"]),
     ("es.amazonaws.com", "CreateDomain", &["accessPolicies"]),
+    ("dynamodb.amazonaws.com", "PutResourcePolicy", &["policy"]),
+    ("kinesis.amazonaws.com", "PutResourcePolicy", &["policy"]),
+    ("events.amazonaws.com", "PutPermission", &["policy"]),
 ];
 
 /// Calls that grant without a policy document (request fields, ACLs), and
 /// SNS's attribute call, whose document sits beside its name.
-const GRANTS: [&str; 5] = [
+const GRANTS: [&str; 8] = [
     "AddPermission20150331v2",
     "AddPermission20150331",
     "AddLayerVersionPermission20181031",
     "PutBucketAcl",
     "SetTopicAttributes",
+    "AddPermission",
+    "PutPermission",
+    "CreateGrant",
 ];
 
 /// Every event this family reads.
@@ -97,6 +103,29 @@ pub(super) fn compute(ctx: &Context<'_>, facts: &mut Facts) {
         "PutBucketAcl" => {
             bucket_acl(request, &mut reached);
             "AccessControlPolicy"
+        }
+        // SNS and SQS: a list of account ids (CloudTrail's casing of the
+        // API's `AWSAccountId(s)` varies; every spelling is read).
+        "AddPermission" => {
+            for field in
+                ["aWSAccountIds", "aWSAccountId", "AWSAccountIds", "AWSAccountId", "awsAccountIds", "awsAccountId"]
+            {
+                for account in items(request.get(field)).into_iter().filter_map(|v| text_of(Some(v))) {
+                    principal(ctx, "AWS", &account, &Narrowing::default(), &mut reached);
+                }
+            }
+            "AWSAccountIds"
+        }
+        // EventBridge: `principal` (with an optional organization condition), or a whole policy.
+        "PutPermission" if request.get("policy").is_none() => {
+            event_bus_grant(ctx, request, &mut reached);
+            "principal"
+        }
+        // KMS: a grant to a principal (services and this account's roles are most of them).
+        "CreateGrant" => {
+            let Some(grantee) = text_of(request.get("granteePrincipal")) else { return };
+            principal(ctx, "AWS", &grantee, &Narrowing::default(), &mut reached);
+            "granteePrincipal"
         }
         "SetTopicAttributes" => {
             if text_of(request.get("attributeName")).as_deref() != Some("Policy") {
@@ -331,6 +360,22 @@ fn lambda_grant(ctx: &Context<'_>, request: &Value, reached: &mut Reached) {
         }
     }
     let narrowing = Narrowing::of(Some(&serde_json::json!({ "StringEquals": condition })));
+    reached.conditions.extend(narrowing.keys.iter().cloned());
+    principal(ctx, "AWS", &text, &narrowing, reached);
+}
+
+/// EventBridge `PutPermission`: `principal` (`*` or an account), narrowed by
+/// `condition: {type, key: aws:PrincipalOrgID, value}`.
+fn event_bus_grant(ctx: &Context<'_>, request: &Value, reached: &mut Reached) {
+    let Some(text) = text_of(request.get("principal")) else { return };
+    let condition = request.get("condition");
+    let mut tests = serde_json::Map::new();
+    if let (Some(key), Some(value)) =
+        (text_of(condition.and_then(|c| c.get("key"))), text_of(condition.and_then(|c| c.get("value"))))
+    {
+        tests.insert(key, Value::String(value));
+    }
+    let narrowing = Narrowing::of(Some(&serde_json::json!({ "StringEquals": tests })));
     reached.conditions.extend(narrowing.keys.iter().cloned());
     principal(ctx, "AWS", &text, &narrowing, reached);
 }

@@ -345,6 +345,27 @@ fn policies_are_classified_in_every_shape() {
             vec!["public"],
         ),
         (
+            "an SQS permission for an outside account",
+            json!({"eventSource": "sqs.amazonaws.com", "eventName": "AddPermission", "requestParameters": {"queueUrl": "q", "label": "l", "aWSAccountIds": [OUTSIDE], "actions": ["SendMessage"]}}),
+            false,
+            vec![OUTSIDE],
+            vec!["outside-account"],
+        ),
+        (
+            "a KMS grant to a role of this account",
+            json!({"eventSource": "kms.amazonaws.com", "eventName": "CreateGrant", "requestParameters": {"keyId": "k", "granteePrincipal": format!("arn:aws:iam::{OWN}:role/app")}}),
+            false,
+            vec![],
+            vec!["own-account"],
+        ),
+        (
+            "an event bus open to the trusted organization",
+            json!({"eventSource": "events.amazonaws.com", "eventName": "PutPermission", "requestParameters": {"principal": "*", "condition": {"type": "StringEquals", "key": "aws:PrincipalOrgID", "value": ORG}}}),
+            false,
+            vec![],
+            vec!["public-restricted"],
+        ),
+        (
             "a public-read canned ACL",
             json!({"eventSource": "s3.amazonaws.com", "eventName": "PutBucketAcl", "requestParameters": {"x-amz-acl": ["public-read"]}}),
             true,
