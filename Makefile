@@ -48,11 +48,12 @@ detections:
 fuzz-check:
 	CARGO_TARGET_DIR=target/fuzz $(CARGO) check --locked --manifest-path shared/fuzz/Cargo.toml
 
-## The SAM template: both linters, the security assertions, then checkov
+## The SAM template and log-archive.yaml (an organization's log-archive account): both linters, the security assertions, then checkov
 ## (its accepted findings are listed, with reasons, in functions/local/checkov-accepted.yaml).
 template-check: venv venv-scan
-	$(TOOLS_ENV) cfn-lint template.yaml
+	$(TOOLS_ENV) cfn-lint template.yaml log-archive.yaml
 	$(TOOLS_ENV) sam validate --lint --template template.yaml
+	$(TOOLS_ENV) sam validate --lint --template log-archive.yaml
 	$(VENV)/bin/python functions/local/check_template.py
 	$(VENV_SCAN)/bin/python functions/local/scan_template.py $(VENV_SCAN)/bin/checkov
 

@@ -4,12 +4,17 @@
 TLS-only; every topic KMS-encrypted; the queue encrypted; no wildcard action
 or resource in any function policy; failed invocations go to the dead-letter
 queue; alarms on errors, throttles and dead letters notify the alert topic;
-the trail is multi-region with log file validation."""
+the trail is multi-region with log file validation. The same storage checks
+hold for log-archive.yaml; an organization trail is scoped to its
+organization; data events never include trailwatch's own buckets and
+functions (no feedback loop)."""
 import json
 import sys
 from pathlib import Path
 
 import yaml
+
+import organization
 
 
 class Loader(yaml.SafeLoader):
@@ -27,7 +32,13 @@ def tag(loader, suffix, node):
 
 
 Loader.add_multi_constructor("!", tag)
-template = yaml.load((Path(__file__).resolve().parents[2] / "template.yaml").read_text(), Loader=Loader)
+
+
+def load(name):
+    return yaml.load((Path(__file__).resolve().parents[2] / name).read_text(), Loader=Loader)
+
+
+template = load("template.yaml")
 resources = template["Resources"]
 passed, failed = 0, []
 
@@ -40,8 +51,8 @@ def check(ok, what):
         failed.append(what)
 
 
-def of_type(kind):
-    return {name: r for name, r in resources.items() if r["Type"] == kind}
+def of_type(kind, within=None):
+    return {name: r for name, r in (within or resources).items() if r["Type"] == kind}
 
 
 def statements(policy):
@@ -67,24 +78,30 @@ def alternatives(v):
     return [v]
 
 
-bucket_policies = {p["Properties"]["Bucket"]["Ref"]: p for p in of_type("AWS::S3::BucketPolicy").values()}
-for name, bucket in of_type("AWS::S3::Bucket").items():
-    props = bucket["Properties"]
-    check("BucketEncryption" in props, f"{name}: encrypted")
-    pab = props.get("PublicAccessBlockConfiguration", {})
-    check(all(pab.get(k) is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")),
-          f"{name}: public access blocked")
-    policy = bucket_policies.get(name)
-    tls = policy and any(s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
-                         for s in statements(policy["Properties"]["PolicyDocument"]))
-    check(bool(tls), f"{name}: TLS-only bucket policy")
-    check(props.get("OwnershipControls") is not None, f"{name}: ACLs disabled")
+def storage(within):
+    """Every bucket encrypted, public access blocked, TLS-only, ACLs off;
+    every topic and queue encrypted."""
+    bucket_policies = {p["Properties"]["Bucket"]["Ref"]: p for p in of_type("AWS::S3::BucketPolicy", within).values()}
+    for name, bucket in of_type("AWS::S3::Bucket", within).items():
+        props = bucket["Properties"]
+        check("BucketEncryption" in props, f"{name}: encrypted")
+        pab = props.get("PublicAccessBlockConfiguration", {})
+        check(all(pab.get(k) is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")),
+              f"{name}: public access blocked")
+        policy = bucket_policies.get(name)
+        tls = policy and any(s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+                             for s in statements(policy["Properties"]["PolicyDocument"]))
+        check(bool(tls), f"{name}: TLS-only bucket policy")
+        check(props.get("OwnershipControls") is not None, f"{name}: ACLs disabled")
 
-for name, topic in of_type("AWS::SNS::Topic").items():
-    check("KmsMasterKeyId" in topic["Properties"], f"{name}: KMS-encrypted")
-for name, queue in of_type("AWS::SQS::Queue").items():
-    props = queue["Properties"]
-    check(props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, f"{name}: encrypted")
+    for name, topic in of_type("AWS::SNS::Topic", within).items():
+        check("KmsMasterKeyId" in topic["Properties"], f"{name}: KMS-encrypted")
+    for name, queue in of_type("AWS::SQS::Queue", within).items():
+        props = queue["Properties"]
+        check(props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, f"{name}: encrypted")
+
+
+storage(resources)
 
 functions = of_type("AWS::Serverless::Function")
 check(set(functions) == {"DetectFunction", "SummaryFunction"}, "both functions defined")
@@ -113,6 +130,10 @@ check(globals_fn["LoggingConfig"]["LogFormat"] == "JSON", "JSON logs")
 for name, rule in of_type("AWS::Events::Rule").items():
     for target in rule["Properties"]["Targets"]:
         check("DeadLetterConfig" in target, f"{name}: target has a dead-letter queue")
+
+archive = load("log-archive.yaml")["Resources"]
+storage(archive)
+organization.check_all(check, resources, archive, statements)
 
 alarms = of_type("AWS::CloudWatch::Alarm").values()
 for metric in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible"):

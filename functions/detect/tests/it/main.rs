@@ -9,4 +9,5 @@ mod load;
 mod moto;
 mod outputs;
 mod properties;
+mod teams;
 mod thresholds;

@@ -69,11 +69,14 @@ pub struct Filter {
     /// Empty: every rule.
     include: Vec<Glob>,
     exclude: Vec<Glob>,
+    /// Account ids whose alerts the output takes (a team's accounts).
+    /// Empty: every account, and alerts about no account.
+    accounts: Vec<String>,
 }
 
 impl Default for Filter {
     fn default() -> Self {
-        Filter { min_severity: Severity::Info, include: Vec::new(), exclude: Vec::new() }
+        Filter { min_severity: Severity::Info, include: Vec::new(), exclude: Vec::new(), accounts: Vec::new() }
     }
 }
 
@@ -91,12 +94,19 @@ impl Filter {
         Ok(filter)
     }
 
+    /// Only alerts about these accounts (empty: every alert).
+    pub fn only_accounts(mut self, accounts: Vec<String>) -> Filter {
+        self.accounts = accounts;
+        self
+    }
+
     /// Summaries pass the severity floor (a quiet day is news too); rule
     /// patterns apply to them as the rule `summary`.
     pub fn accepts(&self, alert: &Alert) -> bool {
         (alert.severity >= self.min_severity || alert.kind == AlertKind::Summary)
             && (self.include.is_empty() || self.include.iter().any(|g| g.matches(&alert.rule)))
             && !self.exclude.iter().any(|g| g.matches(&alert.rule))
+            && (self.accounts.is_empty() || alert.account_id.as_ref().is_some_and(|a| self.accounts.contains(a)))
     }
 }
 

@@ -9,6 +9,7 @@
 //! | `SLACK_PER_SECOND` | default 1 (Slack's rate for incoming webhooks) |
 //! | `WEBHOOK_SECRET_ARN` | secret holding `{"url": ..., "signing_secret": ...}` |
 //! | `WEBHOOK_MIN_SEVERITY`, `WEBHOOK_RULES`, `WEBHOOK_PER_SECOND` | default `low`, every rule, no cap |
+//! | `ACCOUNT_ALERT_ROUTES` | per-team topics: `team=account,account;team=account`; each team's accounts' alerts also go to the topic `TEAM_TOPIC_PREFIX` + team (output `sns-team`), capped like SNS |
 //!
 //! Rule filters are comma-separated patterns, `!` to exclude:
 //! `root-*,cis-*,!cis-cloudwatch-2-*`. `ALLOW_LOOPBACK_HTTP=1` lets an
@@ -51,12 +52,53 @@ async fn endpoint(config: &SdkConfig, variable: &str, label: &str) -> anyhow::Re
     Ok(Some((Endpoint::new(label, url)?, secret)))
 }
 
-/// SNS (the topic in `topic_variable`), plus Slack and the webhook when
-/// their secrets are configured.
+/// A team's name and its account ids.
+pub type Team = (String, Vec<String>);
+
+/// Parses `ACCOUNT_ALERT_ROUTES`: `team=account,account;team=account`, team
+/// names of `a-z0-9-`, accounts of 12 digits; empty is no team.
+pub fn account_routes(spec: &str) -> anyhow::Result<Vec<Team>> {
+    let mut teams = Vec::new();
+    for part in spec.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let (team, accounts) = part.split_once('=').with_context(|| format!("`{part}` is not team=account,..."))?;
+        let team = team.trim();
+        anyhow::ensure!(
+            !team.is_empty() && team.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "team name `{team}` must be lowercase letters, digits and '-'"
+        );
+        let accounts: Vec<String> = accounts.split(',').map(|a| a.trim().to_string()).collect();
+        for account in &accounts {
+            anyhow::ensure!(
+                account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+                "`{account}` (team {team}) is not a 12-digit account id"
+            );
+        }
+        teams.push((team.to_string(), accounts));
+    }
+    Ok(teams)
+}
+
+/// One SNS route per team of `ACCOUNT_ALERT_ROUTES`, to `TEAM_TOPIC_PREFIX` + team.
+fn team_routes(config: &SdkConfig, per_second: u32) -> anyhow::Result<Vec<Route>> {
+    let Some(spec) = env("ACCOUNT_ALERT_ROUTES") else { return Ok(Vec::new()) };
+    let prefix = required_env("TEAM_TOPIC_PREFIX")?;
+    let teams = account_routes(&spec).context("ACCOUNT_ALERT_ROUTES")?;
+    Ok(teams
+        .into_iter()
+        .map(|(team, accounts)| {
+            let sink = SnsSink::new(sns_client(config), format!("{prefix}{team}")).named(format!("sns-{team}"));
+            Route::new(sink).filtered(Filter::default().only_accounts(accounts)).capped(per_second)
+        })
+        .collect())
+}
+
+/// SNS (the topic in `topic_variable`), the teams' topics, plus Slack and
+/// the webhook when their secrets are configured.
 pub async fn outputs_from_env(config: &SdkConfig, topic_variable: &str) -> anyhow::Result<Outputs> {
     let topic = required_env(topic_variable)?;
-    let mut routes =
-        vec![Route::new(SnsSink::new(sns_client(config), topic)).primary().capped(number("SNS_PER_SECOND", 10)?)];
+    let per_second = number("SNS_PER_SECOND", 10)?;
+    let mut routes = vec![Route::new(SnsSink::new(sns_client(config), topic)).primary().capped(per_second)];
+    routes.extend(team_routes(config, per_second)?);
     if let Some((endpoint, _)) = endpoint(config, "SLACK_SECRET_ARN", "slack webhook").await? {
         routes.push(
             Route::new(SlackOutput::new(endpoint))
@@ -76,4 +118,28 @@ pub async fn outputs_from_env(config: &SdkConfig, topic_variable: &str) -> anyho
         );
     }
     Ok(Outputs::new(routes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_routes;
+
+    #[test]
+    fn account_routes_parse_or_say_what_is_wrong() {
+        let ok = |s: &str| account_routes(s).unwrap();
+        let err = |s: &str| account_routes(s).unwrap_err().to_string();
+        assert!(ok("").is_empty());
+        assert_eq!(ok("payments=111111111111"), vec![("payments".into(), vec!["111111111111".into()])]);
+        assert_eq!(
+            ok(" data = 111111111111, 222222222222 ; ml-2=333333333333;"),
+            vec![
+                ("data".into(), vec!["111111111111".into(), "222222222222".into()]),
+                ("ml-2".into(), vec!["333333333333".into()])
+            ]
+        );
+        assert!(err("payments").contains("team=account"));
+        assert!(err("Pay=111111111111").contains("team name"));
+        assert!(err("pay=11111111111").contains("12-digit"));
+        assert!(err("pay=").contains("12-digit"));
+    }
 }

@@ -167,11 +167,20 @@ fn attribute(value: &str) -> Result<MessageAttributeValue> {
 pub struct SnsSink {
     client: Client,
     topic_arn: String,
+    name: String,
 }
 
 impl SnsSink {
+    /// The output `sns`; [`SnsSink::named`] for a second topic.
     pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
-        SnsSink { client, topic_arn: topic_arn.into() }
+        SnsSink { client, topic_arn: topic_arn.into(), name: "sns".into() }
+    }
+
+    /// The same output under another name (ledger ids and rate slots are
+    /// per name, so each topic is sent to once and capped on its own).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
     }
 
     async fn publish(&self, messages: &[Message]) -> Result<Vec<Result<()>>> {
@@ -209,7 +218,7 @@ impl SnsSink {
 
 impl Output for SnsSink {
     fn name(&self) -> &str {
-        "sns"
+        &self.name
     }
 
     fn max_batch(&self) -> usize {
