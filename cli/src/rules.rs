@@ -2,14 +2,14 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use trailwatch_core::text::printable;
 use trailwatch_core::RuleSet;
 
+use crate::exit::Exit;
 use crate::RuleArgs;
 
-pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
+pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     let set = args.load()?;
     if json {
@@ -27,7 +27,7 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
             .collect::<serde_json::Result<Vec<serde_json::Value>>>()?;
         let doc = serde_json::json!({ "rules": rules, "suppressions": set.suppressions() });
         writeln!(out, "{}", trailwatch_core::text::json_safe(&serde_json::to_string_pretty(&doc)?))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Done);
     }
     let width = set.all_rules().iter().map(|r| r.id.len()).max().unwrap_or(0);
     for rule in set.all_rules() {
@@ -55,10 +55,10 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
             writeln!(out, "  {}", printable(&line, 2000))?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
-pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+pub fn test(paths: &[PathBuf]) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     let args = RuleArgs { rules: paths.to_vec(), trusted_accounts: Vec::new() };
     let set: RuleSet = args.load()?;
@@ -74,5 +74,5 @@ pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     }
     writeln!(out, "{} rules, {examples} examples", set.active_rules().count())?;
     writeln!(out, "examples: {} passed, {} failed", examples - failures.len(), failures.len())?;
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failures.is_empty() { Exit::Done } else { Exit::Failed })
 }

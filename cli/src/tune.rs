@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
-use std::process::ExitCode;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -20,6 +19,7 @@ use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::tally::Tallies;
 use trailwatch_core::{Engine, Error, Finding, ScanSink, Severity};
 
+use crate::exit::Exit;
 use crate::{inputs, render, RuleArgs};
 
 /// Arguments of `trailwatch tune`.
@@ -157,7 +157,7 @@ pub fn workload_pattern(principal: &str) -> Option<String> {
         .then(|| format!(r#"{{ $.userIdentity.arn = "arn:aws:sts::{account}:assumed-role/{role}/*" }}"#))
 }
 
-pub fn run(args: &TuneArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &TuneArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions::default())?;
     let files = inputs::collect(&args.paths)?;
@@ -173,7 +173,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<ExitCode> {
     }
     let rules: BTreeMap<&str, &trailwatch_core::Rule> = set.all_rules().iter().map(|r| (r.id.as_str(), r)).collect();
     std::io::Write::write_all(&mut std::io::stdout().lock(), report(&mut tuner, args, &rules).as_bytes())?;
-    Ok(if tuner.problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+    Ok(Exit::problems(tuner.problems))
 }
 
 fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch_core::Rule>) -> String {

@@ -41,7 +41,7 @@ fn given_extreme_times_and_windows_when_parsed_then_each_is_refused_with_a_messa
         (&["tune", "events/cloudtrail", "--days", "NaN"], "not a number of days"),
         (&["tune", "events/cloudtrail", "--dominant", "inf"], "not a share"),
     ];
-    assert_each_fails(cases, &[1, 2]);
+    assert_each_fails(cases, &[1]);
 }
 
 /// A value as a hostile user would type it: numbers and durations at the
