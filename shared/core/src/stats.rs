@@ -93,6 +93,22 @@ pub struct RuleCounts {
     /// False for rules that count without alerting (compliance grade, dry run).
     #[serde(default = "alerting", skip_serializing_if = "is_alerting")]
     pub alerts: bool,
+    /// True for a rule in a dry run (which [`RuleCounts::alerts`] says is
+    /// not sent), to tell it from a compliance-grade rule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+impl RuleCounts {
+    /// The rule's grade as far as the statistics know it (a threshold rule
+    /// that sends counts as `alerts` here).
+    pub fn grade(&self) -> crate::Grade {
+        match (self.alerts, self.dry_run) {
+            (true, _) => crate::Grade::Alerts,
+            (false, true) => crate::Grade::DryRun,
+            (false, false) => crate::Grade::CountedOnly,
+        }
+    }
 }
 
 fn alerting() -> bool {
@@ -244,6 +260,7 @@ impl StatsShard {
             count: 0,
             principals: Counts::new(),
             alerts: rule.alerts(),
+            dry_run: crate::Grade::of(rule) == crate::Grade::DryRun,
         });
         counts.count += 1;
         bump(&mut counts.principals, finding.principal_arn.as_deref().unwrap_or("unknown"));
