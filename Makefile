@@ -20,8 +20,7 @@ TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT
 
 .PHONY: demo test lint bench detections build-cli template-check build deploy invoke invoke-summary local venv venv-lambda venv-scan fuzz-check clean
 
-## Build the CLI and scan the bundled sample logs (a debug build, the one
-## `make test` uses too, so the two commands build it once).
+## Build the CLI (debug, without the AWS SDK) and scan the bundled sample logs.
 demo:
 	$(CARGO) run --locked -p trailwatch -- scan events/cloudtrail --stats
 
