@@ -8,12 +8,14 @@
 //! - `pattern`: check a filter pattern and try it on files.
 //! - `summary`: the periodic report from local files.
 //! - `validate`: log file integrity from digest files.
+//! - `completions`: shell completions and man pages from these definitions.
 //! - `exit`: the exit statuses, one table for every subcommand.
 //! - `inputs`: finding log files under the paths given.
 //! - `render`: human-readable output of findings and problems.
 //! - `output`: query rows as a table, CSV or JSON lines.
 //! - `progress`: the progress line on a terminal.
 
+mod completions;
 mod exit;
 mod inputs;
 mod output;
@@ -112,6 +114,21 @@ enum Command {
     /// Work with a single filter pattern.
     #[command(subcommand)]
     Pattern(PatternCommand),
+    /// Print the completion script for a shell.
+    ///
+    /// Example: trailwatch completions bash > ~/.local/share/bash-completion/completions/trailwatch
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (trailwatch.1 and one per subcommand) into DIR
+    /// (`make man` writes them into target/man).
+    #[command(hide = true)]
+    Man {
+        /// Where to write them.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -266,6 +283,8 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
         Command::Pattern(PatternCommand::Check { pattern, paths }) => pattern::check(&pattern, &paths),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { dir } => completions::man(&dir),
     };
     match result {
         Ok(exit) => exit.into(),

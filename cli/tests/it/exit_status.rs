@@ -46,6 +46,7 @@ fn given_a_usage_error_in_any_subcommand_when_run_then_it_exits_1_with_the_usage
         &["rules", "list"],
         &["rules", "test"],
         &["pattern", "check", "{ $.a = 1 }"],
+        &["completions", "bash"],
     ];
     for command in commands {
         let args: Vec<&str> = command.iter().copied().chain(["--no-such-option"]).collect();

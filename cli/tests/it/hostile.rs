@@ -145,6 +145,7 @@ fn given_a_reader_that_closed_when_any_subcommand_writes_then_it_exits_quietly_w
         &["rules", "list", "--json"],
         &["rules", "test"],
         &["pattern", "check", "{ $.eventName = * }", "events/cloudtrail"],
+        &["completions", "bash"],
     ];
     for args in cases {
         let mut child = Command::new(env!("CARGO_BIN_EXE_trailwatch"))

@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod completions;
 mod exit_status;
 mod hostile;
 mod oracle;
