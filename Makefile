@@ -18,16 +18,20 @@ PIP := pip install --disable-pip-version-check --progress-bar on
 # Tools from the virtualenv first; SAM's telemetry off; a region for validation.
 TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: demo test lint bench detections build-cli template-check build deploy invoke invoke-summary local venv venv-lambda venv-scan fuzz-check clean
+.PHONY: demo test lint bench detections build-cli man template-check build deploy invoke invoke-summary local venv venv-lambda venv-scan fuzz-check clean
 
-## Build the CLI and scan the bundled sample logs (a debug build, the one
-## `make test` uses too, so the two commands build it once).
+## Build the CLI (debug, without the AWS SDK) and scan the bundled sample logs.
 demo:
 	$(CARGO) run --locked -p trailwatch -- scan events/cloudtrail --stats
 
 ## The CLI for real use: target/release/trailwatch.
 build-cli:
 	$(CARGO) build --release --locked -p trailwatch
+
+## The man pages, from the CLI's own definitions, into target/man
+## (man -l target/man/trailwatch.1).
+man:
+	$(CARGO) run --quiet --locked -p trailwatch -- man target/man
 
 ## Every test: unit, sample logs, CLI end to end, the differential test
 ## against the independent filter-pattern implementation, rule examples,

@@ -8,11 +8,15 @@
 //! - `pattern`: check a filter pattern and try it on files.
 //! - `summary`: the periodic report from local files.
 //! - `validate`: log file integrity from digest files.
+//! - `completions`: shell completions and man pages from these definitions.
+//! - `exit`: the exit statuses, one table for every subcommand.
 //! - `inputs`: finding log files under the paths given.
 //! - `render`: human-readable output of findings and problems.
 //! - `output`: query rows as a table, CSV or JSON lines.
 //! - `progress`: the progress line on a terminal.
 
+mod completions;
+mod exit;
 mod inputs;
 mod output;
 mod pattern;
@@ -30,6 +34,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use trailwatch_core::{RuleSet, Severity};
+
+use crate::exit::Exit;
 
 /// Watch AWS CloudTrail for dangerous activity.
 ///
@@ -52,8 +58,8 @@ enum Command {
     /// Exit status: 0 when every file was read completely (with or without
     /// findings), 3 when some file or record could not be read (each problem
     /// is printed on stderr with the file, byte offset and record index; the
-    /// rest is still scanned), 1 when nothing could be scanned (bad rules, no
-    /// such path).
+    /// rest is still scanned), 1 when nothing could be scanned (bad options
+    /// or rules, no such path).
     Scan(ScanArgs),
     /// Ask questions of CloudTrail files: filter records, pick columns, run
     /// named reports.
@@ -108,6 +114,21 @@ enum Command {
     /// Work with a single filter pattern.
     #[command(subcommand)]
     Pattern(PatternCommand),
+    /// Print the completion script for a shell.
+    ///
+    /// Example: trailwatch completions bash > ~/.local/share/bash-completion/completions/trailwatch
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (trailwatch.1 and one per subcommand) into DIR
+    /// (`make man` writes them into target/man).
+    #[command(hide = true)]
+    Man {
+        /// Where to write them.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -242,7 +263,17 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print to stdout and succeed; a usage error
+        // is a bad option like any other (README.md, "Exit status").
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Failed } else { Exit::Done };
+            // Nothing more can be said if stdout or stderr is gone.
+            let _ = e.print();
+            return code.into();
+        }
+    };
     let result = match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Query(args) => query::run(&args),
@@ -252,14 +283,16 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
         Command::Pattern(PatternCommand::Check { pattern, paths }) => pattern::check(&pattern, &paths),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { dir } => completions::man(&dir),
     };
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         // The reader of our output left (`| head`): nothing more to say.
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => Exit::Done.into(),
         Err(e) => {
             eprintln!("trailwatch: {e:#}");
-            ExitCode::from(1)
+            Exit::Failed.into()
         }
     }
 }

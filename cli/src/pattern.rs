@@ -3,28 +3,28 @@
 use std::fs::File;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use trailwatch_core::engine::{Collect, EngineOptions};
 use trailwatch_core::rule::{Examples, Rule};
 use trailwatch_core::text::printable;
 use trailwatch_core::{Engine, ErrorKind, Pattern, RuleSet, ScanSink, Severity};
 
+use crate::exit::Exit;
 use crate::{inputs, render};
 
-pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<Exit> {
     if let Err(e) = Pattern::parse(text) {
         eprintln!("error: {}", e.kind);
         if let ErrorKind::Pattern { column, .. } = e.kind {
             eprintln!("  {}", printable(text, 2000));
             eprintln!("  {}^", " ".repeat(column.saturating_sub(1)));
         }
-        return Ok(ExitCode::from(1));
+        return Ok(Exit::Failed);
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "pattern OK")?;
     if paths.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Done);
     }
     let rule = Rule {
         id: "pattern".into(),
@@ -69,5 +69,5 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         problems += sink.problems.len();
     }
     writeln!(out, "{matches} of {records} records match")?;
-    Ok(if problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+    Ok(Exit::problems(problems as u64))
 }

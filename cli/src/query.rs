@@ -9,7 +9,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -20,9 +19,10 @@ use trailwatch_core::query::report::{Groups, Shape, REPORTS};
 use trailwatch_core::query::{column, held_size, Column, Filters, Query, QuerySink, Report, Row};
 use trailwatch_core::{Error, ErrorKind, Location};
 
+use crate::exit::Exit;
 use crate::output::{QueryFormat, RowWriter};
 use crate::progress::Progress;
-use crate::{inputs, render, scan::EXIT_PROBLEMS};
+use crate::{inputs, render};
 
 /// Without --limit, sorting and grouping keep at most this many rows or groups.
 pub const MAX_BUFFERED: usize = 200_000;
@@ -321,7 +321,7 @@ impl<W: Write> QuerySink for Rows<'_, W> {
     }
 }
 
-pub fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &QueryArgs) -> anyhow::Result<Exit> {
     let mut filters = args.filters(OffsetDateTime::now_utc())?;
     let report = args.report()?;
     if let Some(report) = &report {
@@ -358,7 +358,7 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     });
     let (records, read, skipped) = match outcome {
         Ok(counts) => counts,
-        Err(e) if crate::is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
+        Err(e) if crate::is_broken_pipe(&e) => return Ok(Exit::Done),
         Err(e) => return Err(e),
     };
     if !args.quiet {
@@ -375,7 +375,7 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
             render::count(problems, "problem", "problems"),
         );
     }
-    Ok(if problems > 0 { ExitCode::from(EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+    Ok(Exit::problems(problems))
 }
 
 /// Reads every file that may hold matches; returns (records read, files

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use trailwatch_core::limits::MAX_HELD_VALUE_BYTES;
 use trailwatch_core::stats::top;
 use trailwatch_core::text::{self, printable};
-use trailwatch_core::{Error, Finding, Outcome, StatsShard};
+use trailwatch_core::{Error, Finding, Grade, Outcome, StatsShard};
 
 const FIELD_MAX: usize = 300;
 
@@ -57,11 +57,9 @@ pub fn finding(f: &Finding) -> String {
     let mut out = String::new();
     let severity = f.rule.severity.as_str().to_uppercase();
     // What the detection function would do with it.
-    let mode = match (f.rule.alert_grade, f.rule.dry_run, f.rule.threshold.is_some()) {
-        (false, _, _) => "  [counted only]",
-        (true, true, _) => "  [dry run]",
-        (true, false, true) => "  [counts toward a threshold]",
-        _ => "",
+    let mode = match Grade::of(&f.rule) {
+        Grade::Alerts => String::new(),
+        grade => format!("  [{grade}]"),
     };
     let _ = writeln!(out, "[{severity}] {}  ({}){mode}", f.rule.title, f.rule.id);
     let _ = writeln!(

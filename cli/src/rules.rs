@@ -2,14 +2,14 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use trailwatch_core::text::printable;
-use trailwatch_core::RuleSet;
+use trailwatch_core::{Grade, RuleSet};
 
+use crate::exit::Exit;
 use crate::RuleArgs;
 
-pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
+pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     let set = args.load()?;
     if json {
@@ -21,25 +21,34 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
                 if let Some(map) = v.as_object_mut() {
                     map.insert("origin".into(), r.origin.clone().into());
                     map.insert("enabled".into(), (!set.is_disabled(&r.id)).into());
+                    map.insert("grade".into(), Grade::of(r).as_str().into());
                 }
                 Ok(v)
             })
             .collect::<serde_json::Result<Vec<serde_json::Value>>>()?;
         let doc = serde_json::json!({ "rules": rules, "suppressions": set.suppressions() });
         writeln!(out, "{}", trailwatch_core::text::json_safe(&serde_json::to_string_pretty(&doc)?))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Done);
     }
     let width = set.all_rules().iter().map(|r| r.id.len()).max().unwrap_or(0);
+    writeln!(out, "{:<width$}  {:<8}  {:<12}  title (origin)", "rule", "severity", "grade")?;
     for rule in set.all_rules() {
-        let state = if set.is_disabled(&rule.id) { " (disabled)" } else { "" };
+        let state = if set.is_disabled(&rule.id) { ", disabled" } else { "" };
         let (id, title) = (printable(&rule.id, 200), printable(&rule.title, 500));
-        writeln!(out, "{id:<width$}  {:<8}  {title}{state}", rule.severity.as_str())?;
+        let grade = Grade::of(rule).as_str();
+        let origin = printable(&rule.origin, 500);
+        writeln!(out, "{id:<width$}  {:<8}  {grade:<12}  {title} ({origin}{state})", rule.severity.as_str())?;
         if !rule.tags.is_empty() {
-            writeln!(out, "{:<width$}  {:<8}  tags: {}", "", "", printable(&rule.tags.join(", "), 500))?;
+            writeln!(out, "{:<width$}  {:<8}  {:<12}  tags: {}", "", "", "", printable(&rule.tags.join(", "), 500))?;
         }
     }
+    let mut grades: std::collections::BTreeMap<Grade, usize> = Default::default();
+    for rule in set.active_rules() {
+        *grades.entry(Grade::of(rule)).or_default() += 1;
+    }
+    let grades: Vec<String> = grades.iter().map(|(g, n)| format!("{n} {g}")).collect();
     let active = set.active_rules().count();
-    writeln!(out, "\n{} rules, {active} enabled.", set.all_rules().len())?;
+    writeln!(out, "\n{} rules, {active} enabled: {}.", set.all_rules().len(), grades.join(", "))?;
     if !set.suppressions().is_empty() {
         writeln!(out, "\nSuppressions:")?;
         for s in set.suppressions() {
@@ -55,10 +64,10 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<ExitCode> {
             writeln!(out, "  {}", printable(&line, 2000))?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
-pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+pub fn test(paths: &[PathBuf]) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     let args = RuleArgs { rules: paths.to_vec(), trusted_accounts: Vec::new() };
     let set: RuleSet = args.load()?;
@@ -74,5 +83,5 @@ pub fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     }
     writeln!(out, "{} rules, {examples} examples", set.active_rules().count())?;
     writeln!(out, "examples: {} passed, {} failed", examples - failures.len(), failures.len())?;
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failures.is_empty() { Exit::Done } else { Exit::Failed })
 }

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::process::ExitCode;
 
 use anyhow::Context;
 use trailwatch_core::alert::threshold_alert;
@@ -13,11 +12,9 @@ use trailwatch_core::tally::Tallies;
 use trailwatch_core::text::json_safe;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
+use crate::exit::Exit;
 use crate::progress::Progress;
 use crate::{inputs, render, Format, ScanArgs};
-
-/// Exit status when some input could not be read completely.
-pub const EXIT_PROBLEMS: u8 = 3;
 
 /// Text output holds this many findings to print them most severe first
 /// (each field cut, see [`render::held`]), and at most [`MAX_HELD_BYTES`];
@@ -114,7 +111,7 @@ fn thresholds_reached(set: &RuleSet, tallies: &Tallies) -> Vec<Alert> {
         .collect()
 }
 
-pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
     let files = inputs::collect(&args.paths)?;
@@ -151,7 +148,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         progress.update(n + 1, files.len(), records, "findings", findings);
         if let Some(e) = printer.write_error.take() {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
+                return Ok(Exit::Done);
             }
             return Err(e).context("writing findings");
         }
@@ -160,7 +157,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     printer.flush_held();
     if let Some(e) = printer.write_error.take() {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Exit::Done);
         }
         return Err(e).context("writing findings");
     }
@@ -192,5 +189,5 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             render::count(printer.problems, "problem", "problems"),
         );
     }
-    Ok(if printer.problems > 0 { ExitCode::from(EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+    Ok(Exit::problems(printer.problems))
 }

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Write as _;
-use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use trailwatch_core::engine::{Collect, EngineOptions};
@@ -12,12 +11,13 @@ use trailwatch_core::key::parse_log_file_name;
 use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
 use trailwatch_core::{Engine, StatsShard};
 
+use crate::exit::Exit;
 use crate::{inputs, render as show, SummaryArgs, SummaryFormat};
 
 /// How many unprocessed or incomplete files the report names.
 const LIST_CAP: usize = 50;
 
-pub fn run(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
     let files = inputs::collect(&args.paths)?;
@@ -113,5 +113,5 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "Subject: {}\n\n{}", report.subject, report.body)?;
         }
     }
-    Ok(if problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+    Ok(Exit::problems(problems as u64))
 }

@@ -11,15 +11,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
-use std::process::ExitCode;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::tally::Tallies;
-use trailwatch_core::{Engine, Error, Finding, ScanSink, Severity};
+use trailwatch_core::{Engine, Error, Finding, Grade, ScanSink, Severity};
 
+use crate::exit::Exit;
 use crate::{inputs, render, RuleArgs};
 
 /// Arguments of `trailwatch tune`.
@@ -70,7 +70,7 @@ struct RuleTally {
     title: String,
     severity: Option<Severity>,
     alert: bool,
-    dry_run: bool,
+    grade: Grade,
     findings: u64,
     times: HashMap<(String, String), Vec<i64>>,
     principals: BTreeMap<String, u64>,
@@ -102,7 +102,7 @@ impl ScanSink for Tuner {
             tally.title = f.rule.title.clone();
             tally.severity = Some(f.rule.severity);
             tally.alert = f.rule.alert_grade;
-            tally.dry_run = f.rule.dry_run;
+            tally.grade = Grade::of(&f.rule);
         }
         tally.findings += 1;
         if f.rule.threshold.is_some() {
@@ -157,7 +157,7 @@ pub fn workload_pattern(principal: &str) -> Option<String> {
         .then(|| format!(r#"{{ $.userIdentity.arn = "arn:aws:sts::{account}:assumed-role/{role}/*" }}"#))
 }
 
-pub fn run(args: &TuneArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &TuneArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions::default())?;
     let files = inputs::collect(&args.paths)?;
@@ -173,7 +173,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<ExitCode> {
     }
     let rules: BTreeMap<&str, &trailwatch_core::Rule> = set.all_rules().iter().map(|r| (r.id.as_str(), r)).collect();
     std::io::Write::write_all(&mut std::io::stdout().lock(), report(&mut tuner, args, &rules).as_bytes())?;
-    Ok(if tuner.problems > 0 { ExitCode::from(crate::scan::EXIT_PROBLEMS) } else { ExitCode::SUCCESS })
+    Ok(Exit::problems(tuner.problems))
 }
 
 fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch_core::Rule>) -> String {
@@ -183,7 +183,7 @@ fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch
     let mut out = String::new();
     let days_text = if days == 1.0 { "1 day".to_string() } else { format!("{days} days") };
     let _ = writeln!(out, "Over {days_text}, dedup window {} min:\n", args.dedup_window);
-    let _ = writeln!(out, "{:<46} {:<8} {:>9} {:>11}  mode", "rule", "severity", "findings", "alerts/day");
+    let _ = writeln!(out, "{:<46} {:<8} {:>9} {:>11}  grade", "rule", "severity", "findings", "alerts/day");
     let mut proposals = String::new();
     let tallies = &tuner.tallies;
     let mut rows: Vec<(&String, &mut RuleTally)> = tuner.rules.iter_mut().collect();
@@ -195,11 +195,7 @@ fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch
             Some(th) => tallies.tallies.values().filter(|x| &x.rule == id && x.measure(th) >= th.count).count() as u64,
             None => t.times.values_mut().map(|times| dedup_messages(times, window)).sum(),
         };
-        let mode = match (t.alert, t.dry_run) {
-            (false, _) => "counted only (alert = false)",
-            (true, true) => "dry run: would send",
-            (true, false) => "alerts",
-        };
+        let mode = t.grade.as_str();
         let per_day = if t.alert { format!("{:.1}", sent as f64 / days) } else { "-".into() };
         let severity = t.severity.map_or("-", |s| s.as_str());
         let _ = writeln!(out, "{id:<46} {severity:<8} {:>9} {per_day:>11}  {mode}", t.findings);

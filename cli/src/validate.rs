@@ -10,7 +10,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -25,11 +24,9 @@ use trailwatch_core::limits;
 use trailwatch_core::query::filter::parse_time;
 use trailwatch_core::text::{json_safe, printable};
 
+use crate::exit::Exit;
 use crate::inputs;
 use crate::render::count;
-
-/// Exit status when an integrity check failed.
-pub const EXIT_TAMPERED: u8 = 4;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
@@ -182,7 +179,7 @@ pub fn vouched(found: &Found, keys: Option<&PublicKeys>) -> (u64, BTreeSet<Strin
     (good.len() as u64, verified)
 }
 
-pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let now = OffsetDateTime::now_utc();
     let since = args.since.as_deref().map(|t| parse_time(t, now)).transpose()?;
     let until = args.until.as_deref().map(|t| parse_time(t, now)).transpose()?;
@@ -237,13 +234,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let tampered = totals.digests_failed > 0 || totals.log_files_failed > 0 || totals.gaps > 0;
-    Ok(if tampered {
-        ExitCode::from(EXIT_TAMPERED)
-    } else if totals.unreadable > 0 {
-        ExitCode::from(crate::scan::EXIT_PROBLEMS)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if tampered { Exit::Tampered } else { Exit::problems(totals.unreadable as u64) })
 }
 
 fn print_text(

@@ -11,8 +11,9 @@ a webhook (URL and signing secret in a Secrets Manager secret): it checks
 each webhook signature and prints what arrived. Everything stops at the end.
 
   run.py invoke           the detection function with events/s3-put.json
-  run.py invoke-summary   the detection function for every sample log, then
-                          the summary function with events/schedule.json
+  run.py invoke-summary   the detection function for every sample log, its
+                          flush of the dedup windows once they have closed,
+                          then the summary function with events/schedule.json
   run.py all              the same (what `make local` runs)
 """
 import hashlib
@@ -32,6 +33,9 @@ from pathlib import Path
 import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
+# The local run's dedup window, in minutes (deployed: 60), with no flush
+# grace, so that the follow-up of each window is seen within the run.
+DEDUP_MINUTES = 1
 VENV_BIN = ROOT / ".venv" / "bin"
 LOGS, STATE = "trailwatch-logs", "trailwatch-state"
 REGION = "us-east-1"
@@ -138,7 +142,7 @@ def main():
                         f"LOG_BUCKET={LOGS}", f"AWS_ENDPOINT_URL={endpoint}", "LOG_LEVEL=warn",
                         f"SLACK_SECRET_ARN={slack_arn}", "SLACK_MIN_SEVERITY=high", f"WEBHOOK_SECRET_ARN={webhook_arn}",
                         # Plain HTTP to the loopback receiver: a local-run setting only.
-                        "ALLOW_LOOPBACK_HTTP=1"):
+                        "ALLOW_LOOPBACK_HTTP=1", f"DEDUP_WINDOW_MINUTES={DEDUP_MINUTES}", "FLUSH_GRACE_SECONDS=0"):
             fn_env += ["--env-var", setting]
         cargo_lambda = ["cargo", "lambda"]
         env["PATH"] = f"{VENV_BIN}:{env['PATH']}"
@@ -152,6 +156,7 @@ def main():
             if out.returncode != 0:
                 sys.exit(f"invoke failed: {out.stdout}{out.stderr}")
         if mode in ("invoke-summary", "all"):
+            flush(cargo_lambda, watch_port, env)
             print("invoking summary with events/schedule.json", file=sys.stderr)
             out = subprocess.run(cargo_lambda + ["invoke", "summary", "-P", str(watch_port), "--data-file", "events/schedule.json"],
                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -166,6 +171,23 @@ def main():
             except ProcessLookupError:
                 pass
             p.wait(timeout=30)
+
+
+def flush(cargo_lambda, watch_port, env):
+    """Waits for the last dedup window to close, then runs the detection function's flush (the schedule's job)."""
+    wait = DEDUP_MINUTES * 60 + 1
+    for left in range(wait, 0, -15):
+        print(f"waiting for the {DEDUP_MINUTES}-minute dedup windows to close: {left} s", file=sys.stderr)
+        time.sleep(min(15, left))
+    print("invoking detect with events/schedule.json: the follow-ups of the closed windows", file=sys.stderr)
+    out = subprocess.run(cargo_lambda + ["invoke", "detect", "-P", str(watch_port), "--data-file", "events/schedule.json"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        sys.exit(f"invoke failed: {out.stdout}{out.stderr}")
+    flushed = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"flush: {flushed['follow_ups']} follow-up(s) for {flushed['folded_events']} folded finding(s)", file=sys.stderr)
+    if not flushed["follow_ups"]:
+        sys.exit("no follow-up: the samples' repeats should have been folded into one")
 
 
 def print_messages(sqs, queue):

@@ -114,7 +114,12 @@ reason = "office network"
     assert!(text(&out.stdout).contains("0 failed"));
     let out = trailwatch(&["rules", "list", "--rules", rules.to_str().unwrap()]);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("bob-anything") && stdout.contains("(disabled)") && stdout.contains("office network"));
+    assert!(stdout.contains("bob-anything") && stdout.contains(", disabled)") && stdout.contains("office network"));
+    // Each rule says its grade and where it came from.
+    let bob = stdout.lines().find(|l| l.starts_with("bob-anything")).unwrap();
+    assert!(bob.contains(" alerts ") && bob.contains(&format!("({}", rules.display())), "{bob}");
+    let burst = stdout.lines().find(|l| l.starts_with("discovery-burst ")).unwrap();
+    assert!(burst.contains(" dry run ") && burst.contains("(built-in)"), "{burst}");
 }
 
 #[test]

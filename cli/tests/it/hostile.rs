@@ -41,7 +41,7 @@ fn given_extreme_times_and_windows_when_parsed_then_each_is_refused_with_a_messa
         (&["tune", "events/cloudtrail", "--days", "NaN"], "not a number of days"),
         (&["tune", "events/cloudtrail", "--dominant", "inf"], "not a share"),
     ];
-    assert_each_fails(cases, &[1, 2]);
+    assert_each_fails(cases, &[1]);
 }
 
 /// A value as a hostile user would type it: numbers and durations at the
@@ -145,6 +145,7 @@ fn given_a_reader_that_closed_when_any_subcommand_writes_then_it_exits_quietly_w
         &["rules", "list", "--json"],
         &["rules", "test"],
         &["pattern", "check", "{ $.eventName = * }", "events/cloudtrail"],
+        &["completions", "bash"],
     ];
     for args in cases {
         let mut child = Command::new(env!("CARGO_BIN_EXE_trailwatch"))

@@ -4,6 +4,8 @@
 
 mod cli;
 mod common;
+mod completions;
+mod exit_status;
 mod hostile;
 mod oracle;
 mod query;

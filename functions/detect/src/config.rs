@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use sha2::{Digest as _, Sha256};
 use trailwatch_aws::config::{parse_s3_uri, required_env};
+use trailwatch_aws::flood::FLUSH_GRACE;
 use trailwatch_aws::output::Outputs;
 use trailwatch_aws::ports::{Condition, Failure, FailureKind, ObjectStore};
 use trailwatch_aws::state::ONCE;
@@ -25,6 +26,10 @@ pub struct Settings {
     pub extra_rules: Option<String>,
     /// `DEDUP_WINDOW_MINUTES` (default 60; 0 sends every repeat at once).
     pub dedup_minutes: u64,
+    /// `FLUSH_GRACE_SECONDS` (default [`FLUSH_GRACE`], past the function's
+    /// timeout): how long after a window ends its follow-up waits for late
+    /// folds. Only a local run sets it lower, to see follow-ups at once.
+    pub flush_grace: u64,
 }
 
 impl Settings {
@@ -40,6 +45,10 @@ impl Settings {
             dedup_minutes: match std::env::var("DEDUP_WINDOW_MINUTES") {
                 Ok(s) if !s.trim().is_empty() => s.trim().parse().context("DEDUP_WINDOW_MINUTES")?,
                 _ => 60,
+            },
+            flush_grace: match std::env::var("FLUSH_GRACE_SECONDS") {
+                Ok(s) if !s.trim().is_empty() => s.trim().parse().context("FLUSH_GRACE_SECONDS")?,
+                _ => FLUSH_GRACE,
             },
         })
     }

@@ -8,7 +8,6 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use trailwatch_aws::cloudtrail::CloudTrailKeys;
 use trailwatch_aws::config::{init_logging, s3_client, sdk_config};
-use trailwatch_aws::flood::FLUSH_GRACE;
 use trailwatch_aws::output::setup::outputs_from_env;
 use trailwatch_aws::runner::settle;
 use trailwatch_aws::s3::S3Store;
@@ -40,7 +39,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let keys = KeyCache::new(Arc::new(CloudTrailKeys::new(&config)));
     let detector = Detector::new(Arc::new(engine), store, outputs, settings.state_bucket)
         .with_keys(keys)
-        .with_dedup(settings.dedup_minutes * 60, FLUSH_GRACE);
+        .with_dedup(settings.dedup_minutes * 60, settings.flush_grace);
     let detector = Arc::new(detector);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -271,9 +271,10 @@ pub fn follow_up(window: &str, folds: &[Folded]) -> Alert {
     alert.severity = folds.iter().map(|f| f.alert.severity).max().unwrap_or(first.alert.severity);
     alert.count = count;
     alert.what_happened = format!(
-        "The first of these alerted at {}. The repeats in the {minutes} minutes after it were folded into this \
+        "The first of these alerted at {}. The repeats in the {minutes} minute{} after it were folded into this \
          one message instead of one alert per log file.\n{}",
         hh_mm(first.opened),
+        if minutes == 1 { "" } else { "s" },
         first.alert.what_happened
     );
     alert.events = folds.iter().flat_map(|f| f.alert.events.iter().cloned()).take(SAMPLES).collect();

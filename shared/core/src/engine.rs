@@ -63,6 +63,9 @@ struct CompiledRule {
     pattern: Pattern,
     /// The fields a finding shows as why it matched.
     why: Vec<(String, usize)>,
+    /// The texts it compares case-sensitively, pointed out in "why it
+    /// matched" when a value differs only in case.
+    case_sensitive: Vec<crate::finding::CaseSensitive>,
 }
 
 struct CompiledSuppression {
@@ -214,7 +217,8 @@ impl Engine {
                     why.push((name, table.intern(&selector.steps)));
                 }
             }
-            rules.push(CompiledRule { rule: Arc::new(rule.clone()), pattern, why });
+            let case_sensitive = crate::finding::case_sensitive(&pattern, rule);
+            rules.push(CompiledRule { rule: Arc::new(rule.clone()), pattern, why, case_sensitive });
         }
         let mut suppressions = Vec::new();
         for s in set.suppressions() {
@@ -284,6 +288,7 @@ impl Engine {
             }
             let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
             finding.matched = crate::finding::matched(&compiled.why, &values);
+            crate::finding::note_case(&mut finding.matched, &compiled.case_sensitive, &values);
             summary.findings += 1;
             summary.stats.observe_finding(&finding);
             sink.finding(finding);

@@ -147,6 +147,58 @@ pub fn matched(fields: &[(String, usize)], values: &crate::extract::Values<'_>) 
     out
 }
 
+/// A text a rule compares case-sensitively, to point out in "why it
+/// matched" when a record's value differs from it only in case.
+#[derive(Debug, Clone)]
+pub struct CaseSensitive {
+    field: String,
+    slot: usize,
+    text: String,
+    /// Who compares so: "CIS" for the CIS controls, else "the rule".
+    by: &'static str,
+}
+
+/// The case-sensitive texts of a rule's pattern (those with letters).
+pub fn case_sensitive(pattern: &crate::pattern::Pattern, rule: &Rule) -> Vec<CaseSensitive> {
+    let by = if rule.tags.iter().any(|t| t.starts_with("cis")) { "CIS" } else { "the rule" };
+    pattern
+        .exact_texts()
+        .into_iter()
+        .filter(|(_, _, text)| text.bytes().any(|b| b.is_ascii_alphabetic()))
+        .map(|(selector, slot, text)| CaseSensitive { field: field_name(selector), slot, text: text.to_string(), by })
+        .collect()
+}
+
+/// Adds to `matched` each value that differs from a compared text only in
+/// case, saying so: `"YES" (CIS compares case-sensitively: not "Yes")`.
+pub fn note_case(
+    matched: &mut Vec<(String, Vec<String>)>,
+    checks: &[CaseSensitive],
+    values: &crate::extract::Values<'_>,
+) {
+    for check in checks {
+        for value in values.get(check.slot) {
+            let Scalar::Str(s) = value else { continue };
+            if s.as_ref() == check.text || !s.eq_ignore_ascii_case(&check.text) {
+                continue;
+            }
+            let note = format!(
+                "\"{}\" ({} compares case-sensitively: not \"{}\")",
+                cut(s, MATCHED_VALUE_LEN),
+                check.by,
+                check.text
+            );
+            match matched.iter_mut().find(|(field, _)| *field == check.field) {
+                Some((_, shown)) => match shown.iter_mut().find(|v| **v == **s) {
+                    Some(v) => *v = note,
+                    None => shown.push(note),
+                },
+                None => matched.push((check.field.clone(), vec![note])),
+            }
+        }
+    }
+}
+
 fn rule_id<S: Serializer>(rule: &Arc<Rule>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rule.id)
 }

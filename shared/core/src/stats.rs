@@ -70,6 +70,8 @@ impl<'de> Deserialize<'de> for Counts {
 /// Console sign-ins of one principal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginCounts {
+    /// `MFAUsed` exactly `Yes`, compared as CIS compares it (case-sensitive),
+    /// so a `YES` counts without MFA, as the no-MFA rule alerts on it.
     pub with_mfa: u64,
     /// IAM users and root signing in with a password alone.
     pub without_mfa: u64,
@@ -91,6 +93,22 @@ pub struct RuleCounts {
     /// False for rules that count without alerting (compliance grade, dry run).
     #[serde(default = "alerting", skip_serializing_if = "is_alerting")]
     pub alerts: bool,
+    /// True for a rule in a dry run (which [`RuleCounts::alerts`] says is
+    /// not sent), to tell it from a compliance-grade rule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+impl RuleCounts {
+    /// The rule's grade as far as the statistics know it (a threshold rule
+    /// that sends counts as `alerts` here).
+    pub fn grade(&self) -> crate::Grade {
+        match (self.alerts, self.dry_run) {
+            (true, _) => crate::Grade::Alerts,
+            (false, true) => crate::Grade::DryRun,
+            (false, false) => crate::Grade::CountedOnly,
+        }
+    }
 }
 
 fn alerting() -> bool {
@@ -219,7 +237,7 @@ impl StatsShard {
                 login.failed += 1;
             } else if !matches!(facts.get(Fact::IdentityType), Some("IAMUser" | "Root")) {
                 login.via_idp += 1;
-            } else if facts.get(Fact::MfaUsed).is_some_and(|m| m.trim().eq_ignore_ascii_case("yes")) {
+            } else if facts.get(Fact::MfaUsed) == Some("Yes") {
                 login.with_mfa += 1;
             } else {
                 login.without_mfa += 1;
@@ -242,6 +260,7 @@ impl StatsShard {
             count: 0,
             principals: Counts::new(),
             alerts: rule.alerts(),
+            dry_run: crate::Grade::of(rule) == crate::Grade::DryRun,
         });
         counts.count += 1;
         bump(&mut counts.principals, finding.principal_arn.as_deref().unwrap_or("unknown"));
@@ -348,5 +367,35 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(json, serde_json::to_string(&merge(&[2, 0, 3, 1])).unwrap());
         assert_eq!(serde_json::from_str::<StatsShard>(&json).unwrap(), a);
+    }
+
+    #[test]
+    fn given_a_console_sign_in_when_scanned_then_the_statistics_count_mfa_as_the_no_mfa_rule_does() {
+        let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+        // MFAUsed, whether the no-MFA rule alerts, the note in "why it matched".
+        for (mfa, alerts, note) in [
+            ("Yes", false, None),
+            ("No", true, None),
+            ("YES", true, Some(r#""YES" (CIS compares case-sensitively: not "Yes")"#)),
+            ("yes", true, Some(r#""yes" (CIS compares case-sensitively: not "Yes")"#)),
+        ] {
+            // GIVEN an IAM user's successful sign-in with this MFAUsed
+            let log = format!(
+                r#"{{"Records":[{{"eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/alice"}},"additionalEventData":{{"MFAUsed":"{mfa}"}},"responseElements":{{"ConsoleLogin":"Success"}}}}]}}"#
+            );
+            // WHEN it is scanned
+            let mut sink = Collect::default();
+            let summary = engine.scan("s", std::io::Cursor::new(log), &mut sink);
+            // THEN the rule alerts exactly when the statistics count it without MFA
+            let rule = "cis-cloudwatch-3-console-login-without-mfa";
+            let finding = sink.findings.iter().find(|f| f.rule.id == rule);
+            let login = &summary.stats.console_logins["arn:aws:iam::123456789012:user/alice"];
+            assert_eq!(finding.is_some(), alerts, "{mfa}");
+            assert_eq!((login.without_mfa, login.with_mfa), if alerts { (1, 0) } else { (0, 1) }, "{mfa}");
+            // AND a value that differs only in case says why it matched
+            let matched = finding.map(|f| f.matched.clone()).unwrap_or_default();
+            let shown = matched.iter().find(|(field, _)| field == "additionalEventData.MFAUsed");
+            assert_eq!(shown.map(|(_, v)| v[0].as_str()), note, "{mfa}: {matched:?}");
+        }
     }
 }

@@ -18,14 +18,19 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The README's sample outputs: each `<!-- output of... -->` comment with
-/// the text of the code block right after it.
+/// The README's sample outputs: each `<!-- output of... -->` or
+/// `<!-- stderr of... -->` comment (from `of` on) with the text of the code
+/// block right after it.
 pub fn readme_samples() -> Vec<(String, String)> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let mut samples = Vec::new();
     let mut lines = readme.lines();
     while let Some(line) = lines.next() {
-        let Some(marker) = line.strip_prefix("<!-- output of").and_then(|m| m.strip_suffix("-->")) else { continue };
+        let marker = line.strip_prefix("<!-- output ").or_else(|| line.strip_prefix("<!-- stderr "));
+        let Some(marker) = marker.filter(|m| m.starts_with("of")).and_then(|m| m.strip_suffix("-->")) else {
+            continue;
+        };
+        let marker = if line.starts_with("<!-- stderr ") { format!("stderr {marker}") } else { marker.to_string() };
         let fence = lines.next().unwrap_or_default();
         assert!(fence.starts_with("```"), "a code block follows {line:?}");
         let block: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();

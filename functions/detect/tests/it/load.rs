@@ -140,6 +140,16 @@ fn attribute<'a>(message: &'a Value, name: &str) -> &'a str {
     message["MessageAttributes"][name]["Value"].as_str().unwrap_or_default()
 }
 
+/// A progress line on the terminal while the test runs (minutes on two
+/// cores): written to stderr itself, which the test harness does not
+/// capture (it captures `eprintln!`), so `make test` is never silent long.
+fn progress(done: usize, total: usize, what: &str) {
+    use std::io::Write as _;
+    if done % 50 == 0 || done == total {
+        let _ = writeln!(std::io::stderr(), "    load test: {done} of {total} {what}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planted_detections_arrive_exactly_once_through_duplicates_shuffles_and_faults() {
     let moto = Moto::start().await;
@@ -162,6 +172,7 @@ async fn planted_detections_arrive_exactly_once_through_duplicates_shuffles_and_
             expected.insert((uri.clone(), alert.rule.clone()));
         }
         s3.put_object().bucket(LOGS).key(key(i)).body(ByteStream::from(body.into_bytes())).send().await.unwrap();
+        progress(i + 1, FILES, "log files uploaded");
     }
     assert!(expected.len() >= FILES, "every file plants at least one detection");
 
@@ -181,7 +192,8 @@ async fn planted_detections_arrive_exactly_once_through_duplicates_shuffles_and_
         STATE,
     );
     let mut retries = 0;
-    for i in deliveries {
+    let total = deliveries.len();
+    for (done, i) in deliveries.into_iter().enumerate() {
         let object = ObjectRef { bucket: LOGS.into(), key: key(i), size: None, etag: None };
         let mut attempts = 0;
         loop {
@@ -196,6 +208,7 @@ async fn planted_detections_arrive_exactly_once_through_duplicates_shuffles_and_
                 }
             }
         }
+        progress(done + 1, total, "deliveries processed");
     }
 
     // THEN every planted detection arrived, and only marked repeats arrived twice.

@@ -123,6 +123,26 @@ impl Pattern {
         out
     }
 
+    /// The exact texts the pattern's `=` and `!=` tests compare with, each
+    /// with its selector and slot. CloudWatch Logs compares them
+    /// case-sensitively (`"YES"` is not `"Yes"`).
+    pub fn exact_texts(&self) -> Vec<(&Selector, usize, &str)> {
+        fn walk<'p>(expr: &'p Expr, out: &mut Vec<(&'p Selector, usize, &'p str)>) {
+            match expr {
+                Expr::And(parts) | Expr::Or(parts) => parts.iter().for_each(|p| walk(p, out)),
+                Expr::Test(Test {
+                    selector,
+                    op: Op::Eq(Matcher::Exact(text)) | Op::Ne(Matcher::Exact(text)),
+                    slot,
+                }) => out.push((selector, *slot, text)),
+                Expr::Test(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.expr, &mut out);
+        out
+    }
+
     /// Matches one JSON record on its own (binds to a private table).
     /// For the hot path, bind many patterns to one table and use [`Pattern::matches`].
     pub fn matches_json(&self, json: &str) -> Result<bool, serde_json::Error> {

@@ -86,7 +86,7 @@ pub const NAMED: [(Column, &str, &str); 29] = [
 ];
 
 /// The columns `trailwatch query` prints when none are asked for.
-pub const DEFAULT: [Column; 11] = [
+pub const DEFAULT: [Column; 12] = [
     Column::Time,
     Column::Account,
     Column::Region,
@@ -96,6 +96,7 @@ pub const DEFAULT: [Column; 11] = [
     Column::Principal,
     Column::Ip,
     Column::UserAgent,
+    Column::Outcome,
     Column::Error,
     Column::Resources,
 ];

@@ -123,16 +123,21 @@ impl Report {
     pub fn columns(&self) -> Vec<Column> {
         use Column::*;
         match self {
-            Report::SgHistory => vec![GroupId, Time, Event, Principal, Ip, Account, Region, Error, Change, Request],
+            Report::SgHistory => {
+                vec![GroupId, Time, Event, Principal, Ip, Account, Region, Outcome, Error, Change, Request]
+            }
             Report::ConsoleLogins => {
                 vec![Time, Account, User, PrincipalType, Via, Mfa, Outcome, ErrorMessage, Ip, UserAgent]
             }
-            Report::S3Anonymous => vec![Time, Account, Region, Bucket, Event, ObjectKey, Ip, UserAgent, Error],
+            Report::S3Anonymous => vec![Time, Account, Region, Bucket, Event, ObjectKey, Ip, UserAgent, Outcome, Error],
             Report::KeyActivity(_) => {
-                vec![Time, Account, Region, Source, Event, Principal, Ip, UserAgent, Error, DerivedKey, Resources]
+                vec![
+                    Time, Account, Region, Source, Event, Principal, Ip, UserAgent, Outcome, Error, DerivedKey,
+                    Resources,
+                ]
             }
-            Report::RootActivity => vec![Time, Account, Region, Source, Event, Ip, UserAgent, Error],
-            Report::IamChanges => vec![Time, Account, Event, Principal, Ip, Error, Request],
+            Report::RootActivity => vec![Time, Account, Region, Source, Event, Ip, UserAgent, Outcome, Error],
+            Report::IamChanges => vec![Time, Account, Event, Principal, Ip, Outcome, Error, Request],
             Report::S3Sigv2 => vec![Principal, Bucket, Time, Event],
             Report::ActiveUsers => vec![Day, Principal, PrincipalType, Time],
         }

@@ -106,7 +106,7 @@ fn render_body(
     for (id, r) in rules.iter().take(limit) {
         let who: Vec<String> =
             top(&r.principals, 3).iter().map(|(p, n)| format!("{} ({n})", show(short_principal(p)))).collect();
-        let quiet = if r.alerts { "" } else { ", counted only" };
+        let quiet = if r.alerts { String::new() } else { format!(", {}", r.grade()) };
         let _ = writeln!(
             out,
             "  {:>6}  [{}] {} ({id}{quiet})\n          by {}",

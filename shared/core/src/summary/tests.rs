@@ -150,3 +150,25 @@ fn refused_alerts_are_reported_when_there_are_some() {
     let body = render(&w, &StatsShard::default(), &Coverage::default(), None).body;
     assert!(!body.contains("refused"), "{body}");
 }
+
+#[test]
+fn given_rules_of_each_grade_when_summarised_then_each_says_its_grade_as_scan_and_tune_do() {
+    // GIVEN one finding of a dry-run rule and one of a compliance-grade rule
+    let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), Duration::from_secs(DAY)).unwrap();
+    let rules = crate::RuleSet::builtin().unwrap();
+    let mut stats = StatsShard::default();
+    for id in ["discovery-burst", "cis-cloudwatch-4-iam-policy-changes"] {
+        let rule = std::sync::Arc::new(rules.all_rules().iter().find(|r| r.id == id).unwrap().clone());
+        let json = r#"{"eventName":"ListUsers","userIdentity":{"arn":"arn:aws:iam::1:user/a"}}"#;
+        let mut table = crate::extract::PathTable::new();
+        let slots = crate::record::FactSlots::register(&mut table);
+        let values = table.extract(json).unwrap();
+        let facts = crate::record::RecordFacts::new(&values, &slots);
+        stats.observe_finding(&crate::Finding::new(rule, &facts, json, "f", 0));
+    }
+    // WHEN the report is rendered
+    let body = render(&w, &stats, &Coverage::default(), None).body;
+    // THEN each rule carries the word of its grade
+    assert!(body.contains("(discovery-burst, dry run)"), "{body}");
+    assert!(body.contains("(cis-cloudwatch-4-iam-policy-changes, counted only)"), "{body}");
+}
