@@ -85,6 +85,15 @@ impl Marker {
             .collect()
     }
 
+    /// Whether an alert (or a fold) of `rule` was written down: sent, maybe
+    /// sent, or folded. Ids are `<output>:<rule>|<principal>` and
+    /// `fold:<rule>|<principal>`.
+    pub fn mentions_rule(&self, rule: &str) -> bool {
+        self.intended.iter().chain(&self.published).any(|id| {
+            id.split_once(':').and_then(|(_, alert)| alert.strip_prefix(rule)).is_some_and(|rest| rest.starts_with('|'))
+        })
+    }
+
     /// Published or refused for good: not to be sent again.
     pub fn settled(&self, id: &str) -> bool {
         self.published.iter().any(|p| p == id) || self.rejected.iter().any(|r| r.id == id)

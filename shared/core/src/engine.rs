@@ -240,6 +240,15 @@ impl Engine {
         self.rules.iter().map(|r| &r.rule)
     }
 
+    /// Each rule that runs, with the event names and the event sources it
+    /// requires (`None`: it can match without one of a list of literals):
+    /// what dispatch knows, for [`crate::realtime`].
+    pub fn narrowing(&self) -> Vec<(&Arc<Rule>, Option<Vec<String>>, Option<Vec<String>>)> {
+        let (names, sources) = (self.facts.slot(Fact::EventName), self.facts.slot(Fact::EventSource));
+        let required = |r: &CompiledRule, slot| required_names(r.pattern.expr(), slot);
+        self.rules.iter().map(|r| (&r.rule, required(r, names), required(r, sources))).collect()
+    }
+
     /// Scans one log file (gzip or plain). `source` names it in findings and
     /// errors. Never fails: problems go to the sink and into the summary.
     pub fn scan<R: Read + Send + 'static>(&self, source: &str, input: R, sink: &mut dyn ScanSink) -> ScanSummary {
