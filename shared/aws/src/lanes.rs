@@ -8,12 +8,14 @@
 //! - the first job to claim alerts; a retry of that job finds its own claim
 //!   and goes on;
 //! - another job finds the claim and asks the holder's ledger entry: a
-//!   holder that is `done`, or that wrote down an alert (or a fold) of the
-//!   rule, has it covered ([`Lane::Theirs`]: the finding is dropped); a
-//!   holder still working makes this job back off (a retry comes later);
-//!   a holder that gave up with nothing written down (an invocation that
-//!   failed before sending, or an entry that expired) is taken over with
-//!   `If-Match`, so the event is still alerted once.
+//!   holder that is `done`, or that sent (or folded) an alert of the rule,
+//!   has it covered ([`Lane::Theirs`]: the finding is dropped); a holder
+//!   still working makes this job back off (a retry comes later); a holder
+//!   that gave up before its send was confirmed (an invocation that failed,
+//!   an entry that expired) is taken over with `If-Match`, so the event is
+//!   still alerted: a holder that stopped between a send and its record may
+//!   have sent it, the same one window the ledger has (a possible repeat,
+//!   never a loss).
 //!
 //! Best-effort delivery means the real-time lane misses some events: their
 //! file finds no claim and alerts as it always did.
@@ -118,7 +120,7 @@ impl<S: ObjectStore> EventClaims<S> {
             Err(f) => return Err(f),
         };
         Ok(match marker.state {
-            _ if marker.state == MarkerState::Done || marker.mentions_rule(rule) => Holder::Covered,
+            _ if marker.state == MarkerState::Done || marker.settled_rule(rule) => Holder::Covered,
             MarkerState::Claimed if marker.at > now => Holder::Working,
             _ => Holder::GaveUp,
         })
@@ -164,9 +166,9 @@ mod tests {
         assert_eq!(claims.claim("ev-1", "other-rule", "markers/logs/file", 104).await.unwrap(), Lane::Mine);
     }
 
-    /// GIVEN a holder that gave up before writing anything down WHEN the
-    /// file claims THEN it takes the event over; GIVEN one that wrote its
-    /// alert down before failing THEN the alert may be out: it keeps it.
+    /// GIVEN a holder that gave up before its send was confirmed WHEN the
+    /// file claims THEN it takes the event over; GIVEN one whose send was
+    /// recorded before a later step failed THEN it keeps it.
     #[tokio::test]
     async fn a_holder_that_gave_up_is_taken_over_unless_it_may_have_sent() {
         let store = MemoryStore::default();
@@ -186,6 +188,7 @@ mod tests {
         let mut sent = entry(&ledger, "ev-3", 1_000).await;
         claims.claim("ev-3", "root", sent.key(), 100).await.unwrap();
         ledger.intend(&mut sent, &["sns:root|arn:aws:iam::1:root".into()]).await.unwrap();
+        ledger.record(&mut sent, &["sns:root|arn:aws:iam::1:root".into()], &[]).await.unwrap();
         ledger.release(&mut sent, 101).await.unwrap();
         assert!(matches!(claims.claim("ev-3", "root", "markers/logs/file", 102).await.unwrap(), Lane::Theirs(_)));
     }

@@ -85,11 +85,11 @@ impl Marker {
             .collect()
     }
 
-    /// Whether an alert (or a fold) of `rule` was written down: sent, maybe
-    /// sent, or folded. Ids are `<output>:<rule>|<principal>` and
-    /// `fold:<rule>|<principal>`.
-    pub fn mentions_rule(&self, rule: &str) -> bool {
-        self.intended.iter().chain(&self.published).any(|id| {
+    /// Whether an alert of `rule` was sent, or folded into a dedup window
+    /// (ids `<output>:<rule>|<principal>`, `fold:<rule>|<principal>`). One
+    /// only written down as intended may or may not have gone out.
+    pub fn settled_rule(&self, rule: &str) -> bool {
+        self.published.iter().any(|id| {
             id.split_once(':').and_then(|(_, alert)| alert.strip_prefix(rule)).is_some_and(|rest| rest.starts_with('|'))
         })
     }
