@@ -30,6 +30,9 @@ pub const DETAIL_TYPES: [&str; 4] = [
     "AWS Service Event via CloudTrail",
 ];
 
+/// EventBridge's default quota on an event pattern, in characters.
+pub const PATTERN_MAX: usize = 2048;
+
 /// The rules split by lane, and what the real-time ones need.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -77,17 +80,47 @@ impl Plan {
         self.realtime.iter().any(|r| r == rule)
     }
 
+    /// The event names AWS counts as read-only (`Get`, `List`, `Describe`):
+    /// they reach an EventBridge rule only in the state
+    /// `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
+    pub fn read_only_names(&self) -> Vec<&str> {
+        let read_only = |n: &&String| ["Get", "List", "Describe"].iter().any(|p| n.starts_with(p));
+        self.names.iter().filter(read_only).map(String::as_str).collect()
+    }
+
     /// The EventBridge event pattern (`None` when no rule is real-time: an
     /// empty list would match nothing, and no rule is better than that).
     pub fn event_pattern(&self) -> Option<Value> {
-        if self.names.is_empty() {
-            return None;
+        (!self.names.is_empty()).then(|| self.pattern(self.names.iter()))
+    }
+
+    /// The pattern split by event name so that each, as compact JSON, holds
+    /// at most `max_chars` characters (EventBridge's default quota is
+    /// [`PATTERN_MAX`]): one EventBridge rule each. Empty when no rule is
+    /// real-time; a single name too long for a pattern gets one of its own.
+    pub fn event_patterns(&self, max_chars: usize) -> Vec<Value> {
+        let mut patterns = Vec::new();
+        let mut names: Vec<&String> = Vec::new();
+        for name in &self.names {
+            names.push(name);
+            if names.len() > 1 && self.pattern(names.iter().copied()).to_string().len() > max_chars {
+                names.pop();
+                patterns.push(self.pattern(names.drain(..)));
+                names.push(name);
+            }
         }
-        let mut detail = json!({ "eventName": self.names });
+        if !names.is_empty() {
+            patterns.push(self.pattern(names.into_iter()));
+        }
+        patterns
+    }
+
+    fn pattern<'a>(&self, names: impl Iterator<Item = &'a String>) -> Value {
+        let mut detail = json!({ "eventName": names.collect::<Vec<_>>() });
         if let Some(sources) = &self.sources {
             detail["eventSource"] = json!(sources);
         }
-        Some(json!({ "detail-type": DETAIL_TYPES, "detail": detail }))
+        json!({ "detail-type": DETAIL_TYPES, "detail": detail })
     }
 }
 
@@ -159,6 +192,10 @@ pattern = '{ $.eventName = "StopLogging" }'
         let plan = Plan::of(&engine);
         assert!(plan.is_realtime("root-account-usage") || !plan.realtime.is_empty());
         assert!(plan.names.contains("ConsoleLogin"));
+        let patterns = plan.event_patterns(PATTERN_MAX);
+        assert!(patterns.iter().all(|p| p.to_string().len() <= PATTERN_MAX));
+        let split: usize = patterns.iter().map(|p| p["detail"]["eventName"].as_array().unwrap().len()).sum();
+        assert_eq!(split, plan.names.len(), "every name in one pattern");
         let alerting = engine.rules().filter(|r| r.alerts()).count();
         assert_eq!(plan.realtime.len() + plan.file_only.len(), alerting, "every alerting rule is in one lane");
     }
