@@ -64,7 +64,8 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for Event<'_, S> {
             alert.tags.push(format!("lane:{}", self.event.lane.as_str()));
         }
         let findings = found.findings();
-        info!(event = %self.event.id, lane = self.event.lane.as_str(), findings, covered, folded, alerts = alerts.len(), "scanned");
+        let lag_seconds = found.groups().first().and_then(|g| lag(g.first().event_time.as_deref()?));
+        info!(event = %self.event.id, lane = self.event.lane.as_str(), findings, covered, folded, alerts = alerts.len(), lag_seconds, "scanned");
         let handled = Handled::Event { findings, alerts: alerts.len(), covered };
         Ok(Batch::new(alerts, handled).counting(1, findings).into())
     }
@@ -83,4 +84,11 @@ impl<S> Event<'_, S> {
             _ => Ok(found),
         }
     }
+}
+
+/// Seconds from the event's `eventTime` to now: how late the lane is (logged
+/// with each real-time job, next to when its alerts go out).
+fn lag(event_time: &str) -> Option<i64> {
+    let at = time::OffsetDateTime::parse(event_time, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((time::OffsetDateTime::now_utc() - at).whole_seconds())
 }

@@ -180,3 +180,42 @@ async fn a_tampered_log_file_raises_a_critical_alert_through_real_s3_and_sns() {
     let listed = s3.list_objects_v2().bucket(STATE).prefix("integrity/").send().await.unwrap();
     assert_eq!(listed.contents().len(), 2, "a record per verified digest");
 }
+
+/// GIVEN the root sign-in through EventBridge (a topic that fails first,
+/// then works) WHEN its log file lands THEN the sign-in's alert reached the
+/// queue once, from the real-time lane, and the file still alerts on its
+/// other events; the claims live in real S3 under `lanes/`.
+#[tokio::test]
+async fn the_real_time_lane_and_the_file_alert_once_through_real_s3_and_sns() {
+    let moto = Moto::start().await;
+    let s3 = moto.s3();
+    for bucket in [LOGS, STATE] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let (topic_arn, queue_url) = moto.topic_with_queue("trailwatch-alerts").await;
+    let event: Value = serde_json::from_slice(&repo("events/eventbridge-root-signin.json")).unwrap();
+    let broken = detector(&moto, "arn:aws:sns:us-east-1:123456789012:no-such-topic");
+    assert!(broken.handle(&event, FAR).await.is_err(), "the fault between the lanes");
+    let working = detector(&moto, &topic_arn);
+    working.handle(&event, FAR).await.unwrap();
+    let realtime = moto.drain(&queue_url).await;
+    let root = |m: &&Value| attribute(m, "rule") == "root-console-login";
+    assert_eq!(realtime.iter().filter(root).count(), 1, "the sign-in in real time");
+    let sent = realtime.iter().find(root).and_then(|m| m["Message"].as_str()).unwrap_or_default();
+    assert!(sent.contains("09:05:06"), "the alert lists the sign-in's time: {sent}");
+
+    let notice: Value = serde_json::from_slice(&repo("events/s3-put-moto.json")).unwrap();
+    let key = notice["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_string();
+    let file = key.rsplit('/').next().unwrap();
+    let body = ByteStream::from(repo(&format!("events/cloudtrail/{file}")));
+    s3.put_object().bucket(LOGS).key(&key).body(body).send().await.unwrap();
+    working.handle(&notice, FAR).await.unwrap();
+    let from_file = moto.drain(&queue_url).await;
+    assert!(!from_file.is_empty(), "the file's other findings alert");
+    for m in from_file.iter().filter(root) {
+        let body = m["Message"].as_str().unwrap_or_default();
+        assert!(!body.contains("09:05:06"), "the real-time sign-in is not alerted again: {body}");
+    }
+    let claims = s3.list_objects_v2().bucket(STATE).prefix("lanes/").send().await.unwrap();
+    assert!(claims.key_count().unwrap_or_default() > 0, "claims in the state bucket");
+}
