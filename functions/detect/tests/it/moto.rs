@@ -28,18 +28,25 @@ fn detector(moto: &Moto, topic_arn: &str) -> Detector<S3Store> {
     Detector::new(Arc::new(engine), S3Store::new(moto.s3()), SnsSink::new(moto.sns(), topic_arn), STATE)
 }
 
+/// The emulator with the log and state buckets, and a topic whose messages
+/// land on a queue.
+async fn emulator(topic: &str) -> (Moto, String, String) {
+    let moto = Moto::start().await;
+    for bucket in [LOGS, STATE] {
+        moto.s3().create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let (topic_arn, queue_url) = moto.topic_with_queue(topic).await;
+    (moto, topic_arn, queue_url)
+}
+
 fn attribute<'a>(message: &'a Value, name: &str) -> &'a str {
     message["MessageAttributes"][name]["Value"].as_str().unwrap_or_default()
 }
 
 #[tokio::test]
 async fn alerts_reach_subscribers_exactly_once_through_real_s3_and_sns() {
-    let moto = Moto::start().await;
+    let (moto, topic_arn, queue_url) = emulator("trailwatch-alerts").await;
     let s3 = moto.s3();
-    for bucket in [LOGS, STATE] {
-        s3.create_bucket().bucket(bucket).send().await.unwrap();
-    }
-    let (topic_arn, queue_url) = moto.topic_with_queue("trailwatch-alerts").await;
     let mut event: Value = serde_json::from_slice(&repo("events/s3-put-moto.json")).unwrap();
     let key = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_string();
     let file = key.rsplit('/').next().unwrap();
@@ -97,12 +104,7 @@ async fn alerts_reach_subscribers_exactly_once_through_real_s3_and_sns() {
 
 #[tokio::test]
 async fn missing_objects_and_non_logs_are_skipped_not_failed() {
-    let moto = Moto::start().await;
-    let s3 = moto.s3();
-    for bucket in [LOGS, STATE] {
-        s3.create_bucket().bucket(bucket).send().await.unwrap();
-    }
-    let (topic_arn, queue_url) = moto.topic_with_queue("alerts").await;
+    let (moto, topic_arn, queue_url) = emulator("alerts").await;
     let working = detector(&moto, &topic_arn);
     // The object in the notification was never uploaded.
     let event: Value = serde_json::from_slice(&repo("events/s3-put.json")).unwrap();
@@ -126,12 +128,8 @@ async fn a_tampered_log_file_raises_a_critical_alert_through_real_s3_and_sns() {
     use trailwatch_core::digest::forge::{ChainWriter, Signer};
     use trailwatch_detect::keys::KeyCache;
 
-    let moto = Moto::start().await;
+    let (moto, topic_arn, queue_url) = emulator("integrity-alerts").await;
     let s3 = moto.s3();
-    for bucket in [LOGS, STATE] {
-        s3.create_bucket().bucket(bucket).send().await.unwrap();
-    }
-    let (topic_arn, queue_url) = moto.topic_with_queue("integrity-alerts").await;
     let signer = Signer::new(41);
     let mut w = ChainWriter::new(&signer, LOGS, "123456789012", "eu-west-1", Some("o-a1b2c3d4e5"));
     let record = r#"{"eventName":"StopLogging","eventTime":"2026-11-20T09:05:06Z"}"#;
@@ -187,12 +185,8 @@ async fn a_tampered_log_file_raises_a_critical_alert_through_real_s3_and_sns() {
 /// other events; the claims live in real S3 under `lanes/`.
 #[tokio::test]
 async fn the_real_time_lane_and_the_file_alert_once_through_real_s3_and_sns() {
-    let moto = Moto::start().await;
+    let (moto, topic_arn, queue_url) = emulator("trailwatch-alerts").await;
     let s3 = moto.s3();
-    for bucket in [LOGS, STATE] {
-        s3.create_bucket().bucket(bucket).send().await.unwrap();
-    }
-    let (topic_arn, queue_url) = moto.topic_with_queue("trailwatch-alerts").await;
     let event: Value = serde_json::from_slice(&repo("events/eventbridge-root-signin.json")).unwrap();
     let broken = detector(&moto, "arn:aws:sns:us-east-1:123456789012:no-such-topic");
     assert!(broken.handle(&event, FAR).await.is_err(), "the fault between the lanes");
