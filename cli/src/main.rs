@@ -235,6 +235,16 @@ enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the EventBridge event pattern of the rules that alert in real
+    /// time (JSON on stdout); the alerting rules that stay on the file lane
+    /// are named on stderr, never widened into the pattern.
+    EventbridgePattern {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Rules below this severity do not run (the template's MinSeverity).
+        #[arg(long, value_parser = parse_severity, default_value = "low")]
+        min_severity: Severity,
+    },
     /// Run every rule's examples (built-in and from the given files) and
     /// report the ones that do not behave as written.
     Test {
@@ -282,6 +292,9 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
+        Command::Rules(RulesCommand::EventbridgePattern { rules, min_severity }) => {
+            rules::eventbridge_pattern(&rules, min_severity)
+        }
         Command::Pattern(PatternCommand::Check { pattern, paths }) => pattern::check(&pattern, &paths),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { dir } => completions::man(&dir),

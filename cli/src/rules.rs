@@ -1,8 +1,12 @@
-//! `trailwatch rules list` and `trailwatch rules test`.
+//! `trailwatch rules list`, `trailwatch rules test` and `trailwatch rules
+//! eventbridge-pattern`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use trailwatch_core::engine::{Engine, EngineOptions};
+use trailwatch_core::realtime::{Plan, PATTERN_MAX};
+use trailwatch_core::rule::Severity;
 use trailwatch_core::text::printable;
 use trailwatch_core::{Grade, RuleSet};
 
@@ -84,4 +88,47 @@ pub fn test(paths: &[PathBuf]) -> anyhow::Result<Exit> {
     writeln!(out, "{} rules, {examples} examples", set.active_rules().count())?;
     writeln!(out, "examples: {} passed, {} failed", examples - failures.len(), failures.len())?;
     Ok(if failures.is_empty() { Exit::Done } else { Exit::Failed })
+}
+
+/// The EventBridge pattern of the real-time rules on stdout; which rules
+/// alert in real time, and which stay on the file lane and why, on stderr.
+pub fn eventbridge_pattern(args: &RuleArgs, min_severity: Severity) -> anyhow::Result<Exit> {
+    let engine = Engine::new(&args.load()?, EngineOptions { min_severity, ..Default::default() })?;
+    let plan = Plan::of(&engine);
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "{} rules alert in real time: {}",
+        plan.realtime.len(),
+        printable(&plan.realtime.join(", "), 20_000)
+    )?;
+    if !plan.file_only.is_empty() {
+        writeln!(err, "{} alerting rules stay on the file lane (not in the pattern):", plan.file_only.len())?;
+        for (id, why) in &plan.file_only {
+            writeln!(err, "  {}: {why}", printable(id, 200))?;
+        }
+    }
+    let read_only = plan.read_only_names();
+    if !read_only.is_empty() {
+        writeln!(
+            err,
+            "read-only events some rules need ({}): the EventBridge rule's state must be \
+             ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS for them to arrive",
+            read_only.join(", ")
+        )?;
+    }
+    let patterns = plan.event_patterns(PATTERN_MAX);
+    if patterns.is_empty() {
+        writeln!(err, "no rule alerts in real time: no pattern")?;
+        return Ok(Exit::Failed);
+    }
+    if patterns.len() > 1 {
+        writeln!(
+            err,
+            "{} patterns, one EventBridge rule each: a pattern holds at most {PATTERN_MAX} characters by default",
+            patterns.len()
+        )?;
+    }
+    writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&patterns)?)?;
+    Ok(Exit::Done)
 }

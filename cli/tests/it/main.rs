@@ -10,6 +10,7 @@ mod hostile;
 mod oracle;
 mod query;
 mod readme;
+mod realtime;
 mod summary_parity;
 mod tune;
 mod validate;

@@ -7,7 +7,10 @@
 //! - any of those inside an SNS notification (`Records[].Sns.Message`, or an
 //!   SNS envelope `{"Type": "Notification", "Message": ...}`);
 //! - any of those inside SQS messages (`Records[].body`), one [`Item`] per
-//!   message so each can succeed or fail on its own.
+//!   message so each can succeed or fail on its own;
+//! - CloudTrail records that arrive one by one (EventBridge's CloudTrail
+//!   events, directly or through SQS, and CloudWatch Logs subscription
+//!   payloads), decoded by [`crate::intake`].
 //!
 //! The SQS batch and the EventBridge event are read with the
 //! `aws_lambda_events` types. The rest is decoded by hand, leniently, on
@@ -22,6 +25,8 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trailwatch_core::key::decode_s3_key;
+
+use crate::intake::{self, TrailEvent};
 
 /// An object a notification announced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +44,20 @@ impl ObjectRef {
     }
 }
 
+/// What a notification hands over: an object to read, or a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Object(ObjectRef),
+    Event(TrailEvent),
+}
+
 /// One unit of work: a whole direct invocation, or one SQS message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     /// The SQS message id, for `batchItemFailures`.
     pub message_id: Option<String>,
-    /// The objects, or why the payload could not be understood.
-    pub objects: Result<Vec<ObjectRef>, String>,
+    /// The objects and records, or why the payload could not be understood.
+    pub subjects: Result<Vec<Subject>, String>,
 }
 
 /// Whether the invocation came from SQS (and so answers with batch failures).
@@ -67,25 +79,37 @@ fn first_record(event: &Value) -> Option<&Value> {
 /// Splits an invocation payload into items.
 pub fn decode(event: &Value) -> Vec<Item> {
     if !is_sqs(event) {
-        return vec![Item { message_id: None, objects: objects(event, 0) }];
+        return vec![Item { message_id: None, subjects: subjects(event) }];
     }
     let batch = match SqsEvent::deserialize(event) {
         Ok(batch) => batch,
-        Err(e) => return vec![Item { message_id: None, objects: Err(format!("not an SQS batch: {e}")) }],
+        Err(e) => return vec![Item { message_id: None, subjects: Err(format!("not an SQS batch: {e}")) }],
     };
     batch
         .records
         .into_iter()
         .map(|message| {
-            let objects = match message.body.as_deref() {
+            let subjects = match message.body.as_deref() {
                 Some(body) => serde_json::from_str::<Value>(body)
                     .map_err(|e| format!("SQS message body is not JSON: {e}"))
-                    .and_then(|inner| objects(&inner, 0)),
+                    .and_then(|inner| subjects(&inner)),
                 None => Err("SQS message has no body".into()),
             };
-            Item { message_id: message.message_id, objects }
+            Item { message_id: message.message_id, subjects }
         })
         .collect()
+}
+
+/// What one (possibly wrapped) payload hands over.
+fn subjects(event: &Value) -> Result<Vec<Subject>, String> {
+    let events = if intake::is_cloudtrail_event(event) {
+        intake::from_eventbridge(event)?
+    } else if intake::is_logs(event) {
+        intake::from_logs(event)?
+    } else {
+        return Ok(objects(event, 0)?.into_iter().map(Subject::Object).collect());
+    };
+    Ok(events.into_iter().map(Subject::Event).collect())
 }
 
 /// The `detail` of S3's EventBridge "Object Created" event, as far as it matters here.
@@ -208,9 +232,20 @@ mod tests {
 
     const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/20/123456789012_CloudTrail_us-east-1_20261120T0910Z_Sg1nInEvents0001.json.gz";
 
+    fn objects_of(item: &Item) -> Result<Vec<ObjectRef>, String> {
+        let subjects = item.subjects.clone()?;
+        Ok(subjects
+            .into_iter()
+            .map(|s| match s {
+                Subject::Object(object) => object,
+                Subject::Event(event) => panic!("an event: {event:?}"),
+            })
+            .collect())
+    }
+
     fn only(items: Vec<Item>) -> Vec<ObjectRef> {
         assert_eq!(items.len(), 1);
-        items.into_iter().next().unwrap().objects.unwrap()
+        objects_of(&items[0]).unwrap()
     }
 
     #[test]
@@ -238,10 +273,10 @@ mod tests {
         assert!(is_sqs(&event("sqs-batch.json")));
         assert_eq!(items.len(), 4);
         assert_eq!(items[0].message_id.as_deref(), Some("msg-s3"));
-        assert_eq!(items[0].objects.as_ref().unwrap()[0].key, KEY);
-        assert_eq!(items[1].objects.as_ref().unwrap()[0].key, KEY, "SNS envelope inside SQS");
-        assert_eq!(items[2].objects.as_ref().unwrap().len(), 2, "CloudTrail notice inside SQS");
-        assert!(items[3].objects.as_ref().unwrap_err().contains("not JSON"));
+        assert_eq!(objects_of(&items[0]).unwrap()[0].key, KEY);
+        assert_eq!(objects_of(&items[1]).unwrap()[0].key, KEY, "SNS envelope inside SQS");
+        assert_eq!(objects_of(&items[2]).unwrap().len(), 2, "CloudTrail notice inside SQS");
+        assert!(objects_of(&items[3]).unwrap_err().contains("not JSON"));
     }
 
     #[test]
@@ -260,9 +295,28 @@ mod tests {
             serde_json::json!({"Records": [{"x": 1}]}),
             serde_json::json!({"s3Bucket": "b", "s3ObjectKey": "k"}),
         ] {
-            assert!(decode(&bad)[0].objects.is_err(), "{bad}");
+            assert!(decode(&bad)[0].subjects.is_err(), "{bad}");
         }
         let removed = serde_json::json!({"Records": [{"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]});
         assert!(only(decode(&removed)).is_empty());
+    }
+
+    #[test]
+    fn records_arrive_directly_or_through_sqs() {
+        // (file, SQS, records)
+        let cases = [
+            ("eventbridge-root-signin.json", false, 1),
+            ("sqs-eventbridge-root-signin.json", true, 1),
+            ("cloudwatch-logs-root-signin.json", false, 2),
+            ("cloudwatch-logs-control.json", false, 0),
+        ];
+        for (file, sqs, count) in cases {
+            let payload = event(file);
+            assert_eq!(is_sqs(&payload), sqs, "{file}");
+            let items = decode(&payload);
+            let subjects = items[0].subjects.clone().unwrap();
+            assert_eq!(subjects.len(), count, "{file}");
+            assert!(subjects.iter().all(|s| matches!(s, Subject::Event(e) if !e.record.is_empty())), "{file}");
+        }
     }
 }

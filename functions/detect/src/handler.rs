@@ -2,7 +2,8 @@
 //!
 //! A notification (S3, EventBridge, SNS, SQS, CloudTrail's own) names
 //! objects; each becomes one [`Job`] (a log file, a digest file, or nothing
-//! to do), run through the exactly-once runner. The EventBridge schedule is
+//! to do), run through the exactly-once runner. A CloudTrail record that
+//! arrives on its own (EventBridge, CloudWatch Logs) is the real-time job. The EventBridge schedule is
 //! the flush job. What each job does is in [`crate::jobs`].
 //!
 //! SQS batches answer with `batchItemFailures` (every message that failed,
@@ -23,7 +24,8 @@ use trailwatch_aws::runner::{Retry, Runner};
 use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::Engine;
 
-use crate::envelope::{self, Item, ObjectRef};
+use crate::envelope::{self, Item, ObjectRef, Subject};
+use crate::intake::TrailEvent;
 use crate::jobs::{flush, Ctx, Job};
 use crate::keys::KeyCache;
 pub use crate::outcome::{Handled, ProcessError};
@@ -130,19 +132,23 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
     /// Runs the jobs of one notification (one SQS message, or the whole
     /// payload), every one of them; the first error, if any.
     async fn item(&self, item: Item, deadline: u64, outcomes: &mut Vec<Value>) -> Result<(), ProcessError> {
-        let objects = item.objects.map_err(|message| {
+        let subjects = item.subjects.map_err(|message| {
             warn!(message_id = item.message_id.as_deref(), error = %message, "undecodable notification");
             ProcessError::Notification(message)
         })?;
-        if objects.is_empty() {
-            info!(message_id = item.message_id.as_deref(), "notification names no new object (test event?)");
+        if subjects.is_empty() {
+            info!(message_id = item.message_id.as_deref(), "notification names nothing to do (test event?)");
         }
         let mut first_error: Option<ProcessError> = None;
-        for object in objects {
-            match self.process(&object, deadline).await {
-                Ok(outcome) => outcomes.push(json!({"object": object.uri(), "outcome": format!("{outcome:?}")})),
+        for subject in subjects {
+            let (what, result) = match subject {
+                Subject::Object(object) => (json!({"object": object.uri()}), self.process(&object, deadline).await),
+                Subject::Event(event) => (json!({"event": event.name()}), self.process_event(event, deadline).await),
+            };
+            match result {
+                Ok(outcome) => outcomes.push(json!({"subject": what, "outcome": format!("{outcome:?}")})),
                 Err(e) => {
-                    warn!(bucket = %object.bucket, key = %object.key, error = %e, retryable = e.retryable(), "processing failed");
+                    warn!(subject = e.subject(), error = %e, retryable = e.retryable(), "processing failed");
                     // The retryable one decides for the whole notification.
                     if first_error.as_ref().is_none_or(|f| !f.retryable() && e.retryable()) {
                         first_error = Some(e);
@@ -151,6 +157,11 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Processes one record that arrived on its own: the real-time job, exactly once.
+    pub async fn process_event(&self, event: TrailEvent, deadline: u64) -> Result<Handled, ProcessError> {
+        Job::Event(event).run(&self.ctx(deadline)).await
     }
 
     /// Processes one announced object: its job, exactly once.

@@ -7,9 +7,11 @@
 //! - [`handler`]: the thin dispatcher: an invocation decoded into jobs, each
 //!   run, the answer Lambda expects (`batchItemFailures` for SQS).
 //! - [`jobs`]: what an invocation can be asked to do, one module per job
-//!   (log file, digest file, dedup flush), each through the exactly-once
+//!   (log file, digest file, dedup flush, real-time event), each through the exactly-once
 //!   runner of [`trailwatch_aws::runner`].
 //! - [`envelope`]: decoding S3, EventBridge, SNS, SQS and CloudTrail notifications.
+//! - [`intake`]: CloudTrail records that arrive one by one (EventBridge's
+//!   CloudTrail events, CloudWatch Logs subscriptions): the real-time lane.
 //! - [`outcome`]: what handling came to, and the error that says whether a
 //!   retry helps.
 //! - [`keys`]: CloudTrail's public keys, cached for the digest job.
@@ -18,6 +20,7 @@
 pub mod config;
 pub mod envelope;
 pub mod handler;
+pub mod intake;
 pub mod jobs;
 pub mod keys;
 pub mod outcome;

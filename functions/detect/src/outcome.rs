@@ -18,6 +18,13 @@ pub enum Handled {
         alerts: usize,
         problems: u64,
     },
+    /// A record that arrived on its own: its findings, the alerts sent, and
+    /// the findings its log file alerted on already.
+    Event {
+        findings: u64,
+        alerts: usize,
+        covered: u64,
+    },
     /// A digest file, verified with the log files it lists.
     Verified {
         log_files: usize,

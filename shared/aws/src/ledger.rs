@@ -85,6 +85,15 @@ impl Marker {
             .collect()
     }
 
+    /// Whether an alert of `rule` was sent, or folded into a dedup window
+    /// (ids `<output>:<rule>|<principal>`, `fold:<rule>|<principal>`). One
+    /// only written down as intended may or may not have gone out.
+    pub fn settled_rule(&self, rule: &str) -> bool {
+        self.published.iter().any(|id| {
+            id.split_once(':').and_then(|(_, alert)| alert.strip_prefix(rule)).is_some_and(|rest| rest.starts_with('|'))
+        })
+    }
+
     /// Published or refused for good: not to be sent again.
     pub fn settled(&self, id: &str) -> bool {
         self.published.iter().any(|p| p == id) || self.rejected.iter().any(|r| r.id == id)

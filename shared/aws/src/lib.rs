@@ -16,6 +16,7 @@
 //! - [`runner`]: the exactly-once runner every job goes through (claim, work,
 //!   deliver, write, finish; the claim given back on every other way out),
 //!   and the errors that say whether a retry helps.
+//! - [`lanes`]: one alert per event and rule across lanes (real time, files).
 //! - [`ledger`]: the exactly-once ledger (claims, intents, outcomes) in the state bucket.
 //! - [`state`]: the state bucket's layout and statistics shards.
 //! - [`config`]: building SDK clients once at start-up.
@@ -24,6 +25,7 @@
 pub mod cloudtrail;
 pub mod config;
 pub mod flood;
+pub mod lanes;
 pub mod ledger;
 pub mod memory;
 pub mod output;

@@ -9,6 +9,7 @@
 //! flood/...                                        dedup windows and their folds (see `flood`)
 //! thresholds/...                                   threshold-rule counts across files (see `thresholds`)
 //! rate/<output>/<second>/<n>                       per-second send slots (see `rate`)
+//! lanes/<rule>/<event id>                          which job alerts on an event (see `lanes`)
 //! ```
 
 use serde::{Deserialize, Serialize};

@@ -178,6 +178,10 @@ fn required_names(expr: &Expr, name_slot: usize) -> Option<Vec<String>> {
     }
 }
 
+/// A rule, the event names it requires and the event sources it requires
+/// (`None`: not one of a list of literals).
+pub type Narrowing<'a> = (&'a Arc<Rule>, Option<Vec<String>>, Option<Vec<String>>);
+
 /// A rule set compiled for scanning. Build once, scan many files.
 pub struct Engine {
     table: Arc<PathTable>,
@@ -242,6 +246,15 @@ impl Engine {
     /// The rules that run.
     pub fn rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
         self.rules.iter().map(|r| &r.rule)
+    }
+
+    /// Each rule that runs, with the event names and the event sources it
+    /// requires (`None`: it can match without one of a list of literals):
+    /// what dispatch knows, for [`crate::realtime`].
+    pub fn narrowing(&self) -> Vec<Narrowing<'_>> {
+        let (names, sources) = (self.facts.slot(Fact::EventName), self.facts.slot(Fact::EventSource));
+        let required = |r: &CompiledRule, slot| required_names(r.pattern.expr(), slot);
+        self.rules.iter().map(|r| (&r.rule, required(r, names), required(r, sources))).collect()
     }
 
     /// Scans one log file (gzip or plain). `source` names it in findings and

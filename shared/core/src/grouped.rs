@@ -139,6 +139,31 @@ impl Grouped {
             .collect();
     }
 
+    /// The (rule, event id) of each finding of the groups that kept every
+    /// finding they count: the ones another lane may have alerted on
+    /// already, one by one. A larger group is a burst: it alerts as a whole.
+    pub fn known_events(&self) -> Vec<(String, String)> {
+        let complete = self.groups.iter().filter(|g| g.count == g.samples.len() as u64);
+        complete.flat_map(|g| g.samples.iter().filter_map(|f| Some((f.rule.id.clone(), f.event_id.clone()?)))).collect()
+    }
+
+    /// Drops the findings whose (rule, event id) `covered` holds (another
+    /// lane alerted on them), and the groups left empty; how many it dropped.
+    pub fn drop_events(&mut self, covered: &[(String, String)]) -> u64 {
+        let mut dropped = 0;
+        for group in self.groups.iter_mut().filter(|g| g.count == g.samples.len() as u64) {
+            let before = group.samples.len();
+            group.samples.retain(|f| {
+                !f.event_id.as_ref().is_some_and(|id| covered.iter().any(|(r, e)| *r == f.rule.id && e == id))
+            });
+            let gone = (before - group.samples.len()) as u64;
+            group.count -= gone;
+            dropped += gone;
+        }
+        self.retain(|g| !g.samples.is_empty());
+        dropped
+    }
+
     /// How many findings are kept in full (for tests of the caps).
     pub fn kept(&self) -> usize {
         self.groups.iter().map(|g| g.samples.len()).sum()
@@ -189,6 +214,31 @@ mod tests {
     use super::*;
     use crate::engine::{Engine, EngineOptions};
     use crate::rule::RuleSet;
+
+    /// GIVEN one principal's three root sign-ins, one alerted by another
+    /// lane WHEN it is dropped THEN the group counts two; dropping the rest
+    /// drops the group.
+    #[test]
+    fn events_another_lane_covered_are_dropped() {
+        let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+        let record = |id: &str| {
+            format!(
+                r#"{{"eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","userIdentity":{{"type":"Root","arn":"arn:aws:iam::123456789012:root"}},"responseElements":{{"ConsoleLogin":"Success"}},"eventID":"{id}"}}"#
+            )
+        };
+        let file = format!("{{\"Records\":[{},{},{}]}}", record("a"), record("b"), record("c"));
+        let mut grouped = Grouped::new(AlertLimits::default());
+        engine.scan("f.json", std::io::Cursor::new(file.into_bytes()), &mut grouped);
+        let known = grouped.known_events();
+        let rule = known.first().expect("a root sign-in alerts").0.clone();
+        let mine = |ids: &[&str]| ids.iter().map(|id| (rule.clone(), id.to_string())).collect::<Vec<_>>();
+        assert!(mine(&["a", "b", "c"]).iter().all(|k| known.contains(k)));
+        let before = grouped.findings();
+        assert_eq!(grouped.drop_events(&mine(&["b"])), 1);
+        assert_eq!(grouped.findings(), before - 1);
+        assert_eq!(grouped.drop_events(&mine(&["a", "c"])), 2);
+        assert!(grouped.groups().iter().all(|g| g.first().rule.id != rule), "the group is gone");
+    }
 
     /// GIVEN 200,000 matching records by 5,000 principals WHEN grouped THEN
     /// every finding is counted and what is kept stays within the caps.

@@ -17,6 +17,7 @@
 //! - [`rule`]: rules, rule files, suppressions and the built-in catalogue.
 //! - [`digest`]: log file integrity: digest files, signatures, chains, log hashes.
 //! - [`engine`]: runs a rule set over a log file and reports findings.
+//! - [`realtime`]: which rules alert in real time, and their EventBridge pattern.
 //! - [`query`]: investigation: filters, columns and named reports over records.
 //! - [`record`]: the key facts of a record that findings and statistics use.
 //! - [`finding`]: what a match produces.
@@ -49,6 +50,7 @@ pub mod limits;
 pub mod pattern;
 pub mod query;
 pub mod reader;
+pub mod realtime;
 pub mod record;
 pub mod rule;
 pub mod selector;

@@ -3,7 +3,8 @@
 //!
 //! 1. **scan** the file as it streams from S3 (on a blocking thread),
 //!    grouping findings as they are found, with caps;
-//! 2. **fold** repeats: each (rule, principal, account) group either opens
+//! 2. **drop** what the real-time lane alerted on already
+//!    ([`super::cross_lane`]), then **fold** repeats: each (rule, principal, account) group either opens
 //!    its dedup window and alerts, or folds into the open window's follow-up
 //!    ([`trailwatch_aws::flood`]); folds are settled in the ledger entry, so
 //!    a retry counts them once;
@@ -16,23 +17,19 @@
 //! interrupted mid-stream is retried, never reported as a corrupt file.
 
 use tracing::{info, warn};
-use trailwatch_aws::flood::Admission;
-use trailwatch_aws::ports::{whole_body, Failure, FailureKind, ObjectStore};
+use trailwatch_aws::ports::{whole_body, FailureKind, ObjectStore};
 use trailwatch_aws::runner::{Batch, Held, Job, JobError, SideRecord, Work};
 use trailwatch_aws::state::{shard_key, ShardFile};
 use trailwatch_aws::thresholds::ThresholdStore;
-use trailwatch_core::alert::{alerts_for_groups, group_alert, threshold_alert, Alert, FileContext};
+use trailwatch_core::alert::{alerts_for_groups, threshold_alert, Alert, FileContext};
 use trailwatch_core::grouped::Grouped;
 use trailwatch_core::key::LogKey;
 use trailwatch_core::ScanSummary;
 
 use super::ctx::{run_once, Ctx};
+use super::{cross_lane, fold};
 use crate::envelope::ObjectRef;
 use crate::outcome::Handled;
-
-/// Groups per file that go through flood control (the most severe); the
-/// rest go to the file's overflow alert as before.
-const FLOOD_GROUPS: usize = 50;
 
 /// Processes one log file, exactly once.
 pub async fn run<S: ObjectStore + Clone + 'static>(
@@ -61,8 +58,8 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for LogFile<'_, S> {
         };
         let log = &self.log;
         let file = FileContext { source: &self.uri, account_id: Some(&log.account_id), region: Some(&log.region) };
-        let folded =
-            self.fold_repeats(held, &mut found, file).await.map_err(|f| JobError::call("dedup windows failed", f))?;
+        let covered = cross_lane::drop_covered(self.ctx, held, &mut found).await?;
+        let folded = fold::repeats(self.ctx, held, &mut found, file).await?;
         let mut alerts = alerts_for_groups(file, &found, summary.complete, self.ctx.limits);
         alerts.extend(self.threshold_alerts(&found).await?);
         info!(
@@ -74,6 +71,7 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for LogFile<'_, S> {
             problems = summary.problems,
             alerts = alerts.len(),
             folded,
+            covered,
             quiet = found.quiet_findings(),
             "scanned"
         );
@@ -124,42 +122,6 @@ impl<S: ObjectStore + Clone + 'static> LogFile<'_, S> {
             return Err(JobError::transient("reading the object was interrupted", p.to_string()));
         }
         Ok(Some((summary, found)))
-    }
-
-    /// Folds the groups whose dedup window is open (settled in the entry,
-    /// so a retry counts them once) and returns how many findings were
-    /// folded. What stays in `found` alerts now.
-    async fn fold_repeats(
-        &self,
-        held: &mut Held<'_, S>,
-        found: &mut Grouped,
-        file: FileContext<'_>,
-    ) -> Result<u64, Failure> {
-        let mut folded: Vec<(String, Option<String>)> = Vec::new();
-        let mut new_folds = Vec::new();
-        let mut folded_findings = 0;
-        for group in found.groups().into_iter().take(FLOOD_GROUPS) {
-            let alert = group_alert(file, group, self.ctx.limits);
-            let fold_id = format!("fold:{}", alert.id);
-            let first = group.first();
-            let admitted = !held.settled(&fold_id)
-                && self.ctx.flood.admit(&alert, &first.rule.title, file.source, trailwatch_aws::runner::now()).await?
-                    == Admission::First;
-            if !admitted {
-                folded_findings += group.count;
-                folded.push((first.rule.id.clone(), first.principal_arn.clone()));
-                if !held.settled(&fold_id) {
-                    new_folds.push(fold_id);
-                }
-            }
-        }
-        if !new_folds.is_empty() {
-            held.settle(&new_folds).await?;
-        }
-        if !folded.is_empty() {
-            found.retain(|g| !folded.contains(&(g.first().rule.id.clone(), g.first().principal_arn.clone())));
-        }
-        Ok(folded_findings)
     }
 
     /// Counts the file's threshold tallies across files; the alerts of the

@@ -6,12 +6,19 @@
 //! - [`log_file`]: a CloudTrail log file: scan, fold repeats, alert, shard.
 //! - [`digest`]: a digest file: verify it and the log files it lists.
 //! - [`flush`]: the schedule: the follow-ups of closed dedup windows.
+//! - [`event`]: one CloudTrail record that arrived on its own (the real-time lane).
+//!
+//! Shared steps: [`cross_lane`] (one alert per event and rule across lanes)
+//! and [`fold`] (repeats into dedup windows).
 //!
 //! A new job is a new module here and one arm of [`Job`].
 
+mod cross_lane;
 mod ctx;
 pub mod digest;
+pub mod event;
 pub mod flush;
+mod fold;
 pub mod log_file;
 
 use tracing::info;
@@ -20,6 +27,7 @@ use trailwatch_core::key::{classify_key, DigestKey, KeyKind, LogKey};
 
 pub use self::ctx::Ctx;
 use crate::envelope::ObjectRef;
+use crate::intake::TrailEvent;
 use crate::outcome::{Handled, ProcessError};
 
 /// One unit of work.
@@ -31,6 +39,8 @@ pub enum Job {
     Digest(ObjectRef, DigestKey),
     /// The schedule: send the follow-ups of closed dedup windows.
     Flush,
+    /// A CloudTrail record that arrived on its own.
+    Event(TrailEvent),
     /// Nothing to do for this object, and why.
     Skip(ObjectRef, &'static str),
 }
@@ -51,6 +61,7 @@ impl Job {
         match self {
             Job::LogFile(object, _) | Job::Digest(object, _) | Job::Skip(object, _) => object.uri(),
             Job::Flush => "dedup windows".into(),
+            Job::Event(event) => event.name(),
         }
     }
 
@@ -63,6 +74,7 @@ impl Job {
             Job::Flush => flush::run(ctx)
                 .await
                 .map(|f| Handled::Flushed { follow_ups: f.follow_ups, folded_events: f.folded_events }),
+            Job::Event(event) => event::run(ctx, event).await,
             Job::Skip(object, reason) => {
                 info!(bucket = %object.bucket, key = %object.key, reason, "skipped");
                 Ok(Handled::Skipped(reason))

@@ -2,6 +2,7 @@
 //! own binary; linking one instead of several saves minutes on a clean
 //! build).
 
+mod cross_lane;
 mod exactly_once;
 mod handler;
 mod integrity;

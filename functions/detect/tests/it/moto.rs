@@ -28,18 +28,25 @@ fn detector(moto: &Moto, topic_arn: &str) -> Detector<S3Store> {
     Detector::new(Arc::new(engine), S3Store::new(moto.s3()), SnsSink::new(moto.sns(), topic_arn), STATE)
 }
 
+/// The emulator with the log and state buckets, and a topic whose messages
+/// land on a queue.
+async fn emulator(topic: &str) -> (Moto, String, String) {
+    let moto = Moto::start().await;
+    for bucket in [LOGS, STATE] {
+        moto.s3().create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let (topic_arn, queue_url) = moto.topic_with_queue(topic).await;
+    (moto, topic_arn, queue_url)
+}
+
 fn attribute<'a>(message: &'a Value, name: &str) -> &'a str {
     message["MessageAttributes"][name]["Value"].as_str().unwrap_or_default()
 }
 
 #[tokio::test]
 async fn alerts_reach_subscribers_exactly_once_through_real_s3_and_sns() {
-    let moto = Moto::start().await;
+    let (moto, topic_arn, queue_url) = emulator("trailwatch-alerts").await;
     let s3 = moto.s3();
-    for bucket in [LOGS, STATE] {
-        s3.create_bucket().bucket(bucket).send().await.unwrap();
-    }
-    let (topic_arn, queue_url) = moto.topic_with_queue("trailwatch-alerts").await;
     let mut event: Value = serde_json::from_slice(&repo("events/s3-put-moto.json")).unwrap();
     let key = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_string();
     let file = key.rsplit('/').next().unwrap();
@@ -97,12 +104,7 @@ async fn alerts_reach_subscribers_exactly_once_through_real_s3_and_sns() {
 
 #[tokio::test]
 async fn missing_objects_and_non_logs_are_skipped_not_failed() {
-    let moto = Moto::start().await;
-    let s3 = moto.s3();
-    for bucket in [LOGS, STATE] {
-        s3.create_bucket().bucket(bucket).send().await.unwrap();
-    }
-    let (topic_arn, queue_url) = moto.topic_with_queue("alerts").await;
+    let (moto, topic_arn, queue_url) = emulator("alerts").await;
     let working = detector(&moto, &topic_arn);
     // The object in the notification was never uploaded.
     let event: Value = serde_json::from_slice(&repo("events/s3-put.json")).unwrap();
@@ -126,12 +128,8 @@ async fn a_tampered_log_file_raises_a_critical_alert_through_real_s3_and_sns() {
     use trailwatch_core::digest::forge::{ChainWriter, Signer};
     use trailwatch_detect::keys::KeyCache;
 
-    let moto = Moto::start().await;
+    let (moto, topic_arn, queue_url) = emulator("integrity-alerts").await;
     let s3 = moto.s3();
-    for bucket in [LOGS, STATE] {
-        s3.create_bucket().bucket(bucket).send().await.unwrap();
-    }
-    let (topic_arn, queue_url) = moto.topic_with_queue("integrity-alerts").await;
     let signer = Signer::new(41);
     let mut w = ChainWriter::new(&signer, LOGS, "123456789012", "eu-west-1", Some("o-a1b2c3d4e5"));
     let record = r#"{"eventName":"StopLogging","eventTime":"2026-11-20T09:05:06Z"}"#;
@@ -179,4 +177,39 @@ async fn a_tampered_log_file_raises_a_critical_alert_through_real_s3_and_sns() {
     assert!(moto.drain(&queue_url).await.is_empty());
     let listed = s3.list_objects_v2().bucket(STATE).prefix("integrity/").send().await.unwrap();
     assert_eq!(listed.contents().len(), 2, "a record per verified digest");
+}
+
+/// GIVEN the root sign-in through EventBridge (a topic that fails first,
+/// then works) WHEN its log file lands THEN the sign-in's alert reached the
+/// queue once, from the real-time lane, and the file still alerts on its
+/// other events; the claims live in real S3 under `lanes/`.
+#[tokio::test]
+async fn the_real_time_lane_and_the_file_alert_once_through_real_s3_and_sns() {
+    let (moto, topic_arn, queue_url) = emulator("trailwatch-alerts").await;
+    let s3 = moto.s3();
+    let event: Value = serde_json::from_slice(&repo("events/eventbridge-root-signin.json")).unwrap();
+    let broken = detector(&moto, "arn:aws:sns:us-east-1:123456789012:no-such-topic");
+    assert!(broken.handle(&event, FAR).await.is_err(), "the fault between the lanes");
+    let working = detector(&moto, &topic_arn);
+    working.handle(&event, FAR).await.unwrap();
+    let realtime = moto.drain(&queue_url).await;
+    let root = |m: &&Value| attribute(m, "rule") == "root-console-login";
+    assert_eq!(realtime.iter().filter(root).count(), 1, "the sign-in in real time");
+    let sent = realtime.iter().find(root).and_then(|m| m["Message"].as_str()).unwrap_or_default();
+    assert!(sent.contains("09:05:06"), "the alert lists the sign-in's time: {sent}");
+
+    let notice: Value = serde_json::from_slice(&repo("events/s3-put-moto.json")).unwrap();
+    let key = notice["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_string();
+    let file = key.rsplit('/').next().unwrap();
+    let body = ByteStream::from(repo(&format!("events/cloudtrail/{file}")));
+    s3.put_object().bucket(LOGS).key(&key).body(body).send().await.unwrap();
+    working.handle(&notice, FAR).await.unwrap();
+    let from_file = moto.drain(&queue_url).await;
+    assert!(!from_file.is_empty(), "the file's other findings alert");
+    for m in from_file.iter().filter(root) {
+        let body = m["Message"].as_str().unwrap_or_default();
+        assert!(!body.contains("09:05:06"), "the real-time sign-in is not alerted again: {body}");
+    }
+    let claims = s3.list_objects_v2().bucket(STATE).prefix("lanes/").send().await.unwrap();
+    assert!(claims.key_count().unwrap_or_default() > 0, "claims in the state bucket");
 }

@@ -88,6 +88,12 @@ impl<S: ObjectStore> Held<'_, S> {
         self.entry.marker.settled(id)
     }
 
+    /// The entry's key in the state bucket: names this job to the other lane
+    /// ([`crate::lanes`]).
+    pub fn entry_key(&self) -> &str {
+        self.entry.key()
+    }
+
     /// Records `ids` as settled, so that a retry does not count them again.
     pub async fn settle(&mut self, ids: &[String]) -> Result<(), Failure> {
         self.ledger.record(self.entry, ids, &[]).await
