@@ -12,6 +12,12 @@
 //!   row is held for sorting, each value cut at 2 KiB;
 //! - `scan` text output: every finding is held to print the most severe
 //!   first, each field cut at 2 KiB.
+//!
+//! Then, on generated ordinary logs of 50,000 and 500,000 records (the
+//! synthetic generator, half of the records matching some rule), `scan
+//! --format jsonl` printing every finding of every severity: memory must not
+//! grow with the number of matches (threshold tallies are capped: 10,000 keys,
+//! 1,000 distinct values and 5 sample events each).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -39,6 +45,31 @@ fn data_file() -> PathBuf {
         text.push_str("]}");
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text).expect("write bench file");
+        std::fs::rename(&tmp, &path).expect("rename bench file");
+    }
+    path
+}
+
+/// A generated log file of `records` ordinary records (gzip), written once.
+fn generated_file(records: usize) -> PathBuf {
+    use std::io::Write;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
+    std::fs::create_dir_all(&dir).expect("bench data dir");
+    let path = dir.join(format!("123456789012_CloudTrail_us-east-1_20261120T0910Z_Generated{records}.json.gz"));
+    if !path.exists() {
+        let tmp = path.with_extension("tmp");
+        let file = std::fs::File::create(&tmp).expect("bench file");
+        let mut gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::fast());
+        let mut generator = trailwatch_core::synth::Generator::new(20261120);
+        gz.write_all(br#"{"Records":["#).expect("write");
+        for i in 0..records {
+            if i > 0 {
+                gz.write_all(b",").expect("write");
+            }
+            serde_json::to_writer(&mut gz, &generator.record()).expect("write");
+        }
+        gz.write_all(b"]}").expect("write");
+        gz.finish().expect("gzip").flush().expect("flush");
         std::fs::rename(&tmp, &path).expect("rename bench file");
     }
     path
@@ -104,5 +135,16 @@ fn main() {
             kib as f64 / 1024.0,
             (RECORDS * per_record) as f64 / (1 << 20) as f64
         );
+    }
+
+    println!();
+    println!("`scan --format jsonl`, every finding of every severity printed, on generated logs");
+    println!();
+    println!("| records | peak RSS |");
+    println!("|---:|---:|");
+    for records in [50_000, 500_000] {
+        let path = generated_file(records);
+        let kib = peak_rss_kib(&["scan", path.to_str().expect("UTF-8 path"), "--format", "jsonl", "--quiet"]);
+        println!("| {records} | {:.1} MiB |", kib as f64 / 1024.0);
     }
 }
