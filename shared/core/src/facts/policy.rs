@@ -334,48 +334,42 @@ pub(crate) fn account_of(text: &str) -> Option<String> {
         return Some(text.to_string());
     }
     let account = text.strip_prefix("arn:")?.split(':').nth(3)?;
-    (is_account_id(account) || account.contains('*')).then(|| {
-        if account.contains('*') {
-            "*".into()
-        } else {
-            account.to_string()
-        }
-    })
+    if account.contains('*') {
+        Some("*".into())
+    } else {
+        is_account_id(account).then(|| account.to_string())
+    }
 }
 
 /// Lambda `AddPermission`: `principal`, narrowed by the request's source
 /// account, source ARN or organization (an IAM-authenticated function URL
 /// narrows nothing: any account's signed callers may use a `*` grant).
 fn lambda_grant(ctx: &Context<'_>, request: &Value, reached: &mut Reached) {
-    let Some(text) = text_of(request.get("principal")) else { return };
-    let mut condition = serde_json::Map::new();
-    for (field, key) in [
-        ("sourceAccount", "aws:SourceAccount"),
-        ("sourceArn", "aws:SourceArn"),
-        ("principalOrgID", "aws:PrincipalOrgID"),
-        ("organizationId", "aws:PrincipalOrgID"),
-    ] {
-        if let Some(value) = text_of(request.get(field)) {
-            condition.insert(key.to_string(), Value::String(value));
-        }
-    }
-    let narrowing = Narrowing::of(Some(&serde_json::json!({ "StringEquals": condition })));
-    reached.conditions.extend(narrowing.keys.iter().cloned());
-    principal(ctx, "AWS", &text, &narrowing, reached);
+    let tests = [
+        ("aws:SourceAccount", text_of(request.get("sourceAccount"))),
+        ("aws:SourceArn", text_of(request.get("sourceArn"))),
+        ("aws:PrincipalOrgID", text_of(request.get("principalOrgID"))),
+        ("aws:PrincipalOrgID", text_of(request.get("organizationId"))),
+    ];
+    request_field_grant(ctx, request, &tests, reached);
 }
 
 /// EventBridge `PutPermission`: `principal` (`*` or an account), narrowed by
 /// `condition: {type, key: aws:PrincipalOrgID, value}`.
 fn event_bus_grant(ctx: &Context<'_>, request: &Value, reached: &mut Reached) {
-    let Some(text) = text_of(request.get("principal")) else { return };
     let condition = request.get("condition");
-    let mut tests = serde_json::Map::new();
-    if let (Some(key), Some(value)) =
-        (text_of(condition.and_then(|c| c.get("key"))), text_of(condition.and_then(|c| c.get("value"))))
-    {
-        tests.insert(key, Value::String(value));
-    }
-    let narrowing = Narrowing::of(Some(&serde_json::json!({ "StringEquals": tests })));
+    let key = text_of(condition.and_then(|c| c.get("key"))).unwrap_or_default();
+    request_field_grant(ctx, request, &[(key.as_str(), text_of(condition.and_then(|c| c.get("value"))))], reached);
+}
+
+/// A grant written as request fields: `principal`, narrowed by the given
+/// condition tests (key, value when the request has it), read as a
+/// statement's `StringEquals` would be.
+fn request_field_grant(ctx: &Context<'_>, request: &Value, tests: &[(&str, Option<String>)], reached: &mut Reached) {
+    let Some(text) = text_of(request.get("principal")) else { return };
+    let condition: serde_json::Map<String, Value> =
+        tests.iter().filter_map(|(key, value)| Some((key.to_string(), Value::String(value.clone()?)))).collect();
+    let narrowing = Narrowing::of(Some(&serde_json::json!({ "StringEquals": condition })));
     reached.conditions.extend(narrowing.keys.iter().cloned());
     principal(ctx, "AWS", &text, &narrowing, reached);
 }
