@@ -4,10 +4,10 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use trailwatch_core::engine::{Collect, EngineOptions};
+use trailwatch_core::engine::{Each, EngineOptions};
 use trailwatch_core::rule::{Examples, Rule};
 use trailwatch_core::text::printable;
-use trailwatch_core::{Engine, ErrorKind, Pattern, RuleSet, ScanSink, Severity};
+use trailwatch_core::{Engine, ErrorKind, Finding, Pattern, RuleSet, ScanSink, Severity};
 
 use crate::exit::Exit;
 use crate::{inputs, render};
@@ -47,26 +47,31 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<Exit> {
     let (mut records, mut matches, mut problems) = (0, 0, 0);
     for path in inputs::collect(paths)? {
         let name = path.display().to_string();
-        let mut sink = Collect::default();
+        let mut written = Ok(());
+        let mut sink = Each {
+            finding: |f: Finding| {
+                matches += 1;
+                if written.is_ok() {
+                    written = writeln!(
+                        out,
+                        "{}  {}  {} record {}",
+                        printable(f.event_id.as_deref().unwrap_or("-"), 200),
+                        printable(f.event_name.as_deref().unwrap_or("-"), 200),
+                        printable(&f.file, 500),
+                        f.record_index
+                    );
+                }
+            },
+            problem: |p: trailwatch_core::Error| {
+                eprintln!("{}", render::problem(&p));
+                problems += 1;
+            },
+        };
         match File::open(&path) {
             Ok(file) => records += engine.scan(&name, file, &mut sink).records,
             Err(e) => sink.problem(trailwatch_core::Error::new(ErrorKind::Io(e.to_string())).in_source(&name)),
         }
-        for f in &sink.findings {
-            writeln!(
-                out,
-                "{}  {}  {} record {}",
-                printable(f.event_id.as_deref().unwrap_or("-"), 200),
-                printable(f.event_name.as_deref().unwrap_or("-"), 200),
-                printable(&f.file, 500),
-                f.record_index
-            )?;
-        }
-        matches += sink.findings.len();
-        for p in &sink.problems {
-            eprintln!("{}", render::problem(p));
-        }
-        problems += sink.problems.len();
+        written?;
     }
     writeln!(out, "{matches} of {records} records match")?;
     Ok(Exit::problems(problems as u64))

@@ -8,7 +8,7 @@ use trailwatch_core::alert::threshold_alert;
 use trailwatch_core::alert::Alert;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::limits::{self, MAX_HELD_BYTES};
-use trailwatch_core::tally::Tallies;
+use trailwatch_core::tally::{Tallies, Tally};
 use trailwatch_core::text::json_safe;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
@@ -98,11 +98,13 @@ impl<W: Write> ScanSink for Printer<W> {
     }
 }
 
-/// The threshold alerts the scanned files add up to, across every file.
+/// The threshold alerts the scanned files add up to, across every file,
+/// by rule, values and window.
 fn thresholds_reached(set: &RuleSet, tallies: &Tallies) -> Vec<Alert> {
-    tallies
-        .tallies
-        .values()
+    let mut reached: Vec<&Tally> = tallies.tallies.values().collect();
+    reached.sort_by(|a, b| (&a.rule, &a.key, a.window_start).cmp(&(&b.rule, &b.key, b.window_start)));
+    reached
+        .into_iter()
         .filter_map(|t| {
             let rule = set.all_rules().iter().find(|r| r.id == t.rule)?;
             let threshold = rule.threshold.as_ref()?;
@@ -162,6 +164,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
         return Err(e).context("writing findings");
     }
     let reached = thresholds_reached(&set, &printer.tallies);
+    if let Some(note) = printer.tallies.dropped_note() {
+        eprintln!("{note}");
+    }
     for alert in &reached {
         let _ = match args.format {
             Format::Text => printer.out.write_all(render::threshold(alert).as_bytes()),

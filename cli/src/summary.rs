@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::Write as _;
 
 use anyhow::{bail, Context};
-use trailwatch_core::engine::{Collect, EngineOptions};
+use trailwatch_core::engine::{Each, EngineOptions};
 use trailwatch_core::key::parse_log_file_name;
 use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
 use trailwatch_core::{Engine, StatsShard};
@@ -74,12 +74,15 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
                 continue;
             }
         };
-        let mut sink = Collect::default();
+        // Findings are counted in the statistics; none is kept.
+        let mut sink = Each {
+            finding: |_| {},
+            problem: |p| {
+                eprintln!("{}", show::problem(&p));
+                problems += 1;
+            },
+        };
         let summary = engine.scan(&source, file, &mut sink);
-        for p in &sink.problems {
-            eprintln!("{}", show::problem(p));
-        }
-        problems += sink.problems.len();
         if !summary.complete {
             incomplete.push(source.clone());
         }

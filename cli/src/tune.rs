@@ -72,10 +72,39 @@ struct RuleTally {
     alert: bool,
     grade: Grade,
     findings: u64,
-    times: HashMap<(String, String), Vec<i64>>,
+    times: HashMap<(String, String), Times>,
     principals: BTreeMap<String, u64>,
     agents: BTreeMap<String, u64>,
     ips: BTreeMap<String, u64>,
+}
+
+/// One key's match times. Memory stays flat however many matches a key
+/// has: past [`EXACT_TIMES`], times are kept to the minute (dedup windows are
+/// whole minutes, so a message count can move only where a window closes
+/// inside a minute), each minute once.
+#[derive(Default)]
+struct Times {
+    list: Vec<i64>,
+    /// The length at which the list is folded next.
+    fold_at: usize,
+}
+
+/// Match times one key keeps to the second.
+const EXACT_TIMES: usize = 1_024;
+
+impl Times {
+    fn push(&mut self, at: i64) {
+        self.list.push(at);
+        if self.list.len() >= self.fold_at.max(EXACT_TIMES) {
+            for t in &mut self.list {
+                *t = t.div_euclid(60) * 60;
+            }
+            self.list.sort_unstable();
+            self.list.dedup();
+            // Folded again only once it has doubled: each fold pays for itself.
+            self.fold_at = self.list.len() * 2;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -186,6 +215,9 @@ fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch
     let _ = writeln!(out, "{:<46} {:<8} {:>9} {:>11}  grade", "rule", "severity", "findings", "alerts/day");
     let mut proposals = String::new();
     let tallies = &tuner.tallies;
+    if let Some(note) = tallies.dropped_note() {
+        eprintln!("{note}");
+    }
     let mut rows: Vec<(&String, &mut RuleTally)> = tuner.rules.iter_mut().collect();
     rows.sort_by_key(|(id, t)| (!t.alert, std::cmp::Reverse(t.severity), (*id).clone()));
     for (id, t) in rows {
@@ -193,7 +225,7 @@ fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch
         let threshold = rules.get(id.as_str()).and_then(|r| r.threshold.as_ref());
         let sent: u64 = match threshold {
             Some(th) => tallies.tallies.values().filter(|x| &x.rule == id && x.measure(th) >= th.count).count() as u64,
-            None => t.times.values_mut().map(|times| dedup_messages(times, window)).sum(),
+            None => t.times.values_mut().map(|times| dedup_messages(&mut times.list, window)).sum(),
         };
         let mode = t.grade.as_str();
         let per_day = if t.alert { format!("{:.1}", sent as f64 / days) } else { "-".into() };
@@ -235,6 +267,20 @@ fn report(tuner: &mut Tuner, args: &TuneArgs, rules: &BTreeMap<&str, &trailwatch
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_with_a_match_every_second_for_a_day_keeps_minutes_and_the_same_message_count() {
+        let mut times = Times::default();
+        let mut exact: Vec<i64> = (0..86_400).collect();
+        for &t in &exact {
+            times.push(t);
+        }
+        // At most twice the minutes of the day (folded again when it doubles).
+        assert!(times.list.len() <= (2 * 1_440).max(EXACT_TIMES), "{} times kept", times.list.len());
+        // An alert and a follow-up per hour, whichever way the times are kept.
+        assert_eq!(dedup_messages(&mut times.list, 3600), dedup_messages(&mut exact, 3600));
+        assert_eq!(dedup_messages(&mut exact, 3600), 48);
+    }
 
     #[test]
     fn only_strict_role_arns_become_suppressions() {

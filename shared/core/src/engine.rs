@@ -44,6 +44,22 @@ impl ScanSink for Collect {
     }
 }
 
+/// A sink that hands each finding and each problem to a closure as it
+/// comes, keeping nothing (memory stays flat however many match).
+pub struct Each<F, P> {
+    pub finding: F,
+    pub problem: P,
+}
+
+impl<F: FnMut(Finding), P: FnMut(Error)> ScanSink for Each<F, P> {
+    fn finding(&mut self, finding: Finding) {
+        (self.finding)(finding)
+    }
+    fn problem(&mut self, error: Error) {
+        (self.problem)(error)
+    }
+}
+
 /// What one scan did.
 #[derive(Debug, Clone, Default)]
 pub struct ScanSummary {

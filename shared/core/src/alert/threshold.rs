@@ -17,8 +17,9 @@ use crate::threshold::GroupField;
 pub fn threshold_alert(rule: &Rule, tally: &Tally, source: &str) -> Option<Alert> {
     let threshold = rule.threshold.as_ref()?;
     let measure = tally.measure(threshold);
+    let or_more = if tally.distinct_capped { " or more" } else { "" };
     let what = match threshold.distinct {
-        Some(d) => format!("{measure} distinct {} values", d.name()),
+        Some(d) => format!("{measure}{or_more} distinct {} values", d.name()),
         None => format!("{measure} matches"),
     };
     let by: Vec<String> =
@@ -54,8 +55,12 @@ pub fn threshold_alert(rule: &Rule, tally: &Tally, source: &str) -> Option<Alert
         by.join(", "),
         printable(&threshold.window, 40)
     );
-    let _ =
-        writeln!(details, "Window: from {start}; {} matches, {} distinct values", tally.count, tally.distinct.len());
+    let _ = writeln!(
+        details,
+        "Window: from {start}; {} matches, {}{or_more} distinct values",
+        tally.count,
+        tally.distinct.len()
+    );
     alert.details = details;
     alert.tags = rule.tags.clone();
     alert.origin = rule.origin.clone();
