@@ -4,6 +4,7 @@
 //! twice, runs once:
 //!
 //! 1. **scan** the record with the same engine as a file (`{"Records":[record]}`);
+//!    one with no finding ends there, before the ledger;
 //! 2. **claim** its findings across lanes ([`super::cross_lane`]): what its
 //!    log file alerted on already is dropped, and its file will drop what
 //!    this job alerts on;
@@ -39,6 +40,12 @@ pub const EVENTS: &str = "_events";
 /// Processes one record that arrived on its own, exactly once.
 pub async fn run<S: ObjectStore + Clone + 'static>(ctx: &Ctx<'_, S>, event: TrailEvent) -> Result<Handled, JobError> {
     let job = Event { ctx, source: event.name(), event };
+    // A record no rule matches has nothing to send: it costs no ledger
+    // entry (a log group's subscription brings every event of the trail).
+    if job.scan().is_ok_and(|found| found.findings() == 0) {
+        info!(event = %job.event.id, lane = job.event.lane.as_str(), "no findings");
+        return Ok(Handled::Event { findings: 0, alerts: 0, covered: 0 });
+    }
     match ctx.runner.run(Ticket::new(EVENTS, &job.event.id, ctx.deadline), &job).await? {
         Ran::Duplicate => {
             info!(event = %job.event.id, lane = job.event.lane.as_str(), "already processed; duplicate event");
