@@ -86,8 +86,8 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for Event<'_, S> {
     }
 }
 
-/// The event's shard: the time to alert of what was sent (nothing when
-/// nothing was), filed by the hour it was sent.
+/// The event's shard: the time to alert of what was sent and the count of
+/// what an output refused (nothing when neither), filed by the hour it was sent.
 fn time_to_alert(
     timing: &Timing,
     settled: &Marker,
@@ -96,9 +96,8 @@ fn time_to_alert(
     source: String,
 ) -> Result<Vec<SideRecord>, JobError> {
     let sent = now();
-    let mut stats = StatsShard::default();
-    stats.time_to_alert = timing.measure(settled, sent);
-    if stats.time_to_alert.is_empty() {
+    let stats = StatsShard { time_to_alert: timing.measure(settled, sent), ..StatsShard::default() };
+    if stats.time_to_alert.is_empty() && settled.rejected.is_empty() {
         return Ok(Vec::new());
     }
     let at = time::OffsetDateTime::from_unix_timestamp(sent as i64).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
