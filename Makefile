@@ -52,12 +52,14 @@ detections:
 fuzz-check:
 	CARGO_TARGET_DIR=target/fuzz $(CARGO) check --locked --manifest-path shared/fuzz/Cargo.toml
 
-## The SAM template and log-archive.yaml (an organization's log-archive account): both linters, the security assertions, then checkov
+## The SAM template, log-archive.yaml (an organization's log-archive account) and forwarder.yaml (the real-time lane's
+## forwarder for other regions and accounts): both linters, the security assertions, then checkov
 ## (its accepted findings are listed, with reasons, in functions/local/checkov-accepted.yaml).
 template-check: venv venv-scan
-	$(TOOLS_ENV) cfn-lint template.yaml log-archive.yaml
+	$(TOOLS_ENV) cfn-lint template.yaml log-archive.yaml forwarder.yaml
 	$(TOOLS_ENV) sam validate --lint --template template.yaml
 	$(TOOLS_ENV) sam validate --lint --template log-archive.yaml
+	$(TOOLS_ENV) sam validate --lint --template forwarder.yaml
 	$(VENV)/bin/python functions/local/check_template.py
 	$(VENV_SCAN)/bin/python functions/local/scan_template.py $(VENV_SCAN)/bin/checkov
 
@@ -93,7 +95,9 @@ invoke-summary: venv venv-lambda
 	$(VENV)/bin/python functions/local/run.py invoke-summary
 
 ## What the template creates, locally: moto server, buckets, topics, a
-## subscribed queue; every sample log through detect, then summary.
+## subscribed queue; every sample log through detect; the real-time lane
+## (EventBridge and CloudWatch Logs deliveries, then their log file, with
+## the time to alert of each lane); then summary.
 local: venv venv-lambda
 	$(VENV)/bin/python functions/local/run.py all
 

@@ -7,7 +7,8 @@ queue; alarms on errors, throttles and dead letters notify the alert topic;
 the trail is multi-region with log file validation. The same storage checks
 hold for log-archive.yaml; an organization trail is scoped to its
 organization; data events never include trailwatch's own buckets and
-functions (no feedback loop)."""
+functions (no feedback loop); the real-time lane's buses, forwarder.yaml
+and the CloudWatch Logs intake are scoped (realtime.py)."""
 import json
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import yaml
 
 import organization
+import realtime
 
 
 class Loader(yaml.SafeLoader):
@@ -134,6 +136,9 @@ for name, rule in of_type("AWS::Events::Rule").items():
 archive = load("log-archive.yaml")["Resources"]
 storage(archive)
 organization.check_all(check, resources, archive, statements)
+fwd = load("forwarder.yaml")["Resources"]
+storage(fwd)
+realtime.check_all(check, resources, fwd, (Path(__file__).resolve().parents[2] / "forwarder.yaml").read_text(), statements)
 
 alarms = of_type("AWS::CloudWatch::Alarm").values()
 for metric in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible"):

@@ -14,7 +14,13 @@ each webhook signature and prints what arrived. Everything stops at the end.
   run.py invoke-summary   the detection function for every sample log, its
                           flush of the dedup windows once they have closed,
                           then the summary function with events/schedule.json
-  run.py all              the same (what `make local` runs)
+  run.py all              the same, and between the flush and the summary
+                          the real-time lane (lanes.py): a root sign-in
+                          through EventBridge, a CreateUser through a
+                          CloudWatch Logs subscription, then their log file
+                          (alerting only on the event EventBridge missed),
+                          with the time to alert of each lane; then the
+                          summary of today too (what `make local` runs)
 """
 import hashlib
 import hmac
@@ -31,6 +37,8 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+
+import lanes
 
 ROOT = Path(__file__).resolve().parents[2]
 # The local run's dedup window, in minutes (deployed: 60), with no flush
@@ -157,11 +165,16 @@ def main():
                 sys.exit(f"invoke failed: {out.stdout}{out.stderr}")
         if mode in ("invoke-summary", "all"):
             flush(cargo_lambda, watch_port, env)
+            if mode == "all":
+                print_messages(sqs, queue)
+                lanes.run(lambda payload: invoke(cargo_lambda, watch_port, env, "detect", payload), s3, sqs, queue, LOGS,
+                          s3_event)
             print("invoking summary with events/schedule.json", file=sys.stderr)
-            out = subprocess.run(cargo_lambda + ["invoke", "summary", "-P", str(watch_port), "--data-file", "events/schedule.json"],
-                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-            if out.returncode != 0:
-                sys.exit(f"invoke failed: {out.stdout}{out.stderr}")
+            invoke(cargo_lambda, watch_port, env, "summary", json.loads((ROOT / "events" / "schedule.json").read_text()))
+            if mode == "all":
+                today = lanes.schedule_for_today()
+                print(f"invoking summary for today (time {today['time']}): the time to alert per lane", file=sys.stderr)
+                invoke(cargo_lambda, watch_port, env, "summary", today)
         print_messages(sqs, queue)
         print_received()
     finally:
@@ -171,6 +184,14 @@ def main():
             except ProcessLookupError:
                 pass
             p.wait(timeout=30)
+
+
+def invoke(cargo_lambda, watch_port, env, function, payload):
+    out = subprocess.run(cargo_lambda + ["invoke", function, "-P", str(watch_port), "--data-ascii", json.dumps(payload)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        sys.exit(f"invoke failed: {out.stdout}{out.stderr}")
+    return out.stdout
 
 
 def flush(cargo_lambda, watch_port, env):

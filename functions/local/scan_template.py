@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs checkov on template.yaml and log-archive.yaml and holds its findings to the accepted list
+"""Runs checkov on template.yaml, log-archive.yaml and forwarder.yaml and holds its findings to the accepted list
 (functions/local/checkov-accepted.yaml): any other finding fails, and so does
 an accepted entry that no longer fires.
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def main():
     checkov = sys.argv[1]
     out = subprocess.run(
-        [checkov, "-f", str(ROOT / "template.yaml"), "-f", str(ROOT / "log-archive.yaml"),
+        [checkov, "-f", str(ROOT / "template.yaml"), "-f", str(ROOT / "log-archive.yaml"), "-f", str(ROOT / "forwarder.yaml"),
          "--framework", "cloudformation", "-o", "json", "--quiet"],
         capture_output=True,
         text=True,

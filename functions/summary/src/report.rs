@@ -101,6 +101,10 @@ impl<S: ObjectStore> Reader<'_, S> {
                 merged.stats.merge(&shard.stats);
                 merged.rejected_alerts += shard.rejected_alerts;
                 merged.folded_findings += shard.folded_findings;
+                if shard.event_lane.is_some() {
+                    // A real-time event's times to alert: no log file.
+                    return;
+                }
                 if !shard.complete {
                     merged.incomplete.push(shard.source.clone());
                 }

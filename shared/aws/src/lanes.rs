@@ -34,7 +34,9 @@ pub fn claim_key(event_id: &str, rule: &str) -> String {
     format!("{LANES}{}/{}", escape(rule), escape(event_id))
 }
 
-fn escape(text: &str) -> String {
+/// `text` as one part of a state key: at most 200 bytes, anything but
+/// letters, digits, `-`, `_` and `.` escaped as `%XX`.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes().take(200) {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {

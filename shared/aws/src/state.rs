@@ -3,6 +3,7 @@
 //! ```text
 //! markers/<log bucket>/<log key>                  the ledger entry of each object (see `ledger`)
 //! shards/YYYY/MM/DD/HH/<log bucket>/<log key>.json the file's statistics (hour of the file name's time)
+//! shards/YYYY/MM/DD/HH/_events/<lane>/<event id>.json  a real-time event's times to alert (hour it was sent)
 //! summaries/<window>.json                          merged statistics of a summary window
 //! integrity/YYYY/MM/DD/HH/<log bucket>/<digest key>.json  what a verified digest vouched for (hour of its start)
 //! once/<what>.json                                 things told once (a conditional create decides)
@@ -36,7 +37,17 @@ pub fn shard_key(log: &LogKey, bucket: &str, key: &str) -> String {
     format!("{SHARDS}{}/{bucket}/{key}.json", log.hour_path())
 }
 
-/// A statistics shard with where it came from.
+/// The shard of a real-time event (`hour_path` is `YYYY/MM/DD/HH` of when
+/// its alerts were sent); the event id comes from a record, so it is
+/// escaped as lane claims are.
+pub fn event_shard_key(hour_path: &str, lane: &str, event_id: &str) -> String {
+    let (lane, id) = (crate::lanes::escape(lane), crate::lanes::escape(event_id));
+    format!("{SHARDS}{hour_path}/_events/{lane}/{id}.json")
+}
+
+/// A statistics shard with where it came from: a log file's, or a
+/// real-time event's (`event_lane` set: it holds the times to alert of the
+/// event's alerts only, and is no processed log file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardFile {
     /// `s3://bucket/key` of the log file.
@@ -54,4 +65,8 @@ pub struct ShardFile {
     /// Findings folded into a dedup window's follow-up instead of alerting.
     #[serde(default)]
     pub folded_findings: u64,
+    /// The lane of a real-time event's shard (`eventbridge`,
+    /// `cloudwatch-logs`); absent for a log file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_lane: Option<String>,
 }

@@ -151,6 +151,10 @@ pub struct StatsShard {
     pub findings: BTreeMap<String, RuleCounts>,
     /// Matches silenced by a suppression, by rule id.
     pub suppressed: Counts,
+    /// Time from event to alert, by lane (`file`, `eventbridge`,
+    /// `cloudwatch-logs`): filled where alerts are sent, not by a scan.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub time_to_alert: crate::latency::ByLane,
 }
 
 fn bump(counts: &mut Counts, key: &str) {
@@ -309,6 +313,9 @@ impl StatsShard {
             let mine = self.human_source_ips.entry(who.clone()).or_default();
             mine.extend(ips.iter().cloned());
             cap_ips(mine);
+        }
+        for (lane, times) in &other.time_to_alert {
+            self.time_to_alert.entry(lane.clone()).or_default().merge(times);
         }
         for (id, counts) in &other.findings {
             match self.findings.get_mut(id) {

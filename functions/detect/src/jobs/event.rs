@@ -4,25 +4,31 @@
 //! twice, runs once:
 //!
 //! 1. **scan** the record with the same engine as a file (`{"Records":[record]}`);
+//!    one with no finding ends there, before the ledger;
 //! 2. **claim** its findings across lanes ([`super::cross_lane`]): what its
 //!    log file alerted on already is dropped, and its file will drop what
 //!    this job alerts on;
 //! 3. **fold** repeats into dedup windows, as the file lane does;
-//! 4. the runner sends the alerts and marks the event done.
+//! 4. the runner sends the alerts, writes the event's time to alert (a shard
+//!    with that alone, [`super::timing`]) and marks the event done.
 //!
 //! Threshold rules are not counted here: a count needs every event, and
-//! the file has them all. Nor are statistics: the summary counts each event
-//! once, from its file.
+//! the file has them all. Nor are other statistics: the summary counts each
+//! event once, from its file.
 
 use std::io::Cursor;
 
 use tracing::info;
+use trailwatch_aws::ledger::Marker;
 use trailwatch_aws::ports::ObjectStore;
-use trailwatch_aws::runner::{Batch, Held, Job, JobError, Ran, Ticket, Work};
+use trailwatch_aws::runner::{now, Batch, Held, Job, JobError, Ran, SideRecord, Ticket, Work};
+use trailwatch_aws::state::{event_shard_key, ShardFile};
 use trailwatch_core::alert::{alerts_for_groups, FileContext};
 use trailwatch_core::grouped::Grouped;
+use trailwatch_core::StatsShard;
 
 use super::ctx::Ctx;
+use super::timing::Timing;
 use super::{cross_lane, fold};
 use crate::intake::TrailEvent;
 use crate::outcome::Handled;
@@ -34,6 +40,12 @@ pub const EVENTS: &str = "_events";
 /// Processes one record that arrived on its own, exactly once.
 pub async fn run<S: ObjectStore + Clone + 'static>(ctx: &Ctx<'_, S>, event: TrailEvent) -> Result<Handled, JobError> {
     let job = Event { ctx, source: event.name(), event };
+    // A record no rule matches has nothing to send: it costs no ledger
+    // entry (a log group's subscription brings every event of the trail).
+    if job.scan().is_ok_and(|found| found.findings() == 0) {
+        info!(event = %job.event.id, lane = job.event.lane.as_str(), "no findings");
+        return Ok(Handled::Event { findings: 0, alerts: 0, covered: 0 });
+    }
     match ctx.runner.run(Ticket::new(EVENTS, &job.event.id, ctx.deadline), &job).await? {
         Ran::Duplicate => {
             info!(event = %job.event.id, lane = job.event.lane.as_str(), "already processed; duplicate event");
@@ -67,8 +79,41 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for Event<'_, S> {
         let lag_seconds = found.groups().first().and_then(|g| lag(g.first().event_time.as_deref()?));
         info!(event = %self.event.id, lane = self.event.lane.as_str(), findings, covered, folded, alerts = alerts.len(), lag_seconds, "scanned");
         let handled = Handled::Event { findings, alerts: alerts.len(), covered };
-        Ok(Batch::new(alerts, handled).counting(1, findings).into())
+        let timing = Timing::of(self.ctx, self.event.lane.as_str(), &alerts);
+        let (lane, id, source) = (self.event.lane.as_str(), self.event.id.clone(), self.source.clone());
+        let batch = Batch::new(alerts, handled).counting(1, findings);
+        Ok(batch.writing_after(move |settled| time_to_alert(&timing, settled, lane, &id, source)).into())
     }
+}
+
+/// The event's shard: the time to alert of what was sent and the count of
+/// what an output refused (nothing when neither), filed by the hour it was sent.
+fn time_to_alert(
+    timing: &Timing,
+    settled: &Marker,
+    lane: &str,
+    id: &str,
+    source: String,
+) -> Result<Vec<SideRecord>, JobError> {
+    let sent = now();
+    let stats = StatsShard { time_to_alert: timing.measure(settled, sent), ..StatsShard::default() };
+    if stats.time_to_alert.is_empty() && settled.rejected.is_empty() {
+        return Ok(Vec::new());
+    }
+    let at = time::OffsetDateTime::from_unix_timestamp(sent as i64).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let hour = format!("{:04}/{:02}/{:02}/{:02}", at.year(), u8::from(at.month()), at.day(), at.hour());
+    let shard = ShardFile {
+        source,
+        account_id: String::new(),
+        region: String::new(),
+        time: String::new(),
+        complete: true,
+        stats,
+        rejected_alerts: settled.rejected.len() as u64,
+        folded_findings: 0,
+        event_lane: Some(lane.to_string()),
+    };
+    Ok(vec![SideRecord::json(event_shard_key(&hour, lane, id), "time-to-alert shard", &shard)?])
 }
 
 impl<S> Event<'_, S> {

@@ -10,7 +10,8 @@
 //!    a retry counts them once;
 //! 3. **count** threshold rules across files ([`trailwatch_aws::thresholds`]);
 //! 4. the runner sends the alerts, then writes the file's **statistics
-//!    shard** (with the alerts refused for good), then marks it done.
+//!    shard** (with the alerts refused for good and the time to alert of
+//!    those sent, [`super::timing`]), then marks it done.
 //!
 //! A file that can never be read is not retried: its good records' findings
 //! and an "unreadable log file" alert are sent and it is marked done. A read
@@ -18,7 +19,7 @@
 
 use tracing::{info, warn};
 use trailwatch_aws::ports::{whole_body, FailureKind, ObjectStore};
-use trailwatch_aws::runner::{Batch, Held, Job, JobError, SideRecord, Work};
+use trailwatch_aws::runner::{now, Batch, Held, Job, JobError, SideRecord, Work};
 use trailwatch_aws::state::{shard_key, ShardFile};
 use trailwatch_aws::thresholds::ThresholdStore;
 use trailwatch_core::alert::{alerts_for_groups, threshold_alert, Alert, FileContext};
@@ -27,6 +28,7 @@ use trailwatch_core::key::LogKey;
 use trailwatch_core::ScanSummary;
 
 use super::ctx::{run_once, Ctx};
+use super::timing::{Timing, FILE_LANE};
 use super::{cross_lane, fold};
 use crate::envelope::ObjectRef;
 use crate::outcome::Handled;
@@ -86,10 +88,12 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for LogFile<'_, S> {
         };
         let mut shard = self.shard(&summary, folded);
         let key = shard_key(log, &self.object.bucket, &self.object.key);
+        let timing = Timing::of(self.ctx, FILE_LANE, &alerts);
         let batch = Batch::new(alerts, handled).counting(summary.records, summary.findings);
         Ok(batch
             .writing_after(move |settled| {
                 shard.rejected_alerts = settled.rejected.len() as u64;
+                shard.stats.time_to_alert = timing.measure(settled, now());
                 Ok(vec![SideRecord::json(key, "statistics shard", &shard)?])
             })
             .into())
@@ -149,6 +153,7 @@ impl<S: ObjectStore + Clone + 'static> LogFile<'_, S> {
             stats: summary.stats.clone(),
             rejected_alerts: 0,
             folded_findings: folded,
+            event_lane: None,
         }
     }
 }

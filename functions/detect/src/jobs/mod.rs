@@ -8,8 +8,8 @@
 //! - [`flush`]: the schedule: the follow-ups of closed dedup windows.
 //! - [`event`]: one CloudTrail record that arrived on its own (the real-time lane).
 //!
-//! Shared steps: [`cross_lane`] (one alert per event and rule across lanes)
-//! and [`fold`] (repeats into dedup windows).
+//! Shared steps: [`cross_lane`] (one alert per event and rule across lanes),
+//! [`fold`] (repeats into dedup windows) and [`timing`] (time to alert, per lane).
 //!
 //! A new job is a new module here and one arm of [`Job`].
 
@@ -20,6 +20,7 @@ pub mod event;
 pub mod flush;
 mod fold;
 pub mod log_file;
+mod timing;
 
 use tracing::info;
 use trailwatch_aws::ports::ObjectStore;

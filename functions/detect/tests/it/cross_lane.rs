@@ -166,3 +166,26 @@ async fn a_failed_claim_fails_the_file_and_its_retry_sends_once() {
     assert!(matches!(detector.process(&object(), FAR).await.unwrap(), Handled::Processed { .. }));
     assert_once(&sink, &rules);
 }
+
+/// GIVEN a log group's subscription bringing an event no rule matches WHEN
+/// it is handled THEN it costs no state write (no ledger entry, no claim);
+/// GIVEN one with a finding THEN it has its ledger entry.
+#[tokio::test]
+async fn an_event_with_no_finding_writes_nothing() {
+    let (detector, store, sink) = setup();
+    let before = store.keys(STATE).len();
+    let record = serde_json::json!({
+        "eventVersion": "1.09", "eventTime": "2026-11-20T09:05:06Z", "eventSource": "s3.amazonaws.com",
+        "eventName": "ListBuckets", "awsRegion": "us-east-1", "eventID": "quiet-1", "readOnly": true,
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012"},
+        "recipientAccountId": "123456789012"
+    });
+    let event = serde_json::json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3", "id": "e1",
+        "account": "123456789012", "region": "us-east-1", "time": "2026-11-20T09:05:06Z", "detail": record});
+    let answer = detector.handle(&event, FAR).await.unwrap();
+    assert!(answer.to_string().contains("findings: 0"), "{answer}");
+    assert_eq!(store.keys(STATE).len(), before, "nothing written: {:?}", store.keys(STATE));
+    assert!(sink.published().is_empty());
+    detector.handle(&payload("eventbridge-root-signin.json"), FAR).await.unwrap();
+    assert!(store.keys(STATE).iter().any(|k| k.contains("b13e6955")), "{:?}", store.keys(STATE));
+}

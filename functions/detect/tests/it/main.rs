@@ -12,3 +12,4 @@ mod outputs;
 mod properties;
 mod teams;
 mod thresholds;
+mod time_to_alert;

@@ -86,6 +86,11 @@ async fn alerts_reach_subscribers_exactly_once_through_real_s3_and_sns() {
     assert_eq!(attribute(root, "severity"), "critical");
     assert_eq!(attribute(root, "rule"), "root-console-login");
     assert_eq!(attribute(root, "account_id"), "123456789012");
+    // When it was handed to SNS, to the millisecond: what time to alert is measured to.
+    let sent_at =
+        time::OffsetDateTime::parse(attribute(root, "sent_at"), &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("sent_at {:?}: {e}", attribute(root, "sent_at")));
+    assert!((time::OffsetDateTime::now_utc() - sent_at).whole_seconds().abs() < 300, "{sent_at}");
     let body = root["Message"].as_str().unwrap();
     assert!(body.contains("Source IP:  203.0.113.45") && body.contains("console.aws.amazon.com/cloudtrail"), "{body}");
     let subjects: std::collections::BTreeSet<&str> = messages.iter().map(|m| m["Subject"].as_str().unwrap()).collect();

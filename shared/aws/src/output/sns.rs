@@ -23,7 +23,8 @@ pub const MAX_BODY: usize = 240_000;
 pub struct Email {
     pub subject: String,
     pub body: String,
-    /// `severity`, `rule`, `account_id`, `kind` (and `possible_repeat`).
+    /// `severity`, `rule`, `account_id`, `kind` (and `possible_repeat`);
+    /// publishing adds `sent_at`.
     pub attributes: Vec<(String, String)>,
 }
 
@@ -152,6 +153,15 @@ fn attributes(alert: &Alert) -> Vec<(String, String)> {
     attributes
 }
 
+/// Now, in RFC 3339 to the millisecond: the `sent_at` attribute of every
+/// message (when trailwatch handed it to SNS; subscribers measure time to
+/// alert from the event's time to it).
+fn sent_at() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 /// SNS attribute values must be non-empty.
 fn attribute(value: &str) -> Result<MessageAttributeValue> {
     let value = if value.is_empty() { "unknown" } else { value };
@@ -191,10 +201,14 @@ impl SnsSink {
             return Err(Failure::new(FailureKind::Permanent, "PublishBatch takes at most 10 messages"));
         }
         let mut request = self.client.publish_batch().topic_arn(&self.topic_arn);
+        let sent_at = attribute(&sent_at())?;
         for (i, message) in messages.iter().enumerate() {
             let email = render(&message.alert);
-            let mut entry =
-                PublishBatchRequestEntry::builder().id(format!("a{i}")).subject(email.subject).message(email.body);
+            let mut entry = PublishBatchRequestEntry::builder()
+                .id(format!("a{i}"))
+                .subject(email.subject)
+                .message(email.body)
+                .message_attributes("sent_at", sent_at.clone());
             for (name, value) in &email.attributes {
                 entry = entry.message_attributes(name, attribute(value)?);
             }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::{stamp, Coverage, Window};
 use crate::alert::short_principal;
+use crate::latency::human;
 
 /// The report's subject line: one e-mail subject (SNS takes under 100).
 pub const MAX_SUBJECT: usize = 99;
@@ -202,6 +203,8 @@ fn render_body(
         }
     }
 
+    time_to_alert(&mut out, s);
+
     heading(&mut out, "Coverage");
     let _ = writeln!(out, "  Log files delivered: {}   processed: {}", coverage.delivered, coverage.processed);
     if coverage.unprocessed_total == 0 {
@@ -289,4 +292,25 @@ fn render_body(
     }
     let _ = writeln!(out, "\n-- trailwatch");
     out
+}
+
+/// Per lane, when alerts were sent: event time to the primary output, as
+/// p50 / p90 / max (the percentiles are bucket bounds: "at most").
+fn time_to_alert(out: &mut String, s: &StatsShard) {
+    if s.time_to_alert.is_empty() {
+        return;
+    }
+    heading(out, "Time to alert (event time to sent; p50 / p90 / max)");
+    for (lane, t) in &s.time_to_alert {
+        let at = |p| t.percentile(p).map_or_else(|| "-".to_string(), human);
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>6} alert(s)   {} / {} / {}",
+            show(lane),
+            t.alerts,
+            at(50),
+            at(90),
+            human(t.max_seconds)
+        );
+    }
 }

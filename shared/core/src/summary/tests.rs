@@ -172,3 +172,20 @@ fn given_rules_of_each_grade_when_summarised_then_each_says_its_grade_as_scan_an
     assert!(body.contains("(discovery-burst, dry run)"), "{body}");
     assert!(body.contains("(cis-cloudwatch-4-iam-policy-changes, counted only)"), "{body}");
 }
+
+#[test]
+fn given_alerts_sent_from_two_lanes_when_summarised_then_each_lane_has_its_percentiles() {
+    // GIVEN two shards, one per lane, merged
+    let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), Duration::from_secs(DAY)).unwrap();
+    let (mut realtime, mut file) = (StatsShard::default(), StatsShard::default());
+    [4, 6, 9].iter().for_each(|&s| realtime.time_to_alert.entry("eventbridge".into()).or_default().observe(s));
+    [310, 420].iter().for_each(|&s| file.time_to_alert.entry("file".into()).or_default().observe(s));
+    realtime.merge(&file);
+    // WHEN the report is rendered
+    let body = render(&w, &realtime, &Coverage::default(), None).body;
+    // THEN each lane shows p50 / p90 / max; a scan with no alerts shows no section
+    assert!(body.contains("eventbridge           3 alert(s)   7 s / 9 s / 9 s"), "{body}");
+    assert!(body.contains("file                  2 alert(s)   7 min / 7 min / 7 min"), "{body}");
+    let none = render(&w, &StatsShard::default(), &Coverage::default(), None).body;
+    assert!(!none.contains("Time to alert"), "{none}");
+}
