@@ -2,6 +2,8 @@
 //! own binary; linking one instead of several saves minutes on a clean
 //! build).
 
+#[cfg(feature = "s3")]
+mod bucket;
 mod cli;
 mod common;
 mod completions;

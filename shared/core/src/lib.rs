@@ -29,6 +29,7 @@
 //! - [`stats`]: mergeable per-file statistics.
 //! - [`summary`]: summary windows, coverage and the periodic report.
 //! - [`key`]: S3 key decoding and classification.
+//! - [`layout`]: the key layout's folders, for listing a bucket only where it matters.
 //! - [`limits`]: the bound on every file read whole, and regular files only.
 //! - `synth` (feature `synth`): seeded generator of realistic CloudTrail logs,
 //!   for benchmarks and tests.
@@ -46,6 +47,7 @@ pub mod finding;
 pub mod grade;
 pub mod grouped;
 pub mod key;
+pub mod layout;
 pub mod limits;
 pub mod pattern;
 pub mod query;
