@@ -130,7 +130,9 @@ impl Sources {
                 location: Location::Object { bucket, key: listed.key },
             });
         }
-        if files.is_empty() && problems.is_empty() {
+        // Nothing there at all (as opposed to everything left out): a wrong location.
+        let left_out = listing.files_skipped + listing.skipped.values().sum::<u64>();
+        if files.is_empty() && problems.is_empty() && left_out == 0 {
             anyhow::bail!("no CloudTrail log files under {} {}", uris.join(", "), listing.describe());
         }
         Ok(Sources { files, listing: Some(listing), problems, remote: Some(remote) })

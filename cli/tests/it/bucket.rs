@@ -189,6 +189,16 @@ async fn queries_an_organization_bucket_listing_only_what_can_match() {
     assert!(stderr.contains(&format!("s3://{BUCKET}/{}", key(account, region, day, n))), "{stderr}");
     assert!(stderr.contains("Scanned 2400 files in 3 accounts × 2 regions × 4 days"), "{stderr}");
 
+    // GIVEN the daily summary of the 20th WHEN run on the bucket THEN only
+    // the 20th is listed and read, and the report counts its events.
+    let out = run(&moto.endpoint, testing, &["summary", &uri, "--at", "2026-11-21T00:05:00Z", "--format", "json"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("Read 600 of 600 files in 3 accounts × 2 regions × 1 day"), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["coverage"]["processed"], 600, "{summary}");
+    assert_eq!(summary["stats"]["records"], 659, "{summary}");
+
     // GIVEN a reader denied one account-day WHEN it queries everything THEN
     // each denied key is named, the rest is read, and the status says so.
     let (id, secret) = reader_keys(&moto.endpoint).await;
@@ -207,4 +217,49 @@ async fn queries_an_organization_bucket_listing_only_what_can_match() {
     // 2,640 records less the denied day's 110 and the truncated file's one;
     // problems: 100 denied objects and the truncated one.
     assert!(stderr.contains("; 51 list requests), 2529 records: 230 matches, 101 problems.\n"), "{stderr}");
+}
+
+/// The sample logs under a single-account trail's layout.
+async fn samples_bucket(moto: &Moto, bucket: &str) {
+    let s3 = moto.s3();
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    for entry in std::fs::read_dir(crate::common::repo().join("events/cloudtrail")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let region = name.split('_').nth(2).unwrap();
+        let key = format!("AWSLogs/123456789012/CloudTrail/{region}/2026/11/20/{name}");
+        let body = ByteStream::from(std::fs::read(&path).unwrap());
+        s3.put_object().bucket(bucket).key(key).body(body).send().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_questions_get_the_same_answers_from_the_bucket() {
+    let moto = Moto::start().await;
+    samples_bucket(&moto, "trail-logs").await;
+    let readme = std::fs::read_to_string(crate::common::repo().join("README.md")).unwrap();
+    let examples: Vec<&str> = readme.lines().filter(|l| l.starts_with("trailwatch query events/")).collect();
+    assert!(examples.len() >= 5, "{examples:?}");
+    for example in examples {
+        let command = example.split(" | ").next().unwrap().split(" > ").next().unwrap();
+        let words = crate::readme::shell_words(command.strip_prefix("trailwatch ").unwrap());
+        let local: Vec<&str> = words.iter().map(String::as_str).chain(["--quiet"]).collect();
+        let remote: Vec<&str> =
+            local.iter().map(|w| if *w == "events/cloudtrail" { "s3://trail-logs/" } else { w }).collect();
+        let (want, got) = (crate::common::trailwatch(&local), run(&moto.endpoint, ("testing", "testing"), &remote));
+        assert_eq!(got.status.code(), Some(0), "{example}\n{}", text(&got.stderr));
+        assert!(!want.stdout.is_empty(), "{example}");
+        assert_eq!(text(&got.stdout), text(&want.stdout), "{example}");
+    }
+    // The first question's closing line shows what the listing left out.
+    let out = run(
+        &moto.endpoint,
+        ("testing", "testing"),
+        &["query", "s3://trail-logs/", "--since", "2026-11-21", "--event", "ConsoleLogin"],
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "Read 0 of 0 files in 1 account × 2 regions × 0 days (s3://trail-logs/: folders skipped 2 by the time range; \
+         1 list request), 0 records: 0 matches, 0 problems.\n"
+    );
 }

@@ -11,7 +11,7 @@ mod exit_status;
 mod hostile;
 mod oracle;
 mod query;
-mod readme;
+pub mod readme;
 mod realtime;
 mod summary_parity;
 mod tune;
