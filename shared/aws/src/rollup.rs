@@ -23,8 +23,9 @@ use crate::state::{ShardFile, SHARDS};
 
 pub const ROLLUPS: &str = "rollups/";
 
-/// An hour is rolled up this long after it ends: most of its log files have
-/// been processed by then (a later shard is still read, beside the rollup).
+/// The schedule rolls an hour up this long after it ends: most of its log
+/// files have been processed by then (a later shard is still read, beside
+/// the rollup).
 pub const ROLLUP_GRACE: Duration = Duration::from_secs(15 * 60);
 
 /// `rollups/YYYY/MM/DD/HH.json`.
@@ -73,10 +74,11 @@ pub fn hour_path(start: time::OffsetDateTime) -> String {
     format!("{:04}/{:02}/{:02}/{:02}", start.year(), start.month() as u8, start.day(), start.hour())
 }
 
-/// Whether the hour starting at `start` is closed for rolling up at `now` (Unix seconds).
+/// Whether the hour starting at `start` has ended at `now` (Unix seconds).
+/// The summary rolls up every ended hour it reads (it reads their shards
+/// anyway); the schedule waits [`ROLLUP_GRACE`] more ([`latest_closed`]).
 pub fn is_closed(start: time::OffsetDateTime, now: u64) -> bool {
-    let closes = start.unix_timestamp() + 3600 + ROLLUP_GRACE.as_secs() as i64;
-    i64::try_from(now).is_ok_and(|now| now >= closes)
+    i64::try_from(now).is_ok_and(|now| now >= start.unix_timestamp() + 3600)
 }
 
 /// The `count` latest hours closed at `now`, newest first.
@@ -241,8 +243,9 @@ mod tests {
         use time::macros::datetime;
         let nine = datetime!(2026-11-20 09:00 UTC);
         let at = |t: time::OffsetDateTime| t.unix_timestamp() as u64;
-        assert!(!is_closed(nine, at(datetime!(2026-11-20 10:14:59 UTC))));
-        assert!(is_closed(nine, at(datetime!(2026-11-20 10:15 UTC))));
+        assert!(!is_closed(nine, at(datetime!(2026-11-20 09:59:59 UTC))));
+        assert!(is_closed(nine, at(datetime!(2026-11-20 10:00 UTC))));
+        assert_eq!(latest_closed(at(datetime!(2026-11-20 10:14 UTC)), 1), ["2026/11/20/08"]);
         assert_eq!(latest_closed(at(datetime!(2026-11-20 10:15 UTC)), 2), ["2026/11/20/09", "2026/11/20/08"]);
         assert_eq!(latest_closed(at(datetime!(2026-11-21 01:14 UTC)), 1), ["2026/11/20/23"]);
     }
