@@ -15,7 +15,11 @@ use trailwatch_aws::s3::{bucket_region, S3Store};
 use trailwatch_core::key::{classify_key, KeyKind};
 use trailwatch_core::layout::{folder, DateLevel, Folder, Scope, Skip};
 
-use crate::source::{Body, Listing};
+use crate::source::{Listing, Opened};
+
+/// What listing found: (bucket, object) in key order, what the listing did,
+/// and the listings that failed.
+pub type Found = (Vec<(String, Listed)>, Listing, Vec<String>);
 
 /// GET requests in flight ahead of the reader.
 pub const FETCH_AHEAD: usize = 16;
@@ -77,8 +81,7 @@ impl Remote {
 
     /// The log files under each location that `scope` can want, in key
     /// order, what the listing did, and the listings that failed.
-    #[allow(clippy::type_complexity)]
-    pub fn list(&self, uris: &[String], scope: &Scope) -> anyhow::Result<(Vec<(String, Listed)>, Listing, Vec<String>)> {
+    pub fn list(&self, uris: &[String], scope: &Scope) -> anyhow::Result<Found> {
         let mut listing = Listing::default();
         let mut files = Vec::new();
         let mut problems = Vec::new();
@@ -200,7 +203,7 @@ pub struct Opener<'a> {
 }
 
 impl Iterator for Opener<'_> {
-    type Item = Result<Body, String>;
+    type Item = Opened;
 
     fn next(&mut self) -> Option<Self::Item> {
         while self.in_flight.len() < FETCH_AHEAD {

@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
+use trailwatch_core::layout::Scope;
 use trailwatch_core::limits::{self, MAX_HELD_BYTES};
 use trailwatch_core::query::filter::{parse_bool, parse_time};
 use trailwatch_core::query::report::{Groups, Shape, REPORTS};
 use trailwatch_core::query::{column, held_size, Column, Filters, Query, QuerySink, Report, Row};
-use trailwatch_core::layout::Scope;
 use trailwatch_core::{Error, ErrorKind, Location};
 
 use crate::exit::Exit;

@@ -27,11 +27,17 @@ pub struct Source {
 enum Location {
     File(PathBuf),
     #[cfg(feature = "s3")]
-    Object { bucket: String, key: String },
+    Object {
+        bucket: String,
+        key: String,
+    },
 }
 
 /// An opened log file, streaming.
 pub type Body = Box<dyn Read + Send + 'static>;
+
+/// A file opened, or why it could not be (naming what failed).
+pub type Opened = Result<Body, String>;
 
 /// What listing the buckets did, for the closing line.
 #[derive(Debug, Default)]
@@ -101,7 +107,12 @@ impl Sources {
             for path in inputs::collect(&local)? {
                 let size = std::fs::metadata(&path).ok().map(|m| m.len());
                 let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-                files.push(Source { name: path.display().to_string(), file_name, size, location: Location::File(path) });
+                files.push(Source {
+                    name: path.display().to_string(),
+                    file_name,
+                    size,
+                    location: Location::File(path),
+                });
             }
         }
         if remote.is_empty() {
@@ -165,7 +176,7 @@ impl Sources {
     pub fn read_each(
         &self,
         wanted: &dyn Fn(usize, &Source) -> bool,
-        read: &mut dyn FnMut(usize, &Source, Result<Body, String>) -> ControlFlow<()>,
+        read: &mut dyn FnMut(usize, &Source, Opened) -> ControlFlow<()>,
     ) {
         #[cfg(feature = "s3")]
         if let Some(remote) = &self.remote {
@@ -205,6 +216,6 @@ impl Sources {
     }
 }
 
-fn open_file(path: &std::path::Path) -> Result<Body, String> {
+fn open_file(path: &std::path::Path) -> Opened {
     File::open(path).map(|f| Box::new(f) as Body).map_err(|e| e.to_string())
 }

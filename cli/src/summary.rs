@@ -8,8 +8,8 @@ use std::ops::ControlFlow;
 use anyhow::{bail, Context};
 use trailwatch_core::engine::{Collect, EngineOptions};
 use trailwatch_core::key::parse_log_file_name;
-use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
 use trailwatch_core::layout::Scope;
+use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
 use trailwatch_core::{Engine, StatsShard};
 
 use crate::exit::Exit;
@@ -112,7 +112,11 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
         ControlFlow::Continue(())
     });
     if let Some(listing) = &sources.listing {
-        eprintln!("Read {read} of {} {}.", show::count(sources.files.len() as u64, "file", "files"), listing.describe());
+        eprintln!(
+            "Read {read} of {} {}.",
+            show::count(sources.files.len() as u64, "file", "files"),
+            listing.describe()
+        );
     }
     let previous = match &args.previous {
         Some(path) => {

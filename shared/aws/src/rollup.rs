@@ -188,8 +188,7 @@ mod tests {
 
     fn shard(store: &MemoryStore, n: u32, complete: bool) {
         let key = format!("AWSLogs/1/f{n}.json.gz");
-        let mut stats = StatsShard::default();
-        stats.records = 10;
+        let stats = StatsShard { records: 10, ..StatsShard::default() };
         let file = ShardFile {
             source: format!("s3://logs/{key}"),
             account_id: "111122223333".into(),

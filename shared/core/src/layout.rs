@@ -59,7 +59,9 @@ pub fn folder(path: &str) -> Folder {
         Some(_) => {}
     }
     let is_account = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
-    let number = |s: &str, len: usize| (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u16>().ok()).flatten();
+    let number = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u16>().ok()).flatten()
+    };
     match rest {
         [account] if is_account(account) => Folder::Account { account: account.to_string() },
         [account, kind] if is_account(account) => Folder::Kind { account: account.to_string(), kind: kind.to_string() },
@@ -67,8 +69,7 @@ pub fn folder(path: &str) -> Folder {
             Folder::Region { account: account.to_string(), kind: kind.to_string(), region: region.to_string() }
         }
         [account, _, region, date @ ..] if is_account(account) && date.len() <= 3 => {
-            let fields: Option<Vec<u16>> =
-                date.iter().zip([4, 2, 2]).map(|(part, len)| number(part, len)).collect();
+            let fields: Option<Vec<u16>> = date.iter().zip([4, 2, 2]).map(|(part, len)| number(part, len)).collect();
             let Some(fields) = fields else { return Folder::Unknown };
             match dated_range(&fields) {
                 Some((level, start, end)) => {
