@@ -141,6 +141,10 @@ impl Sources {
                 location: Location::Object { bucket, key: listed.key },
             });
         }
+        // Every listing failed (no such bucket, no credentials, denied at the root): nothing to do.
+        if files.is_empty() && !problems.is_empty() && problems.len() as u64 == listing.list_requests {
+            anyhow::bail!("{}", problems.join("; "));
+        }
         // Nothing there at all (as opposed to everything left out): a wrong location.
         let left_out = listing.files_skipped + listing.skipped.values().sum::<u64>();
         if files.is_empty() && problems.is_empty() && left_out == 0 {

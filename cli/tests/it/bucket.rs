@@ -268,6 +268,11 @@ async fn the_readme_questions_get_the_same_answers_from_the_bucket() {
         assert!(!want.stdout.is_empty(), "{example}");
         assert_eq!(text(&got.stdout), text(&want.stdout), "{example}");
     }
+    // A bucket that is not there: nothing can be done, and the error says where.
+    let out = run(&moto.endpoint, ("testing", "testing"), &["query", "s3://no-such-bucket/", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("ListObjectsV2 s3://no-such-bucket/: NoSuchBucket"), "{}", text(&out.stderr));
+
     // The first question's closing line shows what the listing left out.
     let out = run(
         &moto.endpoint,
