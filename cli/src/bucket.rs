@@ -15,7 +15,7 @@ use trailwatch_aws::s3::{bucket_region, S3Store};
 use trailwatch_core::key::{classify_key, KeyKind};
 use trailwatch_core::layout::{folder, DateLevel, Folder, Scope, Skip};
 
-use crate::source::{Listing, Opened};
+use crate::listing::{Listing, Opened};
 
 /// What listing found: (bucket, object) in key order, what the listing did,
 /// and the listings that failed.

@@ -13,6 +13,7 @@
 //! - `inputs`: finding log files under the paths given.
 //! - `source`: the log files to read, local or in S3, opened in order.
 //! - `bucket` (feature `s3`): listing and reading a bucket by its key layout.
+//! - `listing`: what a bucket's listing found and did; an opened file's types.
 //! - `render`: human-readable output of findings and problems.
 //! - `output`: query rows as a table, CSV or JSON lines.
 //! - `progress`: the progress line on a terminal.
@@ -22,6 +23,7 @@ mod bucket;
 mod completions;
 mod exit;
 mod inputs;
+mod listing;
 mod output;
 mod pattern;
 mod progress;
