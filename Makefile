@@ -20,9 +20,9 @@ TOOLS_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT
 
 .PHONY: demo test lint bench detections build-cli man template-check build deploy invoke invoke-summary local venv venv-lambda venv-scan fuzz-check clean
 
-## Build the CLI (debug, without the AWS SDK) and scan the bundled sample logs.
+## Build the CLI (debug, without the AWS SDK: local files only) and scan the bundled sample logs.
 demo:
-	$(CARGO) run --locked -p trailwatch -- scan events/cloudtrail --stats
+	$(CARGO) run --locked -p trailwatch --no-default-features -- scan events/cloudtrail --stats
 
 ## The CLI for real use: target/release/trailwatch.
 build-cli:

@@ -11,13 +11,19 @@
 //! - `completions`: shell completions and man pages from these definitions.
 //! - `exit`: the exit statuses, one table for every subcommand.
 //! - `inputs`: finding log files under the paths given.
+//! - `source`: the log files to read, local or in S3, opened in order.
+//! - `bucket` (feature `s3`): listing and reading a bucket by its key layout.
+//! - `listing`: what a bucket's listing found and did; an opened file's types.
 //! - `render`: human-readable output of findings and problems.
 //! - `output`: query rows as a table, CSV or JSON lines.
 //! - `progress`: the progress line on a terminal.
 
+#[cfg(feature = "s3")]
+mod bucket;
 mod completions;
 mod exit;
 mod inputs;
+mod listing;
 mod output;
 mod pattern;
 mod progress;
@@ -25,6 +31,7 @@ mod query;
 mod render;
 mod rules;
 mod scan;
+mod source;
 mod summary;
 mod tune;
 mod validate;
@@ -169,7 +176,8 @@ enum Format {
 
 #[derive(Args, Debug)]
 struct ScanArgs {
-    /// Log files (.json, .json.gz) or directories to search recursively.
+    /// Log files (.json, .json.gz), directories to search recursively, or
+    /// s3://bucket/prefix (every log file under it, read straight from S3).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -191,7 +199,9 @@ struct ScanArgs {
 
 #[derive(Args, Debug)]
 struct SummaryArgs {
-    /// Log files (.json, .json.gz) or directories to search recursively.
+    /// Log files (.json, .json.gz), directories to search recursively, or
+    /// s3://bucket/prefix (only the window's days are listed; without --at,
+    /// the last whole window before now).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     #[command(flatten)]

@@ -5,7 +5,6 @@
 //! output (or buffers them, boundedly, when they must be sorted or grouped)
 //! and reports what it skipped and what it could not read.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -13,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
+use trailwatch_core::layout::Scope;
 use trailwatch_core::limits::{self, MAX_HELD_BYTES};
 use trailwatch_core::query::filter::{parse_bool, parse_time};
 use trailwatch_core::query::report::{Groups, Shape, REPORTS};
@@ -22,14 +22,16 @@ use trailwatch_core::{Error, ErrorKind, Location};
 use crate::exit::Exit;
 use crate::output::{QueryFormat, RowWriter};
 use crate::progress::Progress;
-use crate::{inputs, render};
+use crate::render;
+use crate::source::Sources;
 
 /// Without --limit, sorting and grouping keep at most this many rows or groups.
 pub const MAX_BUFFERED: usize = 200_000;
 
 #[derive(Args, Debug)]
 pub struct QueryArgs {
-    /// Log files (.json, .json.gz) or directories to search recursively.
+    /// Log files (.json, .json.gz), directories to search recursively, or
+    /// s3://bucket/prefix (listed only where the key layout allows matches).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Events at or after: RFC 3339, a date (2026-11-20) or a time ago (7d, 2h).
@@ -329,7 +331,9 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<Exit> {
     }
     let plan = args.plan(report.as_ref())?;
     let query = Query::new(&filters, &plan.columns)?;
-    let files = inputs::collect(&args.paths)?;
+    let scope = if args.no_prune { Scope::logs() } else { Scope::of_query(&query) };
+    let sources = Sources::collect(&args.paths, &scope)?;
+    let listing_problems = sources.report_problems();
     let header: Vec<String> = match &plan.groups {
         Some(groups) => groups.header(),
         None => plan.columns.iter().map(|c| c.name().to_string()).collect(),
@@ -347,8 +351,8 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<Exit> {
         problems: 0,
         failure: None,
     };
-    let result = query_files(&query, &files, args, &mut rows);
-    let (matched, problems) = (rows.matched, rows.problems);
+    let result = query_files(&query, &sources, args, &mut rows);
+    let (matched, problems) = (rows.matched, rows.problems + listing_problems);
     let outcome = result.and_then(|counts| {
         if let Some(e) = rows.failure.take() {
             return Err(e);
@@ -367,9 +371,10 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<Exit> {
         } else {
             String::new()
         };
+        let listed = sources.listing.as_ref().map(|l| format!(" {}", l.describe())).unwrap_or_default();
         eprintln!(
-            "Read {read} of {}{pruned}, {}: {}, {}.",
-            render::count(files.len() as u64, "file", "files"),
+            "Read {read} of {}{listed}{pruned}, {}: {}, {}.",
+            render::count(sources.files.len() as u64, "file", "files"),
             render::count(records, "record", "records"),
             render::count(matched, "match", "matches"),
             render::count(problems, "problem", "problems"),
@@ -382,37 +387,38 @@ pub fn run(args: &QueryArgs) -> anyhow::Result<Exit> {
 /// read, files skipped by name).
 fn query_files<W: Write>(
     query: &Query,
-    files: &[PathBuf],
+    sources: &Sources,
     args: &QueryArgs,
     rows: &mut Rows<'_, W>,
 ) -> anyhow::Result<(u64, usize, usize)> {
-    let mut progress = Progress::new(args.quiet);
-    let (mut records, mut read, mut skipped) = (0, 0, 0);
+    let mut progress = Progress::new(args.quiet).with_bytes(sources.total_bytes());
+    let (mut records, mut read) = (0, 0);
     if rows.plan.groups.is_none() && rows.plan.sort.is_none() {
         rows.writer.header()?;
     }
-    for (n, path) in files.iter().enumerate() {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if !args.no_prune && !query.may_hold(name) {
-            skipped += 1;
-            continue;
-        }
-        let source = path.display().to_string();
+    let wanted = |source: &crate::source::Source| args.no_prune || query.may_hold(&source.file_name);
+    let skipped = sources.files.iter().filter(|s| !wanted(s)).count();
+    let wanted = |_: usize, source: &crate::source::Source| wanted(source);
+    let total = sources.files.len();
+    sources.read_each(&wanted, &mut |n, source, body| {
         read += 1;
-        let summary = match File::open(path) {
-            Ok(file) => query.scan(&source, file, rows),
+        let summary = match body {
+            Ok(body) => query.scan(&source.name, body, rows),
             Err(e) => {
-                let location = Location { source: Some(source), ..Default::default() };
-                rows.problem(Error::at(ErrorKind::Io(e.to_string()), location));
-                continue;
+                let location = Location { source: Some(source.name.clone()), ..Default::default() };
+                rows.problem(Error::at(ErrorKind::Io(e), location));
+                return ControlFlow::Continue(());
             }
         };
         records += summary.records;
-        progress.update(n + 1, files.len(), records, "matches", rows.matched);
+        progress.read(source.size);
+        progress.update(n + 1, total, records, "matches", rows.matched);
         if summary.stopped {
-            break;
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
-    }
+    });
     progress.clear();
     Ok((records, read, skipped))
 }

@@ -1,7 +1,7 @@
 //! `trailwatch scan`: scan files, print findings as they are found.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
 
 use anyhow::Context;
 use trailwatch_core::alert::threshold_alert;
@@ -14,7 +14,8 @@ use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
 use crate::exit::Exit;
 use crate::progress::Progress;
-use crate::{inputs, render, Format, ScanArgs};
+use crate::source::Sources;
+use crate::{render, Format, ScanArgs};
 
 /// Text output holds this many findings to print them most severe first
 /// (each field cut, see [`render::held`]), and at most [`MAX_HELD_BYTES`];
@@ -116,7 +117,7 @@ fn thresholds_reached(set: &RuleSet, tallies: &Tallies) -> Vec<Alert> {
 pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
-    let files = inputs::collect(&args.paths)?;
+    let sources = Sources::collect(&args.paths, &trailwatch_core::layout::Scope::logs())?;
     let stdout = std::io::stdout();
     let mut printer = Printer {
         out: BufWriter::new(stdout.lock()),
@@ -125,36 +126,37 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
         held: Vec::new(),
         held_bytes: 0,
         streaming: false,
-        problems: 0,
+        problems: sources.report_problems(),
         write_error: None,
     };
-    let mut progress = Progress::new(args.quiet);
+    let mut progress = Progress::new(args.quiet).with_bytes(sources.total_bytes());
     let mut stats = StatsShard::default();
     let (mut records, mut findings, mut suppressed) = (0, 0, 0);
-    for (n, path) in files.iter().enumerate() {
-        let name = path.display().to_string();
-        let summary = match File::open(path) {
-            Ok(file) => engine.scan(&name, file, &mut printer),
+    let total = sources.files.len();
+    sources.read_each(&|_, _| true, &mut |n, source, body| {
+        let summary = match body {
+            Ok(body) => engine.scan(&source.name, body, &mut printer),
             Err(e) => {
                 printer.problem(trailwatch_core::Error::at(
-                    trailwatch_core::ErrorKind::Io(e.to_string()),
-                    trailwatch_core::Location { source: Some(name), ..Default::default() },
+                    trailwatch_core::ErrorKind::Io(e),
+                    trailwatch_core::Location { source: Some(source.name.clone()), ..Default::default() },
                 ));
-                continue;
+                return ControlFlow::Continue(());
             }
         };
         records += summary.records;
         findings += summary.findings;
         suppressed += summary.suppressed;
         stats.merge(&summary.stats);
-        progress.update(n + 1, files.len(), records, "findings", findings);
-        if let Some(e) = printer.write_error.take() {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(Exit::Done);
-            }
-            return Err(e).context("writing findings");
+        progress.read(source.size);
+        progress.update(n + 1, total, records, "findings", findings);
+        // Stop at the first write error; it is reported below.
+        if printer.write_error.is_some() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
-    }
+    });
     progress.clear();
     printer.flush_held();
     if let Some(e) = printer.write_error.take() {
@@ -185,9 +187,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
         }
     }
     if !args.quiet {
+        let listed = sources.listing.as_ref().map(|l| format!(" {}", l.describe())).unwrap_or_default();
         eprintln!(
-            "Scanned {}, {}: {}{}, {suppressed} suppressed, {}.",
-            render::count(files.len() as u64, "file", "files"),
+            "Scanned {}{listed}, {}: {}{}, {suppressed} suppressed, {}.",
+            render::count(total as u64, "file", "files"),
             render::count(records, "record", "records"),
             render::count(findings, "finding", "findings"),
             render::by_severity(&stats),

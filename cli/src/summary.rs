@@ -2,17 +2,19 @@
 //! same renderer and the same numbers as the summary Lambda.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::Write as _;
+use std::ops::ControlFlow;
 
 use anyhow::{bail, Context};
 use trailwatch_core::engine::{Each, EngineOptions};
 use trailwatch_core::key::parse_log_file_name;
+use trailwatch_core::layout::Scope;
 use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
 use trailwatch_core::{Engine, StatsShard};
 
 use crate::exit::Exit;
-use crate::{inputs, render as show, SummaryArgs, SummaryFormat};
+use crate::source::{is_s3, Sources};
+use crate::{render as show, SummaryArgs, SummaryFormat};
 
 /// How many unprocessed or incomplete files the report names.
 const LIST_CAP: usize = 50;
@@ -20,22 +22,38 @@ const LIST_CAP: usize = 50;
 pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
-    let files = inputs::collect(&args.paths)?;
     let length = Window::parse_length(&args.window)?;
     let gap = Window::parse_length(&args.gap)?;
+    let remote = args.paths.iter().any(|p| is_s3(p));
+    // A bucket is listed only for the window's days: its window must be
+    // known first (the last whole one before now, as the scheduled function's).
+    let early_at = match &args.at {
+        Some(text) => Some(Window::parse_time(text)?),
+        None if remote => Some(time::OffsetDateTime::now_utc()),
+        None => None,
+    };
+    let scope = match early_at {
+        Some(at) => {
+            let window = Window::ending_before(at, length)?;
+            Scope { since: Some(window.start), until: Some(window.end), ..Scope::logs() }
+        }
+        None => Scope::logs(),
+    };
+    let sources = Sources::collect(&args.paths, &scope)?;
+    let mut problems = sources.report_problems() as usize;
 
     // Account, region and time from CloudTrail file names, where they follow it.
-    let named: Vec<_> = files
+    let named: Vec<_> = sources
+        .files
         .iter()
-        .map(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let parsed = parse_log_file_name(name)
+        .map(|source| {
+            let parsed = parse_log_file_name(&source.file_name)
                 .and_then(|(account, region, time)| parse_file_time(&time).map(|t| (account, region, t)));
-            (path, parsed)
+            (source, parsed)
         })
         .collect();
-    let at = match &args.at {
-        Some(text) => Window::parse_time(text)?,
+    let at = match early_at {
+        Some(at) => at,
         None => match named.iter().filter_map(|(_, p)| p.as_ref().map(|(_, _, t)| *t)).max() {
             Some(latest) => time::Duration::try_from(length)
                 .ok()
@@ -50,28 +68,34 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     let mut delivered = Vec::new();
     let mut processed = BTreeSet::new();
     let mut incomplete = Vec::new();
-    let mut known = BTreeSet::new();
-    let mut problems = 0;
-    for (path, parsed) in &named {
-        let source = path.display().to_string();
+    // Account/regions seen: in file names, and (in a bucket) as folders.
+    let mut known: BTreeSet<(String, String)> =
+        sources.listing.as_ref().map(|l| l.account_regions.clone()).unwrap_or_default();
+    let mut wanted = vec![false; named.len()];
+    for (n, (source, parsed)) in named.iter().enumerate() {
         if let Some((account, region, time)) = parsed {
             known.insert((account.clone(), region.clone()));
             if !window.contains(*time) {
                 continue;
             }
             delivered.push(Delivered {
-                source: source.clone(),
+                source: source.name.clone(),
                 account_id: account.clone(),
                 region: region.clone(),
                 time: *time,
             });
         }
-        let file = match File::open(path) {
-            Ok(file) => file,
+        wanted[n] = true;
+    }
+    let mut read = 0;
+    sources.read_each(&|n, _| wanted[n], &mut |_, source, body| {
+        read += 1;
+        let body = match body {
+            Ok(body) => body,
             Err(e) => {
-                eprintln!("error: {source}: {e}");
+                eprintln!("error: {}: {e}", source.name);
                 problems += 1;
-                continue;
+                return ControlFlow::Continue(());
             }
         };
         // Findings are counted in the statistics; none is kept.
@@ -82,12 +106,20 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
                 problems += 1;
             },
         };
-        let summary = engine.scan(&source, file, &mut sink);
+        let summary = engine.scan(&source.name, body, &mut sink);
         if !summary.complete {
-            incomplete.push(source.clone());
+            incomplete.push(source.name.clone());
         }
-        processed.insert(source);
+        processed.insert(source.name.clone());
         stats.merge(&summary.stats);
+        ControlFlow::Continue(())
+    });
+    if let Some(listing) = &sources.listing {
+        eprintln!(
+            "Read {read} of {} {}.",
+            show::count(sources.files.len() as u64, "file", "files"),
+            listing.describe()
+        );
     }
     let previous = match &args.previous {
         Some(path) => {
@@ -102,9 +134,13 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     let mut coverage = coverage(&window, &delivered, &processed, incomplete, &known, gap, LIST_CAP);
     // Digest files among the paths vouch for the log files they list, as the
     // detection function's integrity records do in AWS.
-    let found = crate::validate::find(&args.paths, None, None)?;
-    let (digests, verified) = crate::validate::vouched(&found, None);
-    coverage.digests = digest_coverage(&window, &delivered, digests, &verified, LIST_CAP);
+    // (Local paths only: digests in a bucket are not read by this command.)
+    let local: Vec<_> = args.paths.iter().filter(|p| !is_s3(p)).cloned().collect();
+    if !local.is_empty() {
+        let found = crate::validate::find(&local, None, None)?;
+        let (digests, verified) = crate::validate::vouched(&found, None);
+        coverage.digests = digest_coverage(&window, &delivered, digests, &verified, LIST_CAP);
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         SummaryFormat::Json => {

@@ -47,6 +47,7 @@ QUERIES = {
     "KeyActivityQuery": ("key-activity=AKIALEGACYBACKUP0001", ["AKIALEGACYBACKUP0001"]),
     "RootActivityQuery": ("root-activity", []),
     "IamChangesQuery": ("iam-changes", []),
+    "ObjectAccessQuery": ("object-access", []),
 }
 # Athena (Trino) functions DuckDB does not have, with Trino's meaning.
 TRINO_FUNCTIONS = [

@@ -2,6 +2,8 @@
 //! own binary; linking one instead of several saves minutes on a clean
 //! build).
 
+#[cfg(feature = "s3")]
+mod bucket;
 mod cli;
 mod common;
 mod completions;
@@ -9,7 +11,7 @@ mod exit_status;
 mod hostile;
 mod oracle;
 mod query;
-mod readme;
+pub mod readme;
 mod realtime;
 mod summary_parity;
 mod tune;

@@ -120,6 +120,17 @@ fn reports_answer_their_question_on_the_samples() {
     let anonymous = rows(&["--report", "s3-anonymous"]);
     assert_eq!(anonymous.len(), 3, "both forms: {anonymous:?}");
 
+    // Object-level calls are data events only: ListBuckets, a management
+    // event of the same service in the same file, is not one.
+    let objects = rows(&["--report", "object-access"]);
+    let calls: Vec<(&str, &str, &str)> = objects
+        .iter()
+        .map(|r| (r["event"].as_str().unwrap(), r["bucket"].as_str().unwrap_or("-"), r["principal"].as_str().unwrap()))
+        .collect();
+    assert!(calls.iter().all(|(event, _, _)| *event != "ListBuckets"), "{calls:?}");
+    assert!(calls.contains(&("GetObject", "app-data", "ANONYMOUS_PRINCIPAL")), "{calls:?}");
+    assert!(calls.contains(&("HeadObject", "app-data", "arn:aws:iam::123456789012:user/bob")), "{calls:?}");
+
     let keys = rows(&["--report", "key-activity", "--access-key", "AKIALEGACYBACKUP0001"]);
     let derived: Vec<&str> = keys.iter().filter_map(|r| r["derived_key"].as_str()).collect();
     assert_eq!(derived, ["ASIADERIVEDKEY00001"], "the session key it obtained");

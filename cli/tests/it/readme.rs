@@ -97,7 +97,7 @@ fn every_repository_path_the_readme_names_exists() {
 
 /// A command line as a shell splits it, for the README's examples: words,
 /// and single-quoted text taken as is.
-fn shell_words(line: &str) -> Vec<String> {
+pub fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     for (i, piece) in line.split('\'').enumerate() {
         if i % 2 == 1 {

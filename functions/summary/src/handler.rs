@@ -69,6 +69,9 @@ impl<S: ObjectStore + Clone> Summarizer<S> {
             unprocessed = file.coverage.unprocessed_total,
             silent = file.coverage.silent.len(),
             unreadable_shards = summary.unreadable_shards,
+            state_lists = summary.requests.lists,
+            state_gets = summary.requests.gets,
+            rollups_written = summary.requests.puts,
             "summary published"
         );
         Ok(json!({

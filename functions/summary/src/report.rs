@@ -1,7 +1,8 @@
 //! What the summary reports, read from the state and log buckets: the
-//! window's statistics shards merged hour by hour (each hour's shards read
-//! concurrently, a bounded number at a time, so memory follows the merged
-//! aggregate, not the number of shards), the log files delivered in the
+//! window's statistics hour by hour (each closed hour's rollup and any shard
+//! filed after it; an hour without a rollup from its shards, read
+//! concurrently, a bounded number at a time, and rolled up once it has
+//! closed: see [`trailwatch_aws::rollup`]), the log files delivered in the
 //! window (for coverage), the integrity records of its digests, and the
 //! previous window's aggregate to compare with.
 
@@ -11,8 +12,10 @@ use futures::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 use tracing::warn;
 use trailwatch_aws::ports::{Failure, FailureKind, ObjectStore};
+use trailwatch_aws::rollup::{hour_path, is_closed, Requests, Rollups};
+use trailwatch_aws::runner::now;
 use trailwatch_aws::runner::JobError;
-use trailwatch_aws::state::{ShardFile, INTEGRITY, SHARDS, SUMMARIES};
+use trailwatch_aws::state::{INTEGRITY, SUMMARIES};
 use trailwatch_core::digest::delivered::IntegrityRecord;
 use trailwatch_core::key::{classify_key, KeyKind};
 use trailwatch_core::summary::{
@@ -27,6 +30,8 @@ pub struct Summary {
     pub file: SummaryFile,
     pub report: Report,
     pub unreadable_shards: u64,
+    /// State-bucket requests the statistics took.
+    pub requests: Requests,
 }
 
 /// Reads what a window's summary is made of.
@@ -44,6 +49,7 @@ struct Merged {
     unreadable_shards: u64,
     rejected_alerts: u64,
     folded_findings: u64,
+    requests: Requests,
 }
 
 fn listing(f: Failure) -> JobError {
@@ -65,7 +71,7 @@ impl<S: ObjectStore> Reader<'_, S> {
         coverage.folded_findings = merged.folded_findings;
         let report = render(window, &merged.stats, &coverage, previous.as_ref());
         let file = SummaryFile::new(window, merged.stats, coverage);
-        Ok(Summary { file, report, unreadable_shards: merged.unreadable_shards })
+        Ok(Summary { file, report, unreadable_shards: merged.unreadable_shards, requests: merged.requests })
     }
 
     /// Reads every JSON object under `prefix<hour>/` for the given hours,
@@ -96,27 +102,21 @@ impl<S: ObjectStore> Reader<'_, S> {
 
     async fn merge_shards(&self, window: &Window) -> Result<Merged, JobError> {
         let mut merged = Merged::default();
-        self.read_hourly(SHARDS, &window.hour_paths(), |key, shard: serde_json::Result<ShardFile>| match shard {
-            Ok(shard) => {
-                merged.stats.merge(&shard.stats);
-                merged.rejected_alerts += shard.rejected_alerts;
-                merged.folded_findings += shard.folded_findings;
-                if shard.event_lane.is_some() {
-                    // A real-time event's times to alert: no log file.
-                    return;
-                }
-                if !shard.complete {
-                    merged.incomplete.push(shard.source.clone());
-                }
-                merged.processed.insert(shard.source);
-            }
-            Err(e) => {
-                // Its log file then shows as unprocessed in the report.
-                warn!(key, error = %e, "unreadable statistics shard");
-                merged.unreadable_shards += 1;
-            }
-        })
-        .await?;
+        let rollups =
+            Rollups { store: self.store, bucket: &self.settings.state_bucket, concurrency: self.settings.concurrency };
+        let now = now();
+        let mut start = window.start;
+        while start < window.end {
+            let hour = rollups.hour(&hour_path(start), is_closed(start, now), &mut merged.requests).await;
+            let hour = hour.map_err(listing)?;
+            merged.stats.merge(&hour.stats);
+            merged.rejected_alerts += hour.rejected_alerts;
+            merged.folded_findings += hour.folded_findings;
+            merged.unreadable_shards += hour.unreadable_shards;
+            merged.incomplete.extend(hour.incomplete);
+            merged.processed.extend(hour.processed);
+            start += time::Duration::HOUR;
+        }
         Ok(merged)
     }
 

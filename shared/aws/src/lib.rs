@@ -19,6 +19,7 @@
 //! - [`lanes`]: one alert per event and rule across lanes (real time, files).
 //! - [`ledger`]: the exactly-once ledger (claims, intents, outcomes) in the state bucket.
 //! - [`state`]: the state bucket's layout and statistics shards.
+//! - [`rollup`]: hourly rollups of the shards, created once per closed hour.
 //! - [`config`]: building SDK clients once at start-up.
 //! - `testing` (feature `test-harness`): a moto server for integration tests.
 
@@ -31,6 +32,7 @@ pub mod memory;
 pub mod output;
 pub mod ports;
 pub mod rate;
+pub mod rollup;
 pub mod runner;
 pub mod s3;
 pub mod secrets;

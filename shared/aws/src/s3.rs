@@ -18,6 +18,46 @@ impl S3Store {
     pub fn new(client: Client) -> Self {
         S3Store { client }
     }
+
+    /// One level of a listing: the objects directly under `prefix` and the
+    /// folders (common prefixes, ending in `/`) below it.
+    pub async fn list_level(&self, bucket: &str, prefix: &str) -> Result<(Vec<Listed>, Vec<String>)> {
+        let what = format!("ListObjectsV2 s3://{bucket}/{prefix}");
+        let mut pages =
+            self.client.list_objects_v2().bucket(bucket).prefix(prefix).delimiter("/").into_paginator().send();
+        let (mut objects, mut folders) = (Vec::new(), Vec::new());
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&what, e))?;
+            objects.extend(listed(page.contents()));
+            folders.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)));
+        }
+        Ok((objects, folders))
+    }
+}
+
+/// The region a bucket lives in: HeadBucket's `x-amz-bucket-region`, which S3
+/// sends on success and on the redirect or denial a request to the wrong
+/// region gets. `None` when neither says.
+pub async fn bucket_region(client: &Client, bucket: &str) -> Result<Option<String>> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(out) => Ok(out.bucket_region().map(str::to_string)),
+        Err(err) => {
+            let header = err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_string);
+            match header {
+                Some(region) => Ok(Some(region)),
+                None => Err(classify(&format!("HeadBucket s3://{bucket}"), err)),
+            }
+        }
+    }
+}
+
+fn listed(contents: &[aws_sdk_s3::types::Object]) -> impl Iterator<Item = Listed> + '_ {
+    contents.iter().filter_map(|object| {
+        Some(Listed {
+            key: object.key()?.to_string(),
+            size: object.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+        })
+    })
 }
 
 /// Sorts an SDK error into what the caller can do about it, by error code
@@ -102,14 +142,7 @@ impl ObjectStore for S3Store {
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify(&what, e))?;
-            for object in page.contents() {
-                if let Some(key) = object.key() {
-                    out.push(Listed {
-                        key: key.to_string(),
-                        size: object.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-                    });
-                }
-            }
+            out.extend(listed(page.contents()));
         }
         Ok(out)
     }

@@ -4,6 +4,7 @@
 //! markers/<log bucket>/<log key>                  the ledger entry of each object (see `ledger`)
 //! shards/YYYY/MM/DD/HH/<log bucket>/<log key>.json the file's statistics (hour of the file name's time)
 //! shards/YYYY/MM/DD/HH/_events/<lane>/<event id>.json  a real-time event's times to alert (hour it was sent)
+//! rollups/YYYY/MM/DD/HH.json                      an hour's shards merged, once it closed (see `rollup`)
 //! summaries/<window>.json                          merged statistics of a summary window
 //! integrity/YYYY/MM/DD/HH/<log bucket>/<digest key>.json  what a verified digest vouched for (hour of its start)
 //! once/<what>.json                                 things told once (a conditional create decides)

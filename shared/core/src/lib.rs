@@ -30,6 +30,7 @@
 //! - [`summary`]: summary windows, coverage and the periodic report.
 //! - [`key`]: S3 key decoding and classification.
 //! - [`latency`]: time to alert per lane, as mergeable histograms.
+//! - [`layout`]: the key layout's folders, for listing a bucket only where it matters.
 //! - [`limits`]: the bound on every file read whole, and regular files only.
 //! - `synth` (feature `synth`): seeded generator of realistic CloudTrail logs,
 //!   for benchmarks and tests.
@@ -48,6 +49,7 @@ pub mod grade;
 pub mod grouped;
 pub mod key;
 pub mod latency;
+pub mod layout;
 pub mod limits;
 pub mod pattern;
 pub mod query;

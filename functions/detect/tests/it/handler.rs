@@ -278,3 +278,33 @@ examples.no_match = ['{"eventName":"DescribeSubnets"}']
         "still counted"
     );
 }
+
+#[tokio::test]
+async fn the_schedule_rolls_up_the_hour_that_closed_once() {
+    use trailwatch_aws::rollup::{latest_closed, rollup_key, HourStats};
+    use trailwatch_aws::state::ShardFile;
+    // GIVEN a shard filed under the latest hour closed for rolling up
+    let (detector, store, _) = setup();
+    let hour = latest_closed(trailwatch_aws::runner::now(), 1).remove(0);
+    let shard = ShardFile {
+        source: format!("s3://{LOGS}/{KEY}"),
+        account_id: "123456789012".into(),
+        region: "us-east-1".into(),
+        time: "20261120T0910Z".into(),
+        complete: true,
+        stats: trailwatch_core::StatsShard { records: 7, ..Default::default() },
+        rejected_alerts: 0,
+        folded_findings: 0,
+        event_lane: None,
+    };
+    store.insert(STATE, &format!("shards/{hour}/{LOGS}/{KEY}.json"), serde_json::to_vec(&shard).unwrap());
+    // WHEN the schedule runs THEN the hour's rollup holds it
+    detector.handle(&event("schedule.json"), FAR).await.unwrap();
+    let written = store.object(STATE, &rollup_key(&hour)).expect("the hour is rolled up");
+    let rollup: HourStats = serde_json::from_slice(&written).unwrap();
+    assert_eq!((rollup.stats.records, rollup.processed.len()), (7, 1));
+    // AND a second schedule leaves it as it is
+    store.insert(STATE, &format!("shards/{hour}/{LOGS}/{KEY2}.json"), serde_json::to_vec(&shard).unwrap());
+    detector.handle(&event("schedule.json"), FAR).await.unwrap();
+    assert_eq!(store.object(STATE, &rollup_key(&hour)).unwrap(), written);
+}

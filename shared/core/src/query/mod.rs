@@ -234,6 +234,12 @@ impl Query {
         })
     }
 
+    /// The accounts, regions and time range the query asks for, as globs
+    /// and times (for pruning a listing by the key layout).
+    pub fn bounds(&self) -> (&[Glob], &[Glob], Option<OffsetDateTime>, Option<OffsetDateTime>, Duration) {
+        (&self.accounts, &self.regions, self.since, self.until, self.late)
+    }
+
     /// The columns rows are asked for, with their slots bound.
     pub fn columns(&self) -> &[Column] {
         &self.columns

@@ -24,10 +24,11 @@ pub enum Report {
     KeyActivity(String),
     RootActivity,
     IamChanges,
+    ObjectAccess,
 }
 
 /// Every report: its name and what it answers.
-pub const REPORTS: [(&str, &str); 8] = [
+pub const REPORTS: [(&str, &str); 9] = [
     ("sg-history", "every security-group change by group: who, when, from where, which rules"),
     ("console-logins", "every console sign-in: user, how (root, iam, sso, federated), MFA, outcome, IP"),
     ("s3-sigv2", "callers still signing S3 requests with SigV2, by principal and bucket"),
@@ -36,6 +37,7 @@ pub const REPORTS: [(&str, &str); 8] = [
     ("key-activity", "everything one access key did (give the key ID), and the session keys it obtained"),
     ("root-activity", "what the root user did itself (the CIS root-usage condition)"),
     ("iam-changes", "every IAM write call, with its request parameters"),
+    ("object-access", "every S3 object-level call (data events): who, which bucket and key, from where, outcome"),
 ];
 
 /// How a report's rows come out.
@@ -70,6 +72,7 @@ impl Report {
             "active-users" => Report::ActiveUsers,
             "root-activity" => Report::RootActivity,
             "iam-changes" => Report::IamChanges,
+            "object-access" => Report::ObjectAccess,
             "key-activity" => match argument {
                 Some(key) if !key.trim().is_empty() => return Ok(Report::KeyActivity(key.trim().to_string())),
                 _ => {
@@ -97,6 +100,7 @@ impl Report {
             Report::KeyActivity(_) => 5,
             Report::RootActivity => 6,
             Report::IamChanges => 7,
+            Report::ObjectAccess => 8,
         };
         REPORTS[index].0
     }
@@ -115,6 +119,7 @@ impl Report {
             }
             Report::RootActivity => "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }",
             Report::IamChanges => "{ ($.eventSource = iam.amazonaws.com) && ($.readOnly IS FALSE) }",
+            Report::ObjectAccess => "{ ($.eventSource = s3.amazonaws.com) && ($.eventCategory = Data) }",
         };
         filters.patterns.push(pattern.to_string());
     }
@@ -138,6 +143,9 @@ impl Report {
             }
             Report::RootActivity => vec![Time, Account, Region, Source, Event, Ip, UserAgent, Outcome, Error],
             Report::IamChanges => vec![Time, Account, Event, Principal, Ip, Outcome, Error, Request],
+            Report::ObjectAccess => {
+                vec![Time, Account, Region, Principal, Event, Bucket, ObjectKey, Ip, UserAgent, Outcome, Error]
+            }
             Report::S3Sigv2 => vec![Principal, Bucket, Time, Event],
             Report::ActiveUsers => vec![Day, Principal, PrincipalType, Time],
         }
