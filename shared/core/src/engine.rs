@@ -26,6 +26,9 @@ use crate::stats::StatsShard;
 pub trait ScanSink {
     fn finding(&mut self, finding: Finding);
     fn problem(&mut self, error: Error);
+    /// Every record, matched or not, after its findings, when the rule set
+    /// has first-seen rules (profiles learn from every record).
+    fn sighting(&mut self, _sighting: &crate::profile::Sighting<'_>) {}
 }
 
 /// A sink that keeps everything (tests, small files).
@@ -191,6 +194,8 @@ pub struct Engine {
     dispatch: Dispatch,
     suppressions: Vec<CompiledSuppression>,
     options: EngineOptions,
+    /// Whether sinks are told of every record (a first-seen rule runs).
+    sightings: bool,
 }
 
 impl Engine {
@@ -209,7 +214,8 @@ impl Engine {
             })?;
             pattern.bind(&mut table);
             let mut why = crate::finding::why_fields(&pattern);
-            for text in &rule.show {
+            let first_seen_field = rule.first_seen.as_ref().map(|fs| fs.value.as_str()).filter(|v| v.starts_with('$'));
+            for text in rule.show.iter().map(String::as_str).chain(first_seen_field) {
                 let selector = crate::pattern::parse_selector(text).map_err(|e| {
                     Error::at(
                         ErrorKind::Rule(format!("rule '{}': show {text:?}: {}", rule.id, e.kind)),
@@ -240,7 +246,13 @@ impl Engine {
         trusted.extend(&options.trusted);
         let deriver = Deriver::new(&mut table, trusted).map_err(|e| e.in_source("rules"))?;
         let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName));
-        Ok(Engine { table: Arc::new(table), deriver, facts, rules, dispatch, suppressions, options })
+        let sightings = rules.iter().any(|r| r.rule.first_seen.is_some());
+        Ok(Engine { table: Arc::new(table), deriver, facts, rules, dispatch, suppressions, options, sightings })
+    }
+
+    /// Whether a first-seen rule runs (sinks then see every record).
+    pub fn has_first_seen(&self) -> bool {
+        self.sightings
     }
 
     /// The rules that run.
@@ -306,6 +318,9 @@ impl Engine {
             summary.stats.observe_finding(&finding);
             sink.finding(finding);
         });
+        if self.sightings {
+            sink.sighting(&crate::profile::Sighting::of_facts(&facts));
+        }
         Ok(())
     }
 
