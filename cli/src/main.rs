@@ -14,12 +14,14 @@
 //! - `render`: human-readable output of findings and problems.
 //! - `output`: query rows as a table, CSV or JSON lines.
 //! - `progress`: the progress line on a terminal.
+//! - `profiles`: first-seen profiles over the files read, saved and loaded.
 
 mod completions;
 mod exit;
 mod inputs;
 mod output;
 mod pattern;
+mod profiles;
 mod progress;
 mod query;
 mod render;
@@ -187,6 +189,11 @@ struct ScanArgs {
     /// No progress line on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Profiles for the first-seen rules: loaded from this file when it
+    /// exists, saved to it at the end (a later run continues from them; the
+    /// detection function imports it).
+    #[arg(long, value_name = "FILE")]
+    profiles: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,7 @@ use trailwatch_core::text::json_safe;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
 use crate::exit::Exit;
+use crate::profiles::{time_order, Profiling};
 use crate::progress::Progress;
 use crate::{inputs, render, Format, ScanArgs};
 
@@ -34,6 +35,8 @@ struct Printer<W: Write> {
     streaming: bool,
     problems: u64,
     write_error: Option<std::io::Error>,
+    /// Profiles, when a first-seen rule runs.
+    profiling: Option<Profiling>,
 }
 
 impl<W: Write> Printer<W> {
@@ -96,6 +99,18 @@ impl<W: Write> ScanSink for Printer<W> {
         self.problems += 1;
         eprintln!("{}", render::problem(&error));
     }
+
+    fn first_seen(&mut self, finding: Finding) {
+        if let Some(profiling) = &mut self.profiling {
+            profiling.finding(&finding);
+        }
+    }
+
+    fn sighting(&mut self, sighting: &trailwatch_core::profile::Sighting<'_>) {
+        if let Some(profiling) = &mut self.profiling {
+            profiling.sighting(sighting);
+        }
+    }
 }
 
 /// The threshold alerts the scanned files add up to, across every file.
@@ -114,7 +129,14 @@ fn thresholds_reached(set: &RuleSet, tallies: &Tallies) -> Vec<Alert> {
 pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
-    let files = inputs::collect(&args.paths)?;
+    let mut files = inputs::collect(&args.paths)?;
+    let profiling = match engine.has_first_seen() {
+        true => Some(Profiling::open(args.profiles.as_deref(), &set)?),
+        false => None,
+    };
+    if profiling.is_some() {
+        time_order(&mut files);
+    }
     let stdout = std::io::stdout();
     let mut printer = Printer {
         out: BufWriter::new(stdout.lock()),
@@ -125,12 +147,16 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
         streaming: false,
         problems: 0,
         write_error: None,
+        profiling,
     };
     let mut progress = Progress::new(args.quiet);
     let mut stats = StatsShard::default();
     let (mut records, mut findings, mut suppressed) = (0, 0, 0);
     for (n, path) in files.iter().enumerate() {
         let name = path.display().to_string();
+        if let Some(profiling) = &mut printer.profiling {
+            profiling.start();
+        }
         let summary = match File::open(path) {
             Ok(file) => engine.scan(&name, file, &mut printer),
             Err(e) => {
@@ -141,6 +167,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
                 continue;
             }
         };
+        if let Some(profiling) = &mut printer.profiling {
+            profiling.finish(&name);
+        }
         records += summary.records;
         findings += summary.findings;
         suppressed += summary.suppressed;
@@ -170,8 +199,20 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
             }
         };
     }
+    let profiling = printer.profiling.take();
+    for alert in profiling.iter().flat_map(|p| &p.alerts) {
+        let _ = match args.format {
+            Format::Text => printer.out.write_all(render::first_seen(alert).as_bytes()),
+            Format::Jsonl => {
+                writeln!(printer.out, "{}", json_safe(&serde_json::json!({ "first_seen": alert }).to_string()))
+            }
+        };
+    }
     printer.out.flush().context("writing findings")?;
     drop(printer.out);
+    if let (Some(profiling), Some(path)) = (&profiling, &args.profiles) {
+        profiling.save(path)?;
+    }
     if args.stats {
         let text = render::stats(&stats);
         match args.format {
@@ -188,6 +229,15 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
             render::by_severity(&stats),
             render::count(printer.problems, "problem", "problems"),
         );
+        if let Some(p) = profiling.as_ref().filter(|p| args.profiles.is_some() || !p.alerts.is_empty()) {
+            eprintln!(
+                "Profiles: {} ({} new while learning){}{}.",
+                render::count(p.alerts.len() as u64 + p.more_alerts, "first-seen alert", "first-seen alerts"),
+                p.learning,
+                if p.more_alerts > 0 { format!(", {} not printed", p.more_alerts) } else { String::new() },
+                if p.dropped > 0 { format!(", {} values past the caps", p.dropped) } else { String::new() },
+            );
+        }
     }
     Ok(Exit::problems(printer.problems))
 }

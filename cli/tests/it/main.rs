@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod completions;
 mod exit_status;
+mod first_seen;
 mod hostile;
 mod oracle;
 mod query;

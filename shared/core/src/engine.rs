@@ -26,6 +26,9 @@ use crate::stats::StatsShard;
 pub trait ScanSink {
     fn finding(&mut self, finding: Finding);
     fn problem(&mut self, error: Error);
+    /// A match of a first-seen rule: not a finding (not counted, not sent
+    /// one by one) but a question for the profiles ([`crate::profile::Batch::finding`]).
+    fn first_seen(&mut self, _finding: Finding) {}
     /// Every record, matched or not, after its findings, when the rule set
     /// has first-seen rules (profiles learn from every record).
     fn sighting(&mut self, _sighting: &crate::profile::Sighting<'_>) {}
@@ -313,6 +316,9 @@ impl Engine {
             }
             let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
             finding.matched = crate::finding::matched(&compiled.why, &values);
+            if compiled.rule.first_seen.is_some() {
+                return sink.first_seen(finding);
+            }
             crate::finding::note_case(&mut finding.matched, &compiled.case_sensitive, &values);
             summary.findings += 1;
             summary.stats.observe_finding(&finding);

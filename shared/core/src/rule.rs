@@ -38,6 +38,8 @@ use crate::pattern::Pattern;
 pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.toml");
 /// Detections beyond CIS and alert-grade variants of CIS filters.
 pub const DETECTION_RULES: &str = include_str!("../rules/detections.toml");
+/// First-seen detections (profiles per principal and account).
+pub const FIRST_SEEN_RULES: &str = include_str!("../rules/first-seen.toml");
 /// The origin recorded for built-in rules.
 pub const BUILTIN_ORIGIN: &str = "built-in";
 
@@ -242,6 +244,7 @@ impl RuleSet {
     pub fn builtin() -> Result<RuleSet> {
         let mut set = RuleSet::from_toml(BUILTIN_RULES, BUILTIN_ORIGIN)?;
         set.merge(RuleSet::from_toml(DETECTION_RULES, BUILTIN_ORIGIN)?)?;
+        set.merge(RuleSet::from_toml(FIRST_SEEN_RULES, BUILTIN_ORIGIN)?)?;
         Ok(set)
     }
 

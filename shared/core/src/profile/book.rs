@@ -61,6 +61,15 @@ impl Book {
         self.profiles.iter()
     }
 
+    /// Settles a batch: plans it, applies the writes, and returns the plan
+    /// with the matches that alert (and when their key was first seen).
+    pub fn settle(&mut self, batch: &super::Batch) -> (Plan, Vec<(super::batch::Candidate, i64)>) {
+        let plan = batch.plan(|id| self.get(id));
+        let applied = self.apply(&plan);
+        let alerts = plan.alerts(&applied).map(|(c, since)| (c.clone(), since)).collect();
+        (plan, alerts)
+    }
+
     /// Applies a plan's writes with the store's conditions; returns which took effect.
     pub fn apply(&mut self, plan: &Plan) -> Vec<bool> {
         plan.writes.iter().map(|w| self.write(w)).collect()
@@ -82,7 +91,8 @@ impl Book {
             }
             Write::Add { profile, value, seen, stale_before, evict } => {
                 let p = self.profiles.entry(profile.clone()).or_insert_with(|| fresh(seen.first));
-                let free = p.values.get(value).is_none_or(|old| old.last < *stale_before || old.origin == seen.origin);
+                let own = |old: &Seen| !seen.origin.is_empty() && old.origin == seen.origin;
+                let free = p.values.get(value).is_none_or(|old| old.last < *stale_before || own(old));
                 if !free {
                     return false;
                 }
