@@ -10,6 +10,7 @@
 //! - `validate`: log file integrity from digest files.
 //! - `completions`: shell completions and man pages from these definitions.
 //! - `exit`: the exit statuses, one table for every subcommand.
+//! - `first_seen`: `query --report first-seen`, what was new and why.
 //! - `inputs`: finding log files under the paths given.
 //! - `render`: human-readable output of findings and problems.
 //! - `output`: query rows as a table, CSV or JSON lines.
@@ -18,6 +19,7 @@
 
 mod completions;
 mod exit;
+mod first_seen;
 mod inputs;
 mod output;
 mod pattern;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use trailwatch_core::alert::{first_seen_alert, Alert};
 use trailwatch_core::key::parse_log_file_name;
-use trailwatch_core::profile::{Batch, Book, Sighting};
+use trailwatch_core::profile::{Batch, Book, ProfileId, Sighting};
 use trailwatch_core::{Finding, RuleSet};
 
 /// First-seen alerts held to print after the findings; past it they are counted.
@@ -20,6 +20,8 @@ pub struct Profiling {
     set: RuleSet,
     /// First-seen alerts, in the order found.
     pub alerts: Vec<Alert>,
+    /// What each alert was about: (profile, value, rule id).
+    pub alerted: Vec<(ProfileId, String, String)>,
     /// Alerts past [`MAX_HELD_ALERTS`].
     pub more_alerts: u64,
     /// New values still in their key's learning period.
@@ -43,6 +45,7 @@ impl Profiling {
             batch: Batch::new(set.profiles(), set.active_rules(), ""),
             set: set.clone(),
             alerts: Vec::new(),
+            alerted: Vec::new(),
             more_alerts: 0,
             learning: 0,
             dropped: 0,
@@ -71,10 +74,16 @@ impl Profiling {
         for (candidate, since) in alerts {
             if self.alerts.len() < MAX_HELD_ALERTS {
                 self.alerts.push(first_seen_alert(&candidate, since, source));
+                self.alerted.push((candidate.profile.clone(), candidate.value.clone(), candidate.rule.id.clone()));
             } else {
                 self.more_alerts += 1;
             }
         }
+    }
+
+    /// The profiles built.
+    pub fn book(&self) -> &Book {
+        &self.book
     }
 
     /// Writes the profiles to `path` (through a temporary file, renamed).

@@ -72,3 +72,38 @@ fn given_jsonl_output_then_first_seen_alerts_are_json_objects() {
     assert_eq!(alerts[0]["rule"], "instance-credentials-new-network");
     assert!(alerts[0]["details"].as_str().unwrap().contains("network 203.0.113.0/24 is new"));
 }
+
+#[test]
+fn given_a_window_when_reporting_first_seen_then_each_new_value_says_why_and_which_rule_alerted() {
+    let out = trailwatch(&[
+        "query",
+        "events/first-seen",
+        "--report",
+        "first-seen",
+        "--since",
+        "2026-11-15",
+        "--format",
+        "csv",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "first_seen,account,principal,dimension,value,why,alerted");
+    assert!(lines.contains(
+        &"2026-11-20T10:14:00Z,111122223333,instance/i-0a1b2c3d4e5f60718,network,203.0.113.0/24,new after 19 days of history,instance-credentials-new-network"
+    ), "{stdout}");
+    assert!(lines
+        .iter()
+        .any(|l| l.ends_with("sensitive_event,InvokeModel,new after 19 days of history,first-sensitive-call")));
+    assert_eq!(lines.len(), 7, "{stdout}");
+    assert!(text(&out.stderr).contains("New networks: 203.0.113.0/24 (instance/i-0a1b2c3d4e5f60718)"));
+
+    // The whole history: the principals and the account are new too.
+    let all = trailwatch(&["query", "events/first-seen", "--report", "first-seen", "--format", "csv"]);
+    let stderr = text(&all.stderr);
+    assert!(
+        stderr.contains("New principals: instance/i-0a1b2c3d4e5f60718 in 111122223333, user/alice in 111122223333"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("New regions: us-east-1 in 111122223333"), "{stderr}");
+}

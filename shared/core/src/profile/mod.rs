@@ -36,9 +36,11 @@
 //!   the stored profiles (which values are new, which writes are needed).
 //! - [`book`]: profiles in memory, saved to and loaded from a file (the CLI,
 //!   the tests; the detection function imports such a file into DynamoDB).
+//! - [`report`]: what was new in a window, and why.
 
 pub mod batch;
 pub mod book;
+pub mod report;
 
 use std::net::IpAddr;
 
