@@ -20,6 +20,7 @@ use tracing::{info, warn};
 use trailwatch_aws::flood::{FloodControl, Flushed, DEDUP_WINDOW, FLUSH_GRACE};
 use trailwatch_aws::output::Outputs;
 use trailwatch_aws::ports::ObjectStore;
+use trailwatch_aws::profiles::{AnyProfiles, Profiles};
 use trailwatch_aws::runner::{Retry, Runner};
 use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::Engine;
@@ -41,6 +42,8 @@ pub struct Detector<S> {
     /// Dedup windows: length and flush grace in seconds (0: no folding).
     dedup_window: u64,
     flush_grace: u64,
+    /// First-seen profiles and their cache (emptied at each invocation).
+    profiles: Option<Profiles<AnyProfiles>>,
 }
 
 impl<S: ObjectStore + Clone> Detector<S> {
@@ -54,6 +57,7 @@ impl<S: ObjectStore + Clone> Detector<S> {
             keys: None,
             dedup_window: DEDUP_WINDOW,
             flush_grace: FLUSH_GRACE,
+            profiles: None,
         }
     }
 
@@ -67,6 +71,12 @@ impl<S: ObjectStore + Clone> Detector<S> {
     /// Verifies digest files as they arrive, with these keys.
     pub fn with_keys(mut self, keys: KeyCache) -> Self {
         self.keys = Some(Arc::new(keys));
+        self
+    }
+
+    /// Keeps first-seen profiles in `store` (without, first-seen rules only count).
+    pub fn with_profiles(mut self, store: AnyProfiles) -> Self {
+        self.profiles = Some(Profiles::new(store));
         self
     }
 
@@ -84,6 +94,7 @@ impl<S: ObjectStore + Clone> Detector<S> {
             keys: self.keys.as_deref(),
             flood: FloodControl::new(store, self.runner.state_bucket(), self.dedup_window, self.flush_grace),
             deadline,
+            profiles: self.profiles.as_ref(),
         }
     }
 }
@@ -93,6 +104,9 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
     /// is when this invocation ends: a claim left by a crashed invocation is
     /// taken over once its deadline has passed.
     pub async fn handle(&self, event: &Value, deadline: u64) -> Result<Value, ProcessError> {
+        if let Some(profiles) = &self.profiles {
+            profiles.clear().await;
+        }
         if envelope::is_schedule(event) {
             let flushed = self.flush(deadline).await?;
             return Ok(json!({"follow_ups": flushed.follow_ups, "folded_events": flushed.folded_events}));

@@ -199,6 +199,8 @@ pub struct Engine {
     options: EngineOptions,
     /// Whether sinks are told of every record (a first-seen rule runs).
     sightings: bool,
+    /// The rule files' profile settings.
+    profiles: crate::profile::Settings,
 }
 
 impl Engine {
@@ -250,12 +252,33 @@ impl Engine {
         let deriver = Deriver::new(&mut table, trusted).map_err(|e| e.in_source("rules"))?;
         let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName));
         let sightings = rules.iter().any(|r| r.rule.first_seen.is_some());
-        Ok(Engine { table: Arc::new(table), deriver, facts, rules, dispatch, suppressions, options, sightings })
+        let profiles = set.profiles().clone();
+        Ok(Engine {
+            table: Arc::new(table),
+            deriver,
+            facts,
+            rules,
+            dispatch,
+            suppressions,
+            options,
+            sightings,
+            profiles,
+        })
     }
 
     /// Whether a first-seen rule runs (sinks then see every record).
     pub fn has_first_seen(&self) -> bool {
         self.sightings
+    }
+
+    /// The profile settings of the rule files.
+    pub fn profile_settings(&self) -> &crate::profile::Settings {
+        &self.profiles
+    }
+
+    /// A first-seen batch for a file of this engine's (`origin` names it).
+    pub fn profile_batch(&self, origin: &str) -> crate::profile::Batch {
+        crate::profile::Batch::new(&self.profiles, self.rules.iter().map(|r| r.rule.as_ref()), origin)
     }
 
     /// The rules that run.

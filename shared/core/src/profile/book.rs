@@ -61,6 +61,15 @@ impl Book {
         self.profiles.iter()
     }
 
+    /// Puts a profile as a store holds it (`None`: absent), for a cache
+    /// that follows a store's writes.
+    pub fn restore(&mut self, id: ProfileId, profile: Option<Profile>) {
+        match profile {
+            Some(p) => self.profiles.insert(id, p),
+            None => self.profiles.remove(&id),
+        };
+    }
+
     /// Settles a batch: plans it, applies the writes, and returns the plan
     /// with the matches that alert (and when their key was first seen).
     pub fn settle(&mut self, batch: &super::Batch) -> (Plan, Vec<(super::batch::Candidate, i64)>) {
