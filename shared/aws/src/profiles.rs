@@ -182,3 +182,76 @@ impl ProfileStore for MemoryProfiles {
         Ok(lock(&self.book).write(write))
     }
 }
+
+/// What an import did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Imported {
+    pub profiles: usize,
+    /// Values written.
+    pub values: usize,
+    /// Values the store had already (kept as they are).
+    pub kept: usize,
+}
+
+/// Seeds a store from a profile file (`trailwatch scan --profiles` over a
+/// copy of past logs): each key's first and last times, and every value
+/// the store does not have yet. Live values are never overwritten, so an
+/// import can run while the function works, and again.
+pub async fn import<P: ProfileStore>(store: &P, book: &Book) -> Result<Imported> {
+    let mut done = Imported::default();
+    for (id, profile) in book.iter() {
+        done.profiles += 1;
+        if id.dimension == trailwatch_core::profile::SEEN {
+            let seen =
+                trailwatch_core::profile::Seen { first: profile.since, last: profile.last, origin: String::new() };
+            store.write(&Write::Key { profile: id.clone(), seen }).await?;
+            continue;
+        }
+        for (value, seen) in &profile.values {
+            let seen = trailwatch_core::profile::Seen { origin: String::new(), ..seen.clone() };
+            let add = Write::Add {
+                profile: id.clone(),
+                value: value.clone(),
+                seen,
+                stale_before: i64::MIN,
+                evict: Vec::new(),
+            };
+            if store.write(&add).await? {
+                done.values += 1;
+            } else {
+                done.kept += 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailwatch_core::profile::{ProfileId, Seen};
+
+    #[tokio::test]
+    async fn given_a_profile_file_when_imported_twice_then_values_are_seeded_once_and_live_ones_kept() {
+        let mut book = Book::default();
+        let id = ProfileId::new("111122223333|user/alice", "network");
+        let add = |value: &str, first: i64| Write::Add {
+            profile: id.clone(),
+            value: value.into(),
+            seen: Seen { first, last: first, origin: String::new() },
+            stale_before: i64::MIN,
+            evict: Vec::new(),
+        };
+        book.write(&Write::Key { profile: ProfileId::seen("111122223333|user/alice"), seen: Seen::at(100) });
+        book.write(&add("192.0.2.0/24", 100));
+        book.write(&add("198.51.100.0/24", 200));
+        let store = MemoryProfiles::default();
+        store.write(&add("198.51.100.0/24", 5_000)).await.unwrap();
+        let first = import(&store, &book).await.unwrap();
+        assert_eq!(first, Imported { profiles: 2, values: 1, kept: 1 });
+        let stored = store.book();
+        assert_eq!(stored.get(&id).unwrap().values["198.51.100.0/24"].first, 5_000, "the live value is kept");
+        assert_eq!(stored.get(&ProfileId::seen("111122223333|user/alice")).unwrap().since, 100);
+        assert_eq!(import(&store, &book).await.unwrap(), Imported { profiles: 2, values: 0, kept: 2 });
+    }
+}

@@ -236,3 +236,33 @@ async fn in_dynamodb_two_invocations_racing_on_one_new_value_alert_once() {
     assert_eq!(one.process(&object(&copies[0]), FAR).await.unwrap(), Handled::Duplicate);
     assert_eq!(first_seen(&sink).len(), 2);
 }
+
+#[tokio::test]
+async fn given_a_profile_file_from_past_logs_when_imported_then_the_next_file_is_judged_against_it() {
+    // The profile file `trailwatch scan --profiles` writes over a copy of past logs.
+    let engine = engine();
+    let mut history = Grouped::new(AlertLimits::default()).with_profiles(engine.profile_batch(""));
+    engine.scan("history", std::io::Cursor::new(repo(HISTORY)), &mut history);
+    let mut book = trailwatch_core::profile::Book::default();
+    book.settle(history.profiles.as_ref().unwrap());
+    let mut file = Vec::new();
+    book.save(&mut file).unwrap();
+
+    let store = MemoryStore::default();
+    store.insert(STATE, "profiles/seed.json", file.clone());
+    store.insert(STATE, "elsewhere/seed.json", file);
+    store.insert(LOGS, &key("20", "new"), repo(NEW));
+    let sink = MemorySink::default();
+    let profiles = MemoryProfiles::default();
+    let detector =
+        Detector::new(engine, store, sink.clone(), STATE).with_profiles(AnyProfiles::Memory(profiles.clone()));
+    let elsewhere = serde_json::json!({"import_profiles": "s3://trailwatch-state/elsewhere/seed.json"});
+    let refused = detector.handle(&elsewhere, FAR).await;
+    assert!(refused.unwrap_err().to_string().contains("profiles/ only"));
+    let imported =
+        detector.handle(&serde_json::json!({"import_profiles": "s3://trailwatch-state/profiles/seed.json"}), FAR).await;
+    let imported = imported.unwrap();
+    assert!(imported["imported_profiles"]["values"].as_u64().unwrap() > 5, "{imported}");
+    detector.process(&object(&key("20", "new")), FAR).await.unwrap();
+    assert_eq!(first_seen(&sink), want());
+}
