@@ -247,6 +247,24 @@ impl Profile {
     }
 }
 
+/// The size DynamoDB counts for a profile's item, as the detection function
+/// lays it out (`key`, `dimension`, `since`, `last`, `expires`, and `v`
+/// holding `{f, l, o}` per value): attribute names and values in bytes, a
+/// number as its digits over two plus one, three bytes per map or list and
+/// one per element. What read and write units are charged on.
+pub fn item_bytes(id: &ProfileId, profile: &Profile) -> usize {
+    let number = |n: i64| n.unsigned_abs().to_string().len().div_ceil(2) + 1;
+    let mut size = "key".len() + id.key.len() + "dimension".len() + id.dimension.len();
+    size += "since".len() + number(profile.since) + "last".len() + number(profile.last) + "expires".len() + 6;
+    if !profile.values.is_empty() {
+        size += 1 + 3;
+        for (value, seen) in &profile.values {
+            size += value.len() + 3 + 1 + number(seen.first) + 1 + number(seen.last) + 1 + seen.origin.len() + 3;
+        }
+    }
+    size
+}
+
 /// The key of a principal within its account: `account|principal`.
 pub fn principal_profile_key(account: &str, principal: &str) -> String {
     format!("{account}|{principal}")

@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::facts::Trusted;
-use trailwatch_core::profile::{Batch, Book, Sighting};
+use trailwatch_core::profile::{self, Batch, Book, Sighting};
 use trailwatch_core::synth::week::{self, Week};
 use trailwatch_core::tally::Tallies;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
@@ -41,6 +41,12 @@ struct Tally {
     /// Benign first-seen alerts: (rule, key, value, event time).
     first_seen_benign: Vec<(String, String, String, i64)>,
     first_seen_learning: usize,
+    /// What the profile store would be charged, one invocation per file
+    /// (nothing cached across files): read and write request units.
+    read_units: f64,
+    write_units: f64,
+    profile_reads: u64,
+    profile_writes: u64,
 }
 
 impl ScanSink for Tally {
@@ -95,7 +101,20 @@ impl ScanSink for Tally {
 impl Tally {
     /// Settles a file's first-seen batch against the profiles.
     fn settle(&mut self, batch: &Batch) {
+        // Eventually consistent reads: half a unit per 4 KB of each item read.
+        for id in batch.profile_ids() {
+            let bytes = self.book.get(&id).map_or(0, |p| profile::item_bytes(&id, p));
+            self.profile_reads += 1;
+            self.read_units += 0.5 * bytes.div_ceil(4096).max(1) as f64;
+        }
         let (plan, alerts) = self.book.settle(batch);
+        // A write is charged a unit per KB of the item as it ends up.
+        for write in &plan.writes {
+            let id = write.profile();
+            let bytes = self.book.get(id).map_or(0, |p| profile::item_bytes(id, p));
+            self.profile_writes += 1;
+            self.write_units += bytes.div_ceil(1024).max(1) as f64;
+        }
         self.first_seen_learning += plan.learning();
         for (candidate, _) in alerts {
             let id = candidate.finding.event_id.clone().unwrap_or_default();
@@ -184,6 +203,19 @@ fn a_benign_week_sends_no_alert_and_every_planted_attack_alerts() {
         tally.first_seen_learning,
         first_seen_cases.len() - first_seen_missed,
         first_seen_cases.len(),
+    );
+    // On-demand prices in us-east-1: $0.125 per million read request units, $0.625 per million write request units.
+    let per_million = 1e6 / tally.records as f64;
+    let (reads, writes) = (tally.read_units * per_million, tally.write_units * per_million);
+    println!(
+        "profile store, one invocation per file: {} items read, {} writes ({:.1} per file); per million records: \
+         {:.0} read units, {:.0} write units, ${:.3}",
+        tally.profile_reads,
+        tally.profile_writes,
+        tally.profile_writes as f64 / files as f64,
+        reads,
+        writes,
+        reads * 0.125e-6 + writes * 0.625e-6
     );
     println!("counted without alerting (compliance grade): {:?}", tally.counted_only);
     println!(
