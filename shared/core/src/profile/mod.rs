@@ -278,7 +278,7 @@ pub fn principal_key(identity_type: Option<&str>, arn: Option<&str>) -> Option<S
     let mut parts = resource.split('/');
     let key = match (identity_type?, parts.next()?) {
         ("Root", _) => "root".to_string(),
-        ("IAMUser", "user") => format!("user/{}", parts.last()?),
+        ("IAMUser", "user") => format!("user/{}", parts.next_back()?),
         ("AssumedRole", "assumed-role") => {
             let role = parts.next()?;
             let session = parts.next().unwrap_or_default();
