@@ -113,7 +113,7 @@ pub fn run(set: &RuleSet, options: &Options<'_>) -> anyhow::Result<Exit> {
     }
     writer.flush().context("writing the report")?;
     if !options.quiet {
-        let period = NewThisPeriod::of(&rows, 10);
+        let period = NewThisPeriod::of(&rows);
         let mut err = std::io::stderr().lock();
         writeln!(
             err,
@@ -121,7 +121,7 @@ pub fn run(set: &RuleSet, options: &Options<'_>) -> anyhow::Result<Exit> {
             render::count(rows.len() as u64, "value", "values"),
             profiling.alerts.len()
         )?;
-        for line in period.lines() {
+        for line in period.lines(10) {
             writeln!(err, "{line}")?;
         }
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use trailwatch_core::alert::{first_seen_alert, Alert};
 use trailwatch_core::key::parse_log_file_name;
+use trailwatch_core::profile::report::NewThisPeriod;
 use trailwatch_core::profile::{Batch, Book, ProfileId, Sighting};
 use trailwatch_core::{Finding, RuleSet};
 
@@ -28,6 +29,8 @@ pub struct Profiling {
     pub learning: u64,
     /// Values and matches past a cap.
     pub dropped: u64,
+    /// The principals, regions and networks the files added.
+    pub news: NewThisPeriod,
 }
 
 impl Profiling {
@@ -49,6 +52,7 @@ impl Profiling {
             more_alerts: 0,
             learning: 0,
             dropped: 0,
+            news: NewThisPeriod::default(),
         })
     }
 
@@ -68,7 +72,12 @@ impl Profiling {
 
     /// Ends a file: settles its batch against the profiles.
     pub fn finish(&mut self, source: &str) {
-        let (plan, alerts) = self.book.settle(&self.batch);
+        let plan = self.batch.plan(|id| self.book.get(id));
+        let absent: std::collections::BTreeSet<ProfileId> =
+            plan.writes.iter().map(|w| w.profile()).filter(|id| self.book.get(id).is_none()).cloned().collect();
+        let applied = self.book.apply(&plan);
+        self.news.merge(&NewThisPeriod::of_plan(&plan, &applied, |id| absent.contains(id)));
+        let alerts: Vec<_> = plan.alerts(&applied).map(|(c, since)| (c.clone(), since)).collect();
         self.learning += plan.learning() as u64;
         self.dropped += plan.dropped + self.batch.dropped;
         for (candidate, since) in alerts {

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Mutex as AsyncMutex;
 use trailwatch_core::profile::batch::{Candidate, Plan, Write};
+use trailwatch_core::profile::report::NewThisPeriod;
 use trailwatch_core::profile::{Batch, Book, Profile, ProfileId};
 
 use crate::ports::{Failure, FailureKind, Result};
@@ -70,6 +71,8 @@ pub struct Settled {
     pub writes: usize,
     /// Adds another batch won.
     pub lost: usize,
+    /// The principals, regions and networks this batch added, for the summary.
+    pub news: NewThisPeriod,
 }
 
 /// A store with a cache that lives as long as this value: one invocation.
@@ -113,6 +116,8 @@ impl<P: ProfileStore> Profiles<P> {
             }
         }
         let plan: Plan = batch.plan(|id| cache.get(id).and_then(Option::as_ref));
+        let absent: BTreeSet<ProfileId> =
+            plan.writes.iter().map(Write::profile).filter(|id| matches!(cache.get(*id), Some(None))).cloned().collect();
         let mut applied = Vec::with_capacity(plan.writes.len());
         let mut book = Book::default();
         for write in &plan.writes {
@@ -131,6 +136,7 @@ impl<P: ProfileStore> Profiles<P> {
             }
         }
         settled.learning = plan.learning();
+        settled.news = NewThisPeriod::of_plan(&plan, &applied, |id| absent.contains(id));
         settled.alerts = plan.alerts(&applied).map(|(c, since)| (c.clone(), since)).collect();
         Ok(settled)
     }

@@ -26,6 +26,7 @@ use trailwatch_aws::thresholds::ThresholdStore;
 use trailwatch_core::alert::{alerts_for_groups, first_seen_alert, threshold_alert, Alert, FileContext};
 use trailwatch_core::grouped::Grouped;
 use trailwatch_core::key::LogKey;
+use trailwatch_core::profile::report::NewThisPeriod;
 use trailwatch_core::ScanSummary;
 
 use super::ctx::{run_once, Ctx};
@@ -64,7 +65,8 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for LogFile<'_, S> {
         let folded = fold::repeats(self.ctx, held, &mut found, file).await?;
         let mut alerts = alerts_for_groups(file, &found, summary.complete, self.ctx.limits);
         alerts.extend(self.threshold_alerts(&found).await?);
-        alerts.extend(self.first_seen_alerts(&found).await?);
+        let (first_seen, news) = self.first_seen_alerts(&found).await?;
+        alerts.extend(first_seen);
         info!(
             bucket = %self.object.bucket,
             key = %self.object.key,
@@ -88,6 +90,7 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for LogFile<'_, S> {
             problems: summary.problems,
         };
         let mut shard = self.shard(&summary, folded);
+        shard.stats.new_this_period = news;
         let key = shard_key(log, &self.object.bucket, &self.object.key);
         let batch = Batch::new(alerts, handled).counting(summary.records, summary.findings);
         Ok(batch
@@ -146,9 +149,11 @@ impl<S: ObjectStore + Clone + 'static> LogFile<'_, S> {
 
     /// Settles the file's first-seen batch against the profiles (before
     /// anything is sent: the conditional adds decide which invocation alerts);
-    /// the alerts of the values new after learning.
-    async fn first_seen_alerts(&self, found: &Grouped) -> Result<Vec<Alert>, JobError> {
-        let (Some(profiles), Some(batch)) = (self.ctx.profiles, &found.profiles) else { return Ok(Vec::new()) };
+    /// the alerts of the values new after learning, and what was new for the summary.
+    async fn first_seen_alerts(&self, found: &Grouped) -> Result<(Vec<Alert>, NewThisPeriod), JobError> {
+        let (Some(profiles), Some(batch)) = (self.ctx.profiles, &found.profiles) else {
+            return Ok((Vec::new(), NewThisPeriod::default()));
+        };
         let settled =
             profiles.settle(batch).await.map_err(|f| JobError::call("settling first-seen profiles failed", f))?;
         info!(
@@ -160,7 +165,8 @@ impl<S: ObjectStore + Clone + 'static> LogFile<'_, S> {
             lost = settled.lost,
             "profiles settled"
         );
-        Ok(settled.alerts.iter().map(|(candidate, since)| first_seen_alert(candidate, *since, &self.uri)).collect())
+        let alerts = settled.alerts.iter().map(|(candidate, since)| first_seen_alert(candidate, *since, &self.uri));
+        Ok((alerts.collect(), settled.news))
     }
 
     /// The file's statistics shard (the alerts refused for good are counted

@@ -101,6 +101,16 @@ async fn given_concurrent_copies_of_a_file_then_each_new_value_alerts_once_and_r
         .await;
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
     assert_eq!(first_seen(&sink), want());
+    // The statistics shards carry what was new, for the summary.
+    let news: Vec<String> = store
+        .keys(STATE)
+        .into_iter()
+        .filter(|k| k.starts_with("shards/"))
+        .filter_map(|k| serde_json::from_slice::<serde_json::Value>(&store.object(STATE, &k).unwrap()).ok())
+        .flat_map(|shard| shard["stats"]["new_this_period"]["networks"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    assert_eq!(news, ["203.0.113.0/24 (instance/i-0a1b2c3d4e5f60718)"], "named once, by the file that added it");
 
     // Redelivered: the ledger says done; nothing read, nothing sent.
     let calls = *profiles.calls.lock().unwrap();

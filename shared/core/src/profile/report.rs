@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::batch::{Plan, Write};
 use super::{Book, ProfileId, AWS_INTERNAL, SEEN};
 
 /// One value first seen in the window.
@@ -76,50 +77,113 @@ pub fn new_in(book: &Book, from: i64, to: i64) -> Vec<NewValue> {
 }
 
 /// The summary's "new this period": principals, regions (per account) and
-/// networks (outside AWS) first seen in the window, each list sorted and
-/// cut at `max` entries (with the number left out).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// networks (outside AWS, of principals known before) first seen, each a
+/// sorted set of at most [`MAX_NEW`] (the lowest kept, so that merging
+/// stays order-independent; `left_out` counts the rest).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct NewThisPeriod {
-    pub principals: Vec<String>,
-    pub regions: Vec<String>,
-    pub networks: Vec<String>,
-    pub left_out: usize,
+    pub principals: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
+    pub networks: BTreeSet<String>,
+    pub left_out: u64,
 }
 
+/// Entries kept per kind in [`NewThisPeriod`].
+pub const MAX_NEW: usize = 50;
+
 impl NewThisPeriod {
-    pub fn of(rows: &[NewValue], max: usize) -> NewThisPeriod {
-        let mut principals = BTreeSet::new();
-        let mut regions = BTreeSet::new();
-        let mut networks = BTreeSet::new();
+    /// From report rows.
+    pub fn of(rows: &[NewValue]) -> NewThisPeriod {
+        let mut out = NewThisPeriod::default();
         for row in rows {
-            match row.dimension.as_str() {
-                "principal" => principals.insert(format!("{} in {}", row.principal, row.account)),
-                "region" if row.principal.is_empty() => regions.insert(format!("{} in {}", row.value, row.account)),
-                "network" if row.value != AWS_INTERNAL && !row.why.starts_with("with the key") => {
-                    networks.insert(format!("{} ({})", row.value, row.principal))
-                }
-                _ => false,
+            let key = if row.principal.is_empty() {
+                row.account.clone()
+            } else {
+                format!("{}|{}", row.account, row.principal)
             };
+            let new_key = row.dimension == "principal" || row.why.starts_with("with the key");
+            out.note(&key, &row.dimension, &row.value, new_key);
         }
-        let mut left_out = 0;
-        let mut cut = |set: BTreeSet<String>| {
-            left_out += set.len().saturating_sub(max);
-            set.into_iter().take(max).collect()
-        };
-        NewThisPeriod { principals: cut(principals), regions: cut(regions), networks: cut(networks), left_out }
+        out
     }
 
-    /// Lines of text: one per kind that has entries.
-    pub fn lines(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (what, list) in [("principals", &self.principals), ("regions", &self.regions), ("networks", &self.networks)]
-        {
-            if !list.is_empty() {
-                out.push(format!("New {what}: {}", list.join(", ")));
+    /// From a settled plan: what its applied writes added; `was_absent`
+    /// says which profiles the store did not have before.
+    pub fn of_plan(plan: &Plan, applied: &[bool], was_absent: impl Fn(&ProfileId) -> bool) -> NewThisPeriod {
+        let mut out = NewThisPeriod::default();
+        let new_keys: BTreeSet<&str> = plan
+            .writes
+            .iter()
+            .zip(applied)
+            .filter_map(|(w, done)| match w {
+                Write::Key { profile, .. } if *done && was_absent(profile) => Some(profile.key.as_str()),
+                _ => None,
+            })
+            .collect();
+        for (write, done) in plan.writes.iter().zip(applied) {
+            match write {
+                Write::Key { profile, .. } if *done && new_keys.contains(profile.key.as_str()) => {
+                    out.note(&profile.key, "principal", "", true)
+                }
+                Write::Add { profile, value, .. } if *done => {
+                    out.note(&profile.key, &profile.dimension, value, new_keys.contains(profile.key.as_str()))
+                }
+                _ => {}
             }
         }
-        if self.left_out > 0 {
-            out.push(format!("({} more not listed)", self.left_out));
+        out
+    }
+
+    fn note(&mut self, key: &str, dimension: &str, value: &str, new_key: bool) {
+        let (account, principal) = split_key(key);
+        match dimension {
+            "principal" if !principal.is_empty() => self.principals.insert(format!("{principal} in {account}")),
+            "region" if principal.is_empty() => self.regions.insert(format!("{value} in {account}")),
+            "network" if !principal.is_empty() && value != AWS_INTERNAL && !new_key => {
+                self.networks.insert(format!("{value} ({principal})"))
+            }
+            _ => false,
+        };
+        self.cap();
+    }
+
+    fn cap(&mut self) {
+        for set in [&mut self.principals, &mut self.regions, &mut self.networks] {
+            while set.len() > MAX_NEW {
+                set.pop_last();
+                self.left_out += 1;
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &NewThisPeriod) {
+        self.principals.extend(other.principals.iter().cloned());
+        self.regions.extend(other.regions.iter().cloned());
+        self.networks.extend(other.networks.iter().cloned());
+        self.left_out += other.left_out;
+        self.cap();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.principals.is_empty() && self.regions.is_empty() && self.networks.is_empty()
+    }
+
+    /// Lines of text, at most `limit` entries each: one per kind that has entries.
+    pub fn lines(&self, limit: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut more = self.left_out;
+        for (what, set) in [("principals", &self.principals), ("regions", &self.regions), ("networks", &self.networks)]
+        {
+            if !set.is_empty() {
+                let shown: Vec<String> =
+                    set.iter().take(limit).map(|v| crate::text::printable(v, 300).into_owned()).collect();
+                more += set.len().saturating_sub(limit) as u64;
+                out.push(format!("New {what}: {}", shown.join(", ")));
+            }
+        }
+        if more > 0 {
+            out.push(format!("({more} more not listed)"));
         }
         out
     }
