@@ -73,6 +73,12 @@ fn profile_of(item: &HashMap<String, AttributeValue>) -> Option<(ProfileId, Prof
     Some((ProfileId { key, dimension }, profile))
 }
 
+/// The names of the item's times, always written through placeholders
+/// (`last` is one of DynamoDB's reserved words).
+fn times() -> HashMap<String, String> {
+    ["last", "since", "expires"].into_iter().map(|n| (format!("#{n}"), n.to_string())).collect()
+}
+
 fn seen_value(seen: &Seen) -> AttributeValue {
     AttributeValue::M(HashMap::from([
         ("f".to_string(), n(seen.first)),
@@ -133,8 +139,8 @@ impl DynamoProfiles {
         values.insert(":origin".into(), s(&seen.origin));
         common(&mut values);
         let mut expression =
-            "SET v.#val = :seen, #last = :l, expires = :e, since = if_not_exists(since, :f)".to_string();
-        names.insert("#last".into(), "last".into());
+            "SET v.#val = :seen, #last = :l, #expires = :e, #since = if_not_exists(#since, :f)".to_string();
+        names.extend(times());
         let evicted: Vec<&String> = evict.iter().filter(|e| e.as_str() != value).collect();
         if !evicted.is_empty() {
             let paths: Vec<String> = (0..evicted.len()).map(|i| format!("v.#ev{i}")).collect();
@@ -158,9 +164,9 @@ impl DynamoProfiles {
             let created = self
                 .update(
                     id,
-                    "SET v = :v, #last = :l, expires = :e, since = if_not_exists(since, :f)".into(),
+                    "SET v = :v, #last = :l, #expires = :e, #since = if_not_exists(#since, :f)".into(),
                     Some("attribute_not_exists(v)"),
-                    HashMap::from([("#last".to_string(), "last".to_string())]),
+                    times(),
                     first,
                 )
                 .await?;
@@ -213,20 +219,22 @@ impl ProfileStore for DynamoProfiles {
                     (":l".to_string(), n(seen.last)),
                     (":e".to_string(), n(seen.last.saturating_add(self.horizon))),
                 ]);
-                let names = HashMap::from([("#last".to_string(), "last".to_string())]);
-                let expression = "SET #last = :l, expires = :e, since = if_not_exists(since, :f)";
+                let expression = "SET #last = :l, #expires = :e, #since = if_not_exists(#since, :f)";
+                let names = times();
                 self.update(profile, expression.into(), None, names, values).await
             }
             Write::Add { profile, value, seen, stale_before, evict } => {
                 self.add(profile, value, seen, *stale_before, evict).await
             }
             Write::Touch { profile, value, last } => {
-                let names = HashMap::from([("#val".to_string(), value.clone()), ("#last".to_string(), "last".into())]);
+                let mut names = times();
+                names.remove("#since");
+                names.insert("#val".into(), value.clone());
                 let values = HashMap::from([
                     (":l".to_string(), n(*last)),
                     (":e".to_string(), n(last.saturating_add(self.horizon))),
                 ]);
-                let expression = "SET v.#val.l = :l, #last = :l, expires = :e";
+                let expression = "SET v.#val.l = :l, #last = :l, #expires = :e";
                 self.update(profile, expression.into(), Some("attribute_exists(v.#val)"), names, values).await
             }
         }
