@@ -19,7 +19,8 @@ use trailwatch_aws::s3::S3Store;
 use trailwatch_aws::testing::Moto;
 use trailwatch_core::engine::{Engine, EngineOptions};
 use trailwatch_core::grouped::{AlertLimits, Grouped};
-use trailwatch_core::profile::DEFAULT_HORIZON_SECS;
+use trailwatch_core::profile::batch::Write;
+use trailwatch_core::profile::{ProfileId, Seen, DEFAULT_HORIZON_SECS, MAX_VALUES};
 use trailwatch_core::RuleSet;
 use trailwatch_detect::envelope::ObjectRef;
 use trailwatch_detect::handler::{Detector, Handled};
@@ -245,6 +246,34 @@ async fn in_dynamodb_two_invocations_racing_on_one_new_value_alert_once() {
     assert_eq!(first_seen(&sink), want());
     assert_eq!(one.process(&object(&copies[0]), FAR).await.unwrap(), Handled::Duplicate);
     assert_eq!(first_seen(&sink).len(), 2);
+
+    // AND the table honours the cap, ageing and touches as the plan writes them.
+    let id = ProfileId::new("111122223333|user/busy", "network");
+    let seen = |first: i64| Seen { first, last: first, origin: String::new() };
+    let add = |value: String, at: i64, stale_before: i64, evict: Vec<String>| Write::Add {
+        profile: id.clone(),
+        value,
+        seen: seen(at),
+        stale_before,
+        evict,
+    };
+    for n in 0..MAX_VALUES as i64 {
+        assert!(fresh.write(&add(format!("10.0.{n}.0/24"), 1_000 + n, i64::MIN, Vec::new())).await.unwrap());
+    }
+    let full = add("203.0.113.0/24".into(), 5_000, i64::MIN, vec!["10.0.0.0/24".into()]);
+    assert!(fresh.write(&full).await.unwrap());
+    let stored = fresh.get(std::slice::from_ref(&id)).await.unwrap().remove(0).1;
+    assert_eq!(stored.values.len(), MAX_VALUES);
+    assert!(!stored.values.contains_key("10.0.0.0/24") && stored.values.contains_key("203.0.113.0/24"));
+    // Known and fresh: refused; aged out (last seen before `stale_before`): taken.
+    assert!(!fresh.write(&add("10.0.1.0/24".into(), 9_000, 1_000, Vec::new())).await.unwrap());
+    assert!(fresh.write(&add("10.0.1.0/24".into(), 9_000, 2_000, Vec::new())).await.unwrap());
+    let touch = |value: &str| Write::Touch { profile: id.clone(), value: value.into(), last: 9_500 };
+    assert!(fresh.write(&touch("10.0.2.0/24")).await.unwrap());
+    assert!(!fresh.write(&touch("192.0.2.0/24")).await.unwrap(), "a touch never adds");
+    let stored = fresh.get(std::slice::from_ref(&id)).await.unwrap().remove(0).1;
+    assert_eq!(stored.values["10.0.1.0/24"].first, 9_000);
+    assert_eq!(stored.values["10.0.2.0/24"].last, 9_500);
 }
 
 #[tokio::test]
