@@ -221,6 +221,11 @@ struct SummaryArgs {
     /// The previous window's summary (from --format json), to show what is new.
     #[arg(long, value_name = "FILE")]
     previous: Option<PathBuf>,
+    /// First-seen profiles to judge the window's files against (saved by
+    /// `trailwatch scan --profiles`): the report then names the window's new
+    /// principals, regions and networks. The file is read, not changed.
+    #[arg(long, value_name = "FILE")]
+    profiles: Option<PathBuf>,
     /// text: the report as e-mailed; json: the aggregate and coverage.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     format: SummaryFormat,

@@ -12,10 +12,39 @@ use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, rende
 use trailwatch_core::{Engine, StatsShard};
 
 use crate::exit::Exit;
+use crate::profiles::Profiling;
 use crate::{inputs, render as show, SummaryArgs, SummaryFormat};
 
 /// How many unprocessed or incomplete files the report names.
 const LIST_CAP: usize = 50;
+
+/// The scan's findings and problems, and the profiles' matches and sightings.
+struct Sink<'p> {
+    collect: Collect,
+    profiling: Option<&'p mut Profiling>,
+}
+
+impl trailwatch_core::ScanSink for Sink<'_> {
+    fn finding(&mut self, finding: trailwatch_core::Finding) {
+        self.collect.finding(finding);
+    }
+
+    fn problem(&mut self, error: trailwatch_core::Error) {
+        self.collect.problem(error);
+    }
+
+    fn first_seen(&mut self, finding: trailwatch_core::Finding) {
+        if let Some(p) = &mut self.profiling {
+            p.finding(&finding);
+        }
+    }
+
+    fn sighting(&mut self, sighting: &trailwatch_core::profile::Sighting<'_>) {
+        if let Some(p) = &mut self.profiling {
+            p.sighting(sighting);
+        }
+    }
+}
 
 pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
@@ -46,6 +75,12 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     };
     let window = Window::ending_before(at, length)?;
 
+    // With profiles, the window's files are settled against them in time order.
+    let mut profiling = args.profiles.as_deref().map(|path| Profiling::open(Some(path), &set)).transpose()?;
+    let mut named = named;
+    if profiling.is_some() {
+        named.sort_by_key(|(_, parsed)| parsed.as_ref().map(|(_, _, time)| *time));
+    }
     let mut stats = StatsShard::default();
     let mut delivered = Vec::new();
     let mut processed = BTreeSet::new();
@@ -74,8 +109,15 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
                 continue;
             }
         };
-        let mut sink = Collect::default();
+        let mut sink = Sink { collect: Collect::default(), profiling: profiling.as_mut() };
+        if let Some(p) = &mut sink.profiling {
+            p.start();
+        }
         let summary = engine.scan(&source, file, &mut sink);
+        if let Some(p) = &mut sink.profiling {
+            p.finish(&source);
+        }
+        let sink = sink.collect;
         for p in &sink.problems {
             eprintln!("{}", show::problem(p));
         }
@@ -85,6 +127,9 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
         }
         processed.insert(source);
         stats.merge(&summary.stats);
+    }
+    if let Some(p) = &profiling {
+        stats.new_this_period.merge(&p.news);
     }
     let previous = match &args.previous {
         Some(path) => {

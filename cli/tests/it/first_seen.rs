@@ -107,3 +107,22 @@ fn given_a_window_when_reporting_first_seen_then_each_new_value_says_why_and_whi
     );
     assert!(stderr.contains("New regions: us-east-1 in 111122223333"), "{stderr}");
 }
+
+#[test]
+fn given_saved_profiles_when_summarizing_a_day_then_the_report_names_what_was_new() {
+    let dir = std::env::temp_dir().join(format!("trailwatch-first-seen-summary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profiles = dir.join("profiles.json");
+    let profiles = profiles.to_str().unwrap();
+    assert!(trailwatch(&["scan", "-q", HISTORY, "--profiles", profiles]).status.success());
+    let saved = std::fs::read(profiles).unwrap();
+    let args = ["summary", "events/first-seen", "--at", "2026-11-21T00:00:00Z"];
+    let plain = trailwatch(&args);
+    assert!(!text(&plain.stdout).contains("New this period"), "without profiles, nothing is judged new");
+    let with = trailwatch(&[&args[..], &["--profiles", profiles]].concat());
+    let report = text(&with.stdout);
+    assert!(report.contains("New this period (first-seen profiles)"), "{report}");
+    assert!(report.contains("New networks: 203.0.113.0/24 (instance/i-0a1b2c3d4e5f60718)"), "{report}");
+    assert_eq!(std::fs::read(profiles).unwrap(), saved, "the summary reads the profiles, never writes them");
+    std::fs::remove_dir_all(&dir).ok();
+}
