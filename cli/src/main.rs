@@ -10,6 +10,7 @@
 //! - `validate`: log file integrity from digest files.
 //! - `completions`: shell completions and man pages from these definitions.
 //! - `exit`: the exit statuses, one table for every subcommand.
+//! - `first_seen`: `query --report first-seen`, what was new and why.
 //! - `inputs`: finding log files under the paths given.
 //! - `source`: the log files to read, local or in S3, opened in order.
 //! - `bucket` (feature `s3`): listing and reading a bucket by its key layout.
@@ -17,15 +18,18 @@
 //! - `render`: human-readable output of findings and problems.
 //! - `output`: query rows as a table, CSV or JSON lines.
 //! - `progress`: the progress line on a terminal.
+//! - `profiles`: first-seen profiles over the files read, saved and loaded.
 
 #[cfg(feature = "s3")]
 mod bucket;
 mod completions;
 mod exit;
+mod first_seen;
 mod inputs;
 mod listing;
 mod output;
 mod pattern;
+mod profiles;
 mod progress;
 mod query;
 mod render;
@@ -195,6 +199,11 @@ struct ScanArgs {
     /// No progress line on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Profiles for the first-seen rules: loaded from this file when it
+    /// exists, saved to it at the end (a later run continues from them; the
+    /// detection function imports it).
+    #[arg(long, value_name = "FILE")]
+    profiles: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -222,6 +231,11 @@ struct SummaryArgs {
     /// The previous window's summary (from --format json), to show what is new.
     #[arg(long, value_name = "FILE")]
     previous: Option<PathBuf>,
+    /// First-seen profiles to judge the window's files against (saved by
+    /// `trailwatch scan --profiles`): the report then names the window's new
+    /// principals, regions and networks. The file is read, not changed.
+    #[arg(long, value_name = "FILE")]
+    profiles: Option<PathBuf>,
     /// text: the report as e-mailed; json: the aggregate and coverage.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     format: SummaryFormat,

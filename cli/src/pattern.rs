@@ -38,6 +38,7 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<Exit> {
         alert_grade: true,
         dry_run: false,
         threshold: None,
+        first_seen: None,
         show: Vec::new(),
         origin: "command line".into(),
     };

@@ -17,7 +17,7 @@ use trailwatch_core::limits::{self, MAX_HELD_BYTES};
 use trailwatch_core::query::filter::{parse_bool, parse_time};
 use trailwatch_core::query::report::{Groups, Shape, REPORTS};
 use trailwatch_core::query::{column, held_size, Column, Filters, Query, QuerySink, Report, Row};
-use trailwatch_core::{Error, ErrorKind, Location};
+use trailwatch_core::{Error, ErrorKind, Location, RuleSet};
 
 use crate::exit::Exit;
 use crate::output::{QueryFormat, RowWriter};
@@ -95,6 +95,9 @@ pub struct QueryArgs {
     /// Order rows by event time (time) or newest first (-time).
     #[arg(long, value_enum, allow_hyphen_values = true)]
     sort: Option<Sort>,
+    /// --report first-seen: the profiles to start from (saved by `trailwatch scan --profiles`).
+    #[arg(long, value_name = "FILE")]
+    profiles: Option<PathBuf>,
     /// Open every file, even those whose names say they cannot match.
     #[arg(long)]
     no_prune: bool,
@@ -124,6 +127,11 @@ pub fn help() -> String {
     for (name, about) in REPORTS {
         text.push_str(&format!("  {name:<15} {about}\n"));
     }
+    text.push_str(&format!(
+        "  {:<15} values new for a principal or account in --since/--until (networks, agents, regions, \
+         sources, sensitive calls), why, and the rule that alerted\n",
+        "first-seen"
+    ));
     text.push_str("\nColumns (--columns a,b,c; default: ");
     text.push_str(&column::DEFAULT.iter().map(Column::name).collect::<Vec<_>>().join(","));
     text.push_str("):\n");
@@ -324,6 +332,21 @@ impl<W: Write> QuerySink for Rows<'_, W> {
 }
 
 pub fn run(args: &QueryArgs) -> anyhow::Result<Exit> {
+    if args.report.as_deref() == Some("first-seen") {
+        let filters = args.filters(OffsetDateTime::now_utc())?;
+        let options = crate::first_seen::Options {
+            paths: &args.paths,
+            since: filters.since,
+            until: filters.until,
+            format: args.format,
+            limit: args.limit,
+            profiles: args.profiles.as_deref(),
+            quiet: args.quiet,
+        };
+        let mut set = RuleSet::builtin()?;
+        set.trust(&filters.trusted);
+        return crate::first_seen::run(&set, &options);
+    }
     let mut filters = args.filters(OffsetDateTime::now_utc())?;
     let report = args.report()?;
     if let Some(report) = &report {

@@ -175,6 +175,32 @@ pub fn stats(s: &StatsShard) -> String {
 }
 
 /// A threshold reached over the scanned files.
+/// A first-seen alert: what was new, for whom, and the event.
+pub fn first_seen(alert: &trailwatch_core::alert::Alert) -> String {
+    let mut out = format!(
+        "[{}] First seen: {}  ({})\n  by {} in {}\n",
+        alert.severity.as_str().to_uppercase(),
+        alert.title,
+        alert.rule,
+        alert.principal.as_deref().unwrap_or("-"),
+        alert.where_text()
+    );
+    for line in alert.details.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    for event in &alert.events {
+        out.push_str(&format!(
+            "  {}  {}  from {}  {}\n",
+            event.time.as_deref().unwrap_or("-"),
+            event.name.as_deref().unwrap_or("-"),
+            event.source_ip.as_deref().unwrap_or("-"),
+            event.event_id.as_deref().unwrap_or("-"),
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 pub fn threshold(alert: &trailwatch_core::alert::Alert) -> String {
     let mut out = format!(
         "[{}] Threshold reached: {}  ({})\n  by {} in {}\n",

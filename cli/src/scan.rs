@@ -13,6 +13,7 @@ use trailwatch_core::text::json_safe;
 use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink, StatsShard};
 
 use crate::exit::Exit;
+use crate::profiles::{time_order, Profiling};
 use crate::progress::Progress;
 use crate::source::Sources;
 use crate::{render, Format, ScanArgs};
@@ -35,6 +36,8 @@ struct Printer<W: Write> {
     streaming: bool,
     problems: u64,
     write_error: Option<std::io::Error>,
+    /// Profiles, when a first-seen rule runs.
+    profiling: Option<Profiling>,
 }
 
 impl<W: Write> Printer<W> {
@@ -97,6 +100,18 @@ impl<W: Write> ScanSink for Printer<W> {
         self.problems += 1;
         eprintln!("{}", render::problem(&error));
     }
+
+    fn first_seen(&mut self, finding: Finding) {
+        if let Some(profiling) = &mut self.profiling {
+            profiling.finding(&finding);
+        }
+    }
+
+    fn sighting(&mut self, sighting: &trailwatch_core::profile::Sighting<'_>) {
+        if let Some(profiling) = &mut self.profiling {
+            profiling.sighting(sighting);
+        }
+    }
 }
 
 /// The threshold alerts the scanned files add up to, across every file,
@@ -117,7 +132,14 @@ fn thresholds_reached(set: &RuleSet, tallies: &Tallies) -> Vec<Alert> {
 pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
     let engine = Engine::new(&set, EngineOptions { min_severity: args.min_severity, ..Default::default() })?;
-    let sources = Sources::collect(&args.paths, &trailwatch_core::layout::Scope::logs())?;
+    let mut sources = Sources::collect(&args.paths, &trailwatch_core::layout::Scope::logs())?;
+    let profiling = match engine.has_first_seen() {
+        true => Some(Profiling::open(args.profiles.as_deref(), &set)?),
+        false => None,
+    };
+    if profiling.is_some() {
+        time_order(&mut sources.files, |s| &s.file_name);
+    }
     let stdout = std::io::stdout();
     let mut printer = Printer {
         out: BufWriter::new(stdout.lock()),
@@ -128,6 +150,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
         streaming: false,
         problems: sources.report_problems(),
         write_error: None,
+        profiling,
     };
     let mut progress = Progress::new(args.quiet).with_bytes(sources.total_bytes());
     let mut stats = StatsShard::default();
@@ -135,7 +158,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
     let total = sources.files.len();
     sources.read_each(&|_, _| true, &mut |n, source, body| {
         let summary = match body {
-            Ok(body) => engine.scan(&source.name, body, &mut printer),
+            Ok(body) => {
+                if let Some(profiling) = &mut printer.profiling {
+                    profiling.start();
+                }
+                engine.scan(&source.name, body, &mut printer)
+            }
             Err(e) => {
                 printer.problem(trailwatch_core::Error::at(
                     trailwatch_core::ErrorKind::Io(e),
@@ -144,6 +172,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
                 return ControlFlow::Continue(());
             }
         };
+        if let Some(profiling) = &mut printer.profiling {
+            profiling.finish(&source.name);
+        }
         records += summary.records;
         findings += summary.findings;
         suppressed += summary.suppressed;
@@ -177,8 +208,20 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
             }
         };
     }
+    let profiling = printer.profiling.take();
+    for alert in profiling.iter().flat_map(|p| &p.alerts) {
+        let _ = match args.format {
+            Format::Text => printer.out.write_all(render::first_seen(alert).as_bytes()),
+            Format::Jsonl => {
+                writeln!(printer.out, "{}", json_safe(&serde_json::json!({ "first_seen": alert }).to_string()))
+            }
+        };
+    }
     printer.out.flush().context("writing findings")?;
     drop(printer.out);
+    if let (Some(profiling), Some(path)) = (&profiling, &args.profiles) {
+        profiling.save(path)?;
+    }
     if args.stats {
         let text = render::stats(&stats);
         match args.format {
@@ -196,6 +239,15 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Exit> {
             render::by_severity(&stats),
             render::count(printer.problems, "problem", "problems"),
         );
+        if let Some(p) = profiling.as_ref().filter(|p| args.profiles.is_some() || !p.alerts.is_empty()) {
+            eprintln!(
+                "Profiles: {} ({} new while learning){}{}.",
+                render::count(p.alerts.len() as u64 + p.more_alerts, "first-seen alert", "first-seen alerts"),
+                p.learning,
+                if p.more_alerts > 0 { format!(", {} not printed", p.more_alerts) } else { String::new() },
+                if p.dropped > 0 { format!(", {} values past the caps", p.dropped) } else { String::new() },
+            );
+        }
     }
     Ok(Exit::problems(printer.problems))
 }

@@ -6,18 +6,47 @@ use std::io::Write as _;
 use std::ops::ControlFlow;
 
 use anyhow::{bail, Context};
-use trailwatch_core::engine::{Each, EngineOptions};
+use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::key::parse_log_file_name;
 use trailwatch_core::layout::Scope;
 use trailwatch_core::summary::{coverage, digest_coverage, parse_file_time, render, Delivered, SummaryFile, Window};
 use trailwatch_core::{Engine, StatsShard};
 
 use crate::exit::Exit;
+use crate::profiles::{time_order, Profiling};
 use crate::source::{is_s3, Sources};
 use crate::{render as show, SummaryArgs, SummaryFormat};
 
 /// How many unprocessed or incomplete files the report names.
 const LIST_CAP: usize = 50;
+
+/// The scan's problems (printed as they come; findings are counted in the
+/// statistics, none is kept), and the profiles' matches and sightings.
+struct Sink<'p> {
+    problems: usize,
+    profiling: Option<&'p mut Profiling>,
+}
+
+impl trailwatch_core::ScanSink for Sink<'_> {
+    fn finding(&mut self, _: trailwatch_core::Finding) {}
+
+    fn problem(&mut self, error: trailwatch_core::Error) {
+        eprintln!("{}", show::problem(&error));
+        self.problems += 1;
+    }
+
+    fn first_seen(&mut self, finding: trailwatch_core::Finding) {
+        if let Some(p) = &mut self.profiling {
+            p.finding(&finding);
+        }
+    }
+
+    fn sighting(&mut self, sighting: &trailwatch_core::profile::Sighting<'_>) {
+        if let Some(p) = &mut self.profiling {
+            p.sighting(sighting);
+        }
+    }
+}
 
 pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     let set = args.rules.load()?;
@@ -39,7 +68,11 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
         }
         None => Scope::logs(),
     };
-    let sources = Sources::collect(&args.paths, &scope)?;
+    let mut sources = Sources::collect(&args.paths, &scope)?;
+    if args.profiles.is_some() {
+        // With profiles, the window's files are settled against them in time order.
+        time_order(&mut sources.files, |s| &s.file_name);
+    }
     let mut problems = sources.report_problems() as usize;
 
     // Account, region and time from CloudTrail file names, where they follow it.
@@ -64,6 +97,7 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     };
     let window = Window::ending_before(at, length)?;
 
+    let mut profiling = args.profiles.as_deref().map(|path| Profiling::open(Some(path), &set)).transpose()?;
     let mut stats = StatsShard::default();
     let mut delivered = Vec::new();
     let mut processed = BTreeSet::new();
@@ -98,15 +132,15 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
                 return ControlFlow::Continue(());
             }
         };
-        // Findings are counted in the statistics; none is kept.
-        let mut sink = Each {
-            finding: |_| {},
-            problem: |p| {
-                eprintln!("{}", show::problem(&p));
-                problems += 1;
-            },
-        };
+        let mut sink = Sink { problems: 0, profiling: profiling.as_mut() };
+        if let Some(p) = &mut sink.profiling {
+            p.start();
+        }
         let summary = engine.scan(&source.name, body, &mut sink);
+        if let Some(p) = &mut sink.profiling {
+            p.finish(&source.name);
+        }
+        problems += sink.problems;
         if !summary.complete {
             incomplete.push(source.name.clone());
         }
@@ -120,6 +154,9 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
             show::count(sources.files.len() as u64, "file", "files"),
             listing.describe()
         );
+    }
+    if let Some(p) = &profiling {
+        stats.new_this_period.merge(&p.news);
     }
     let previous = match &args.previous {
         Some(path) => {

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Integration tests, one binary for the crate (each file below was its
 //! own binary; linking one instead of several saves minutes on a clean
 //! build).
@@ -8,6 +9,7 @@ mod cli;
 mod common;
 mod completions;
 mod exit_status;
+mod first_seen;
 mod hostile;
 mod oracle;
 mod query;

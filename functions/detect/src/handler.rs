@@ -20,6 +20,7 @@ use tracing::{info, warn};
 use trailwatch_aws::flood::{FloodControl, Flushed, DEDUP_WINDOW, FLUSH_GRACE};
 use trailwatch_aws::output::Outputs;
 use trailwatch_aws::ports::ObjectStore;
+use trailwatch_aws::profiles::{AnyProfiles, Profiles};
 use trailwatch_aws::runner::{Retry, Runner};
 use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::Engine;
@@ -41,6 +42,8 @@ pub struct Detector<S> {
     /// Dedup windows: length and flush grace in seconds (0: no folding).
     dedup_window: u64,
     flush_grace: u64,
+    /// First-seen profiles and their cache (emptied at each invocation).
+    profiles: Option<Profiles<AnyProfiles>>,
 }
 
 impl<S: ObjectStore + Clone> Detector<S> {
@@ -54,6 +57,7 @@ impl<S: ObjectStore + Clone> Detector<S> {
             keys: None,
             dedup_window: DEDUP_WINDOW,
             flush_grace: FLUSH_GRACE,
+            profiles: None,
         }
     }
 
@@ -67,6 +71,12 @@ impl<S: ObjectStore + Clone> Detector<S> {
     /// Verifies digest files as they arrive, with these keys.
     pub fn with_keys(mut self, keys: KeyCache) -> Self {
         self.keys = Some(Arc::new(keys));
+        self
+    }
+
+    /// Keeps first-seen profiles in `store` (without, first-seen rules only count).
+    pub fn with_profiles(mut self, store: AnyProfiles) -> Self {
+        self.profiles = Some(Profiles::new(store));
         self
     }
 
@@ -84,6 +94,7 @@ impl<S: ObjectStore + Clone> Detector<S> {
             keys: self.keys.as_deref(),
             flood: FloodControl::new(store, self.runner.state_bucket(), self.dedup_window, self.flush_grace),
             deadline,
+            profiles: self.profiles.as_ref(),
         }
     }
 }
@@ -93,6 +104,12 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
     /// is when this invocation ends: a claim left by a crashed invocation is
     /// taken over once its deadline has passed.
     pub async fn handle(&self, event: &Value, deadline: u64) -> Result<Value, ProcessError> {
+        if let Some(profiles) = &self.profiles {
+            profiles.clear().await;
+        }
+        if let Some(uri) = event.get("import_profiles").and_then(Value::as_str) {
+            return self.import_profiles(uri).await;
+        }
         if envelope::is_schedule(event) {
             let flushed = self.flush(deadline).await?;
             return Ok(json!({"follow_ups": flushed.follow_ups, "folded_events": flushed.folded_events}));
@@ -167,6 +184,32 @@ impl<S: ObjectStore + Clone + 'static> Detector<S> {
     /// Processes one announced object: its job, exactly once.
     pub async fn process(&self, object: &ObjectRef, deadline: u64) -> Result<Handled, ProcessError> {
         Job::for_object(object.clone(), self.keys.is_some()).run(&self.ctx(deadline)).await
+    }
+
+    /// Seeds the profile store from a profile file in the state bucket, under
+    /// `profiles/` (`{"import_profiles": "s3://<state bucket>/profiles/seed.json"}`).
+    pub async fn import_profiles(&self, uri: &str) -> Result<Value, ProcessError> {
+        let refuse = |why: String| ProcessError::Notification(format!("import_profiles {uri}: {why}"));
+        let Some(profiles) = &self.profiles else {
+            return Err(refuse("this function keeps no profiles (PROFILE_TABLE is not set)".into()));
+        };
+        let (bucket, key) = trailwatch_aws::config::parse_s3_uri(uri).map_err(|e| refuse(e.to_string()))?;
+        if bucket != self.runner.state_bucket() || !key.starts_with("profiles/") {
+            return Err(refuse(format!(
+                "profile files are read from s3://{}/profiles/ only",
+                self.runner.state_bucket()
+            )));
+        }
+        let object = self.runner.store().get(&bucket, &key).await.map_err(|f| refuse(f.message))?;
+        let body = trailwatch_aws::ports::whole_body(object.body, object.size);
+        let book = tokio::task::spawn_blocking(move || trailwatch_core::profile::Book::load(body))
+            .await
+            .map_err(|e| refuse(e.to_string()))?
+            .map_err(refuse)?;
+        let imported =
+            trailwatch_aws::profiles::import(profiles.store(), &book).await.map_err(|f| refuse(f.message))?;
+        info!(uri, profiles = imported.profiles, values = imported.values, kept = imported.kept, "profiles imported");
+        Ok(json!({"imported_profiles": imported}))
     }
 
     /// Sends the follow-ups of the dedup windows that have closed.

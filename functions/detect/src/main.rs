@@ -7,8 +7,10 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use trailwatch_aws::cloudtrail::CloudTrailKeys;
-use trailwatch_aws::config::{init_logging, s3_client, sdk_config};
+use trailwatch_aws::config::{dynamodb_client, init_logging, s3_client, sdk_config};
+use trailwatch_aws::dynamo::DynamoProfiles;
 use trailwatch_aws::output::setup::outputs_from_env;
+use trailwatch_aws::profiles::AnyProfiles;
 use trailwatch_aws::runner::settle;
 use trailwatch_aws::s3::S3Store;
 use trailwatch_core::engine::{Engine, EngineOptions};
@@ -40,6 +42,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let detector = Detector::new(Arc::new(engine), store, outputs, settings.state_bucket)
         .with_keys(keys)
         .with_dedup(settings.dedup_minutes * 60, settings.flush_grace);
+    // First-seen profiles in DynamoDB, when the template made the table.
+    let detector = match std::env::var("PROFILE_TABLE").ok().filter(|t| !t.trim().is_empty()) {
+        Some(table) => {
+            let horizon = rules.profiles().horizon_secs().map_err(anyhow::Error::msg)?;
+            let store = DynamoProfiles::new(dynamodb_client(&config), table, horizon);
+            detector.with_profiles(AnyProfiles::Dynamo(store))
+        }
+        None => detector,
+    };
     let detector = Arc::new(detector);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

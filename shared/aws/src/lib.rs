@@ -8,6 +8,8 @@
 //! - [`output`]: the alert outputs (SNS, Slack, webhook), their filters, and
 //!   delivery through the ledger.
 //! - [`s3`], [`cloudtrail`]: the SDK implementations of the ports.
+//! - [`profiles`]: first-seen profiles settled against a store, with a
+//!   per-invocation cache; [`dynamo`]: the store on DynamoDB.
 //! - [`secrets`]: output URLs and signing secrets from Secrets Manager or SSM.
 //! - [`flood`]: dedup windows across files, and their follow-ups.
 //! - [`thresholds`]: threshold rules counted across files.
@@ -25,12 +27,14 @@
 
 pub mod cloudtrail;
 pub mod config;
+pub mod dynamo;
 pub mod flood;
 pub mod lanes;
 pub mod ledger;
 pub mod memory;
 pub mod output;
 pub mod ports;
+pub mod profiles;
 pub mod rate;
 pub mod rollup;
 pub mod runner;

@@ -26,6 +26,12 @@ use crate::stats::StatsShard;
 pub trait ScanSink {
     fn finding(&mut self, finding: Finding);
     fn problem(&mut self, error: Error);
+    /// A match of a first-seen rule: not a finding (not counted, not sent
+    /// one by one) but a question for the profiles ([`crate::profile::Batch::finding`]).
+    fn first_seen(&mut self, _finding: Finding) {}
+    /// Every record, matched or not, after its findings, when the rule set
+    /// has first-seen rules (profiles learn from every record).
+    fn sighting(&mut self, _sighting: &crate::profile::Sighting<'_>) {}
 }
 
 /// A sink that keeps everything (tests, small files).
@@ -207,6 +213,10 @@ pub struct Engine {
     dispatch: Dispatch,
     suppressions: Vec<CompiledSuppression>,
     options: EngineOptions,
+    /// Whether sinks are told of every record (a first-seen rule runs).
+    sightings: bool,
+    /// The rule files' profile settings.
+    profiles: crate::profile::Settings,
 }
 
 impl Engine {
@@ -225,7 +235,8 @@ impl Engine {
             })?;
             pattern.bind(&mut table);
             let mut why = crate::finding::why_fields(&pattern);
-            for text in &rule.show {
+            let first_seen_field = rule.first_seen.as_ref().map(|fs| fs.value.as_str()).filter(|v| v.starts_with('$'));
+            for text in rule.show.iter().map(String::as_str).chain(first_seen_field) {
                 let selector = crate::pattern::parse_selector(text).map_err(|e| {
                     Error::at(
                         ErrorKind::Rule(format!("rule '{}': show {text:?}: {}", rule.id, e.kind)),
@@ -256,7 +267,34 @@ impl Engine {
         trusted.extend(&options.trusted);
         let deriver = Deriver::new(&mut table, trusted).map_err(|e| e.in_source("rules"))?;
         let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName));
-        Ok(Engine { table: Arc::new(table), deriver, facts, rules, dispatch, suppressions, options })
+        let sightings = rules.iter().any(|r| r.rule.first_seen.is_some());
+        let profiles = set.profiles().clone();
+        Ok(Engine {
+            table: Arc::new(table),
+            deriver,
+            facts,
+            rules,
+            dispatch,
+            suppressions,
+            options,
+            sightings,
+            profiles,
+        })
+    }
+
+    /// Whether a first-seen rule runs (sinks then see every record).
+    pub fn has_first_seen(&self) -> bool {
+        self.sightings
+    }
+
+    /// The profile settings of the rule files.
+    pub fn profile_settings(&self) -> &crate::profile::Settings {
+        &self.profiles
+    }
+
+    /// A first-seen batch for a file of this engine's (`origin` names it).
+    pub fn profile_batch(&self, origin: &str) -> crate::profile::Batch {
+        crate::profile::Batch::new(&self.profiles, self.rules.iter().map(|r| r.rule.as_ref()), origin)
     }
 
     /// The rules that run.
@@ -317,11 +355,17 @@ impl Engine {
             }
             let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
             finding.matched = crate::finding::matched(&compiled.why, &values);
+            if compiled.rule.first_seen.is_some() {
+                return sink.first_seen(finding);
+            }
             crate::finding::note_case(&mut finding.matched, &compiled.case_sensitive, &values);
             summary.findings += 1;
             summary.stats.observe_finding(&finding);
             sink.finding(finding);
         });
+        if self.sightings {
+            sink.sighting(&crate::profile::Sighting::of_facts(&facts));
+        }
         Ok(())
     }
 

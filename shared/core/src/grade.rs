@@ -15,6 +15,9 @@ pub enum Grade {
     /// Matches are tallied; an alert is sent when a key reaches the count
     /// within the window.
     Threshold,
+    /// Matches are checked against the key's profile; an alert is sent
+    /// when the value is new after the learning period.
+    FirstSeen,
     /// `dry_run = true`: counted, and `trailwatch tune` says what it would
     /// send, but nothing is sent.
     DryRun,
@@ -33,6 +36,8 @@ impl Grade {
             Grade::DryRun
         } else if rule.threshold.is_some() {
             Grade::Threshold
+        } else if rule.first_seen.is_some() {
+            Grade::FirstSeen
         } else {
             Grade::Alerts
         }
@@ -43,6 +48,7 @@ impl Grade {
         match self {
             Grade::Alerts => "alerts",
             Grade::Threshold => "threshold",
+            Grade::FirstSeen => "first-seen",
             Grade::DryRun => "dry run",
             Grade::CountedOnly => "counted only",
         }
@@ -50,7 +56,7 @@ impl Grade {
 
     /// Whether matches (or a reached threshold) are sent.
     pub fn sends(self) -> bool {
-        matches!(self, Grade::Alerts | Grade::Threshold)
+        matches!(self, Grade::Alerts | Grade::Threshold | Grade::FirstSeen)
     }
 }
 

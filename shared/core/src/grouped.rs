@@ -76,6 +76,8 @@ pub struct Grouped {
     pub problems: Vec<Error>,
     pub problem_count: u64,
     retryable: Option<Error>,
+    /// The file's first-seen batch, when profiles are kept.
+    pub profiles: Option<crate::profile::Batch>,
 }
 
 impl Grouped {
@@ -89,6 +91,7 @@ impl Grouped {
             tallies: Default::default(),
             problems: Vec::new(),
             problem_count: 0,
+            profiles: None,
             retryable: None,
         }
     }
@@ -170,7 +173,27 @@ impl Grouped {
     }
 }
 
+impl Grouped {
+    /// Keeps the file's first-seen batch too.
+    pub fn with_profiles(mut self, batch: crate::profile::Batch) -> Self {
+        self.profiles = Some(batch);
+        self
+    }
+}
+
 impl ScanSink for Grouped {
+    fn first_seen(&mut self, finding: Finding) {
+        if let Some(batch) = &mut self.profiles {
+            batch.finding(&finding);
+        }
+    }
+
+    fn sighting(&mut self, sighting: &crate::profile::Sighting<'_>) {
+        if let Some(batch) = &mut self.profiles {
+            batch.sighting(sighting);
+        }
+    }
+
     fn finding(&mut self, finding: Finding) {
         if !finding.rule.alerts() {
             *self.quiet.entry(finding.rule.id.clone()).or_default() += 1;

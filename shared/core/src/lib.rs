@@ -23,6 +23,9 @@
 //! - [`finding`]: what a match produces.
 //! - [`event`]: one event as alerts and tallies list it, display-safe.
 //! - [`threshold`]: a rule's threshold as written; [`tally`]: counting it.
+//! - [`first_seen`]: a rule's first-seen clause as written; [`profile`]:
+//!   per-principal profiles (dimensions, keys, caps) and settling a file's
+//!   sightings against them.
 //! - [`grouped`]: findings grouped as they are found, with caps (flat memory).
 //! - [`alert`]: grouped findings and reached thresholds turned into readable,
 //!   size-bounded alerts.
@@ -45,6 +48,7 @@ pub mod event;
 pub mod extract;
 pub mod facts;
 pub mod finding;
+pub mod first_seen;
 pub mod grade;
 pub mod grouped;
 pub mod key;
@@ -52,6 +56,7 @@ pub mod latency;
 pub mod layout;
 pub mod limits;
 pub mod pattern;
+pub mod profile;
 pub mod query;
 pub mod reader;
 pub mod realtime;

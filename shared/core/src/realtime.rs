@@ -8,6 +8,7 @@
 //! on the file lane, named, never widened into the pattern:
 //!
 //! - threshold rules (a count across events needs every event: the file);
+//! - first-seen rules (a profile learns from every record: the file);
 //! - rules that match without a literal event name (`*`, a negation).
 //!
 //! The pattern filters `detail.eventName`, and `detail.eventSource` too when
@@ -56,6 +57,7 @@ impl Plan {
             }
             let why = match (&rule.threshold, names) {
                 (Some(_), _) => "a threshold counts events across the file",
+                (None, _) if rule.first_seen.is_some() => "a first-seen profile learns from every record of the file",
                 (None, None) => "its pattern does not name the event names it matches",
                 (None, Some(names)) => {
                     plan.realtime.push(rule.id.clone());

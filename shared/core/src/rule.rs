@@ -38,6 +38,8 @@ use crate::pattern::Pattern;
 pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.toml");
 /// Detections beyond CIS and alert-grade variants of CIS filters.
 pub const DETECTION_RULES: &str = include_str!("../rules/detections.toml");
+/// First-seen detections (profiles per principal and account).
+pub const FIRST_SEEN_RULES: &str = include_str!("../rules/first-seen.toml");
 /// The origin recorded for built-in rules.
 pub const BUILTIN_ORIGIN: &str = "built-in";
 
@@ -128,6 +130,10 @@ pub struct Rule {
     /// (see [`crate::threshold`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<crate::threshold::Threshold>,
+    /// Alert when the value is new for the principal or account, after a
+    /// learning period (see [`crate::first_seen`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<crate::first_seen::FirstSeen>,
     /// Fields shown with each finding besides those the pattern tests
     /// (selectors such as `$.requestParameters.keyId`): what a reader needs
     /// to see what happened.
@@ -193,6 +199,9 @@ struct RuleFile {
     /// Accounts that are not "outside" for the facts (`$.facts.*`).
     #[serde(default)]
     trusted_accounts: Vec<String>,
+    /// Behavioural profiles: the horizon and the sensitive event names.
+    #[serde(default)]
+    profiles: Option<crate::profile::Settings>,
 }
 
 /// An example that did not behave as its rule says.
@@ -227,6 +236,7 @@ pub struct RuleSet {
     disabled: BTreeSet<String>,
     suppressions: Vec<Suppression>,
     trusted: Trusted,
+    profiles: crate::profile::Settings,
 }
 
 impl RuleSet {
@@ -234,6 +244,7 @@ impl RuleSet {
     pub fn builtin() -> Result<RuleSet> {
         let mut set = RuleSet::from_toml(BUILTIN_RULES, BUILTIN_ORIGIN)?;
         set.merge(RuleSet::from_toml(DETECTION_RULES, BUILTIN_ORIGIN)?)?;
+        set.merge(RuleSet::from_toml(FIRST_SEEN_RULES, BUILTIN_ORIGIN)?)?;
         Ok(set)
     }
 
@@ -270,6 +281,10 @@ impl RuleSet {
         }
         set.disabled = file.disable.into_iter().collect();
         set.trusted = Trusted::new(&file.trusted_accounts).map_err(|e| located(e.kind.to_string(), None))?;
+        if let Some(profiles) = file.profiles {
+            profiles.horizon_secs().map_err(|e| located(e, None))?;
+            set.profiles = profiles;
+        }
         Ok(set)
     }
 
@@ -323,6 +338,7 @@ impl RuleSet {
         self.disabled.extend(other.disabled);
         self.suppressions.extend(other.suppressions);
         self.trusted.extend(&other.trusted);
+        self.profiles.merge(&other.profiles);
         Ok(())
     }
 
@@ -362,6 +378,16 @@ impl RuleSet {
     /// Trusts more accounts (a CLI flag, the function's setting).
     pub fn trust(&mut self, accounts: &Trusted) {
         self.trusted.extend(accounts);
+    }
+
+    /// The profile settings of the rule files (`[profiles]`).
+    pub fn profiles(&self) -> &crate::profile::Settings {
+        &self.profiles
+    }
+
+    /// Whether an active rule is a first-seen rule (profiles are then kept).
+    pub fn has_first_seen(&self) -> bool {
+        self.active_rules().any(|r| r.first_seen.is_some())
     }
 
     /// The accounts the rule files trust (`trusted_accounts`).
@@ -414,6 +440,12 @@ fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
     crate::facts::check_names(&pattern).map_err(|e| e.kind.to_string())?;
     if let Some(threshold) = &rule.threshold {
         threshold.validate()?;
+    }
+    if let Some(first_seen) = &rule.first_seen {
+        if rule.threshold.is_some() {
+            return Err("a rule is a threshold or first_seen, not both".into());
+        }
+        first_seen.validate()?;
     }
     Ok(())
 }

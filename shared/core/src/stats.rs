@@ -155,6 +155,10 @@ pub struct StatsShard {
     /// `cloudwatch-logs`): filled where alerts are sent, not by a scan.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub time_to_alert: crate::latency::ByLane,
+    /// What the first-seen profiles found new: principals, account regions,
+    /// networks (bounded, see [`crate::profile::report::NewThisPeriod`]).
+    #[serde(skip_serializing_if = "crate::profile::report::NewThisPeriod::is_empty")]
+    pub new_this_period: crate::profile::report::NewThisPeriod,
 }
 
 fn bump(counts: &mut Counts, key: &str) {
@@ -288,6 +292,7 @@ impl StatsShard {
 
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &StatsShard) {
+        self.new_this_period.merge(&other.new_this_period);
         self.files += other.files;
         self.records += other.records;
         self.problems += other.problems;

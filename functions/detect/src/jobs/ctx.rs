@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tracing::info;
 use trailwatch_aws::flood::FloodControl;
 use trailwatch_aws::ports::ObjectStore;
+use trailwatch_aws::profiles::{AnyProfiles, Profiles};
 use trailwatch_aws::runner::{Job, JobError, Ran, Runner, Ticket};
 use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::Engine;
@@ -23,6 +24,8 @@ pub struct Ctx<'a, S> {
     pub keys: Option<&'a KeyCache>,
     pub flood: FloodControl<S>,
     pub deadline: u64,
+    /// First-seen profiles, with this invocation's cache; `None`: not kept.
+    pub profiles: Option<&'a Profiles<AnyProfiles>>,
 }
 
 /// Runs `job` on `object` through the runner, under the entry of the

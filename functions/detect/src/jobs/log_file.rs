@@ -8,7 +8,9 @@
 //!    its dedup window and alerts, or folds into the open window's follow-up
 //!    ([`trailwatch_aws::flood`]); folds are settled in the ledger entry, so
 //!    a retry counts them once;
-//! 3. **count** threshold rules across files ([`trailwatch_aws::thresholds`]);
+//! 3. **count** threshold rules across files ([`trailwatch_aws::thresholds`]),
+//!    and **settle** first-seen profiles ([`trailwatch_aws::profiles`]): only
+//!    the invocation whose conditional add took a new value alerts on it;
 //! 4. the runner sends the alerts, then writes the file's **statistics
 //!    shard** (with the alerts refused for good and the time to alert of
 //!    those sent, [`super::timing`]), then marks it done.
@@ -22,9 +24,10 @@ use trailwatch_aws::ports::{whole_body, FailureKind, ObjectStore};
 use trailwatch_aws::runner::{now, Batch, Held, Job, JobError, SideRecord, Work};
 use trailwatch_aws::state::{shard_key, ShardFile};
 use trailwatch_aws::thresholds::ThresholdStore;
-use trailwatch_core::alert::{alerts_for_groups, threshold_alert, Alert, FileContext};
+use trailwatch_core::alert::{alerts_for_groups, first_seen_alert, threshold_alert, Alert, FileContext};
 use trailwatch_core::grouped::Grouped;
 use trailwatch_core::key::LogKey;
+use trailwatch_core::profile::report::NewThisPeriod;
 use trailwatch_core::ScanSummary;
 
 use super::ctx::{run_once, Ctx};
@@ -64,6 +67,8 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for LogFile<'_, S> {
         let folded = fold::repeats(self.ctx, held, &mut found, file).await?;
         let mut alerts = alerts_for_groups(file, &found, summary.complete, self.ctx.limits);
         alerts.extend(self.threshold_alerts(&found).await?);
+        let (first_seen, news) = self.first_seen_alerts(&found).await?;
+        alerts.extend(first_seen);
         info!(
             bucket = %self.object.bucket,
             key = %self.object.key,
@@ -87,6 +92,7 @@ impl<S: ObjectStore + Clone + 'static> Job<S> for LogFile<'_, S> {
             problems: summary.problems,
         };
         let mut shard = self.shard(&summary, folded);
+        shard.stats.new_this_period = news;
         let key = shard_key(log, &self.object.bucket, &self.object.key);
         let timing = Timing::of(self.ctx, FILE_LANE, &alerts);
         let batch = Batch::new(alerts, handled).counting(summary.records, summary.findings);
@@ -114,9 +120,13 @@ impl<S: ObjectStore + Clone + 'static> LogFile<'_, S> {
         // A body that ends before its announced size is a dropped stream, not a corrupt file.
         let body = whole_body(opened.body, opened.size);
         let limits = self.ctx.limits;
+        let profiles = self.ctx.profiles.is_some() && engine.has_first_seen();
         let (summary, found) = tokio::task::spawn_blocking(move || {
             // Grouped as found, with caps: memory stays flat however many records match.
             let mut found = Grouped::new(limits);
+            if profiles {
+                found = found.with_profiles(engine.profile_batch(&source));
+            }
             let summary = engine.scan(&source, body, &mut found);
             (summary, found)
         })
@@ -139,6 +149,28 @@ impl<S: ObjectStore + Clone + 'static> LogFile<'_, S> {
             .await
             .map_err(|f| JobError::call("counting threshold rules failed", f))?;
         Ok(reached.iter().filter_map(|(rule, tally)| threshold_alert(rule, tally, &self.uri)).collect())
+    }
+
+    /// Settles the file's first-seen batch against the profiles (before
+    /// anything is sent: the conditional adds decide which invocation alerts);
+    /// the alerts of the values new after learning, and what was new for the summary.
+    async fn first_seen_alerts(&self, found: &Grouped) -> Result<(Vec<Alert>, NewThisPeriod), JobError> {
+        let (Some(profiles), Some(batch)) = (self.ctx.profiles, &found.profiles) else {
+            return Ok((Vec::new(), NewThisPeriod::default()));
+        };
+        let settled =
+            profiles.settle(batch).await.map_err(|f| JobError::call("settling first-seen profiles failed", f))?;
+        info!(
+            key = %self.object.key,
+            first_seen_alerts = settled.alerts.len(),
+            learning = settled.learning,
+            profile_reads = settled.reads,
+            profile_writes = settled.writes,
+            lost = settled.lost,
+            "profiles settled"
+        );
+        let alerts = settled.alerts.iter().map(|(candidate, since)| first_seen_alert(candidate, *since, &self.uri));
+        Ok((alerts.collect(), settled.news))
     }
 
     /// The file's statistics shard (the alerts refused for good are counted

@@ -10,6 +10,7 @@
 //! Adapters still escape what their own format treats as markup.
 
 mod build;
+mod first_seen;
 #[cfg(test)]
 mod tests;
 mod threshold;
@@ -17,6 +18,7 @@ mod threshold;
 use serde::{Deserialize, Serialize};
 
 pub use self::build::{alerts_for_file, alerts_for_groups, group_alert, notice};
+pub use self::first_seen::{first_seen_alert, when};
 pub use self::threshold::threshold_alert;
 pub use crate::event::{console_link, field, safe_region, AlertEvent, Matched, FIELD_MAX};
 pub use crate::grouped::AlertLimits;

@@ -125,6 +125,13 @@ fn render_body(
         list(&mut out, &s.suppressed, limit, "");
     }
 
+    if !s.new_this_period.is_empty() {
+        heading(&mut out, "New this period (first-seen profiles)");
+        for line in s.new_this_period.lines(limit) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+
     heading(&mut out, "Root activity");
     list(&mut out, &s.root_events, limit, "No root activity.");
 

@@ -189,3 +189,33 @@ fn given_alerts_sent_from_two_lanes_when_summarised_then_each_lane_has_its_perce
     let none = render(&w, &StatsShard::default(), &Coverage::default(), None).body;
     assert!(!none.contains("Time to alert"), "{none}");
 }
+
+#[test]
+fn given_shards_with_new_principals_regions_and_networks_then_the_summary_names_them_merged_and_bounded() {
+    use crate::profile::report::{NewThisPeriod, MAX_NEW};
+    let w = Window::ending_before(datetime!(2026-11-21 00:05 UTC), Duration::from_secs(DAY)).unwrap();
+    let empty = render(&w, &StatsShard::default(), &Coverage::default(), None);
+    assert!(!empty.body.contains("New this period"), "no section when nothing is new");
+    let shard = |principal: &str, network: &str| {
+        let mut s = StatsShard::default();
+        s.new_this_period.principals.insert(principal.to_string());
+        s.new_this_period.networks.insert(network.to_string());
+        s
+    };
+    let mut merged = shard("user/dave in 111122223333", "203.0.113.0/24 (user/alice)");
+    merged.merge(&shard("user/dave in 111122223333", "198.51.100.0/24 (role/app)"));
+    merged.new_this_period.regions.insert("ap-southeast-3 in 111122223333".into());
+    let body = render(&w, &merged, &Coverage::default(), None).body;
+    assert!(body.contains("New principals: user/dave in 111122223333\n"), "{body}");
+    assert!(body.contains("New regions: ap-southeast-3 in 111122223333\n"), "{body}");
+    assert!(body.contains("New networks: 198.51.100.0/24 (role/app), 203.0.113.0/24 (user/alice)\n"), "{body}");
+
+    let mut many = NewThisPeriod::default();
+    for i in 0..MAX_NEW + 5 {
+        let mut one = NewThisPeriod::default();
+        one.principals.insert(format!("role/r{i:03} in 111122223333"));
+        many.merge(&one);
+    }
+    assert_eq!((many.principals.len(), many.left_out), (MAX_NEW, 5));
+    assert!(many.lines(3).last().unwrap().contains("(52 more not listed)"), "{:?}", many.lines(3));
+}

@@ -10,6 +10,7 @@
 
 mod builder;
 mod lookalikes;
+mod novel;
 mod plants;
 pub mod week;
 

@@ -28,38 +28,65 @@ pub const TRUSTED_ACCOUNT: &str = "210987654321";
 /// The organization the account belongs to, trusted the same way.
 pub const TRUSTED_ORG: &str = "o-a1b2c3d4e5";
 
-/// One planted attack: the rule that must alert, and its records' event ids.
+/// One planted attack: the rule that must alert, the case (`rule#case`
+/// for first-seen cases, else the rule), and the day of the week.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planted {
     pub rule: &'static str,
+    pub case: &'static str,
     pub day: u32,
 }
 
-/// The week's shape.
+/// The week's shape: `learning` days of benign activity only (what the
+/// first-seen profiles learn from), then `days` days with the plants.
 #[derive(Debug, Clone, Copy)]
 pub struct Week {
     pub seed: u64,
     pub days: u32,
+    pub learning: u32,
+}
+
+/// Every plant: one per alerting rule, then the first-seen cases.
+fn plants() -> impl Iterator<Item = &'static super::plants::Plant> {
+    PLANTS.iter().chain(super::novel::NOVEL)
+}
+
+/// A plant's rule and case, from its `rule#case` name.
+fn rule_of(name: &'static str) -> &'static str {
+    name.split('#').next().unwrap_or(name)
+}
+
+/// The event id of a plant's `n`th record: `planted-<rule>-<n>`, or
+/// `planted-<rule>-<case>-<n>` for a first-seen case.
+pub fn planted_id(name: &str, n: usize) -> String {
+    format!("planted-{}-{n}", name.replace('#', "-"))
 }
 
 const APP_IP: &str = "10.0.1.23";
 const SDK: &str = "aws-sdk-java/2.25.0 Linux/6.1 OpenJDK_64-Bit_Server_VM/21";
 
 impl Week {
-    /// Every log file of the week, in time order, as (file name, JSON text):
-    /// one per 5 minutes.
+    /// The first day of the normal week: 2026-11-16 (the learning days before it).
+    pub const START: time::Date = time::macros::date!(2026 - 11 - 16);
+
+    /// Every log file, learning days first, in time order, as (file name,
+    /// JSON text): one per 5 minutes.
     pub fn files(&self) -> impl Iterator<Item = (String, String)> + '_ {
         let mut rng = fastrand::Rng::with_seed(self.seed);
-        (0..self.days * 288).map(move |slot| {
+        let first = Week::START - time::Duration::days(i64::from(self.learning));
+        (0..(self.days + self.learning) * 288).map(move |slot| {
             let (day, minute) = (slot / 288, (slot % 288) * 5);
-            let stamp = format!("2026-11-{:02}T{:02}:{:02}", 16 + day, minute / 60, minute % 60);
+            let date = first + time::Duration::days(i64::from(day));
+            let (y, m, d) = (date.year(), u8::from(date.month()), date.day());
+            let stamp = format!("{y}-{m:02}-{d:02}T{:02}:{:02}", minute / 60, minute % 60);
             let mut b = Builder::new(format!("{stamp}:00Z"), u64::from(slot) * 1000);
             self.benign(&mut b, &mut rng, day, minute);
-            self.plant(&mut b, day, minute);
+            super::novel::habits(&mut b, day, self.learning, minute);
+            if let Some(week_day) = day.checked_sub(self.learning) {
+                self.plant(&mut b, week_day, minute);
+            }
             let name = format!(
-                "{ACCOUNT}_CloudTrail_us-east-1_{}{:02}T{:02}{:02}Z_Week{slot:08}.json",
-                "202611",
-                16 + day,
+                "{ACCOUNT}_CloudTrail_us-east-1_{y}{m:02}{d:02}T{:02}{:02}Z_Week{slot:08}.json",
                 minute / 60,
                 minute % 60
             );
@@ -289,13 +316,12 @@ impl Week {
         }
     }
 
-    /// The planted attacks, in the order they happen.
+    /// The planted attacks, in the order they happen (days of the normal week).
     pub fn planted(&self) -> Vec<Planted> {
-        PLANTS
-            .iter()
+        plants()
             .enumerate()
             .filter(|(i, _)| (*i as u32 / 8) < self.days)
-            .map(|(i, (rule, _))| Planted { rule, day: i as u32 / 8 })
+            .map(|(i, (name, _))| Planted { rule: rule_of(name), case: name, day: i as u32 / 8 })
             .collect()
     }
 
@@ -305,11 +331,11 @@ impl Week {
             return;
         }
         let index = (day * 8 + minute / 180) as usize;
-        let Some((rule, make)) = PLANTS.get(index) else { return };
+        let Some((name, make)) = plants().nth(index) else { return };
         let start = b.records.len();
         make(b);
         for (n, r) in b.records[start..].iter_mut().enumerate() {
-            r["eventID"] = json!(format!("planted-{rule}-{n}"));
+            r["eventID"] = json!(planted_id(name, n));
         }
     }
 }
