@@ -104,12 +104,13 @@ const MATCHED_VALUE_LEN: usize = 200;
 /// The fields of a pattern worth showing with a finding: `(name, slot)`,
 /// the name without its `$.`.
 pub fn why_fields(pattern: &crate::pattern::Pattern) -> Vec<(String, usize)> {
-    pattern
-        .fields()
-        .into_iter()
-        .map(|(selector, slot)| (field_name(selector), slot))
-        .filter(|(name, _)| !SHOWN.contains(&name.as_str()))
-        .collect()
+    why_named(pattern.fields().into_iter().map(|(selector, slot)| (field_name(selector), slot)))
+}
+
+/// Fields (dotted names and their slots) shown as why a rule matched,
+/// less those every finding shows anyway.
+pub fn why_named(fields: impl IntoIterator<Item = (String, usize)>) -> Vec<(String, usize)> {
+    fields.into_iter().filter(|(name, _)| !SHOWN.contains(&name.as_str())).collect()
 }
 
 /// A selector as findings name it: `$.a.b[*]` is `a.b[*]`.

@@ -24,8 +24,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
-use std::str::FromStr;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -35,55 +33,13 @@ use crate::facts::Trusted;
 use crate::pattern::Pattern;
 
 /// The built-in catalogue's TOML text.
-pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.toml");
+pub const BUILTIN_RULES: &str = include_str!("../../rules/builtin.toml");
 /// Detections beyond CIS and alert-grade variants of CIS filters.
-pub const DETECTION_RULES: &str = include_str!("../rules/detections.toml");
+pub const DETECTION_RULES: &str = include_str!("../../rules/detections.toml");
 /// The origin recorded for built-in rules.
 pub const BUILTIN_ORIGIN: &str = "built-in";
 
-/// How bad a finding is, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] =
-        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Severity::ALL.into_iter().find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            Error::new(ErrorKind::Rule(format!(
-                "unknown severity '{s}' (expected info, low, medium, high or critical)"
-            )))
-        })
-    }
-}
+pub use crate::severity::Severity;
 
 /// Records a rule's pattern must and must not match.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +92,9 @@ pub struct Rule {
     /// Where the rule came from: `built-in` or a file path.
     #[serde(skip)]
     pub origin: String,
+    /// Set for a Sigma rule: its compiled detection, run instead of `pattern`.
+    #[serde(skip)]
+    pub sigma: Option<crate::sigma::Compiled>,
 }
 
 fn yes() -> bool {
@@ -227,6 +186,8 @@ pub struct RuleSet {
     disabled: BTreeSet<String>,
     suppressions: Vec<Suppression>,
     trusted: Trusted,
+    /// Rule documents that were read but do not run, and why (`file:line: ...`).
+    notes: Vec<String>,
 }
 
 impl RuleSet {
@@ -273,33 +234,6 @@ impl RuleSet {
         Ok(set)
     }
 
-    /// Loads a rule file, or every `*.toml` file in a directory (sorted by name).
-    pub fn load(path: &Path) -> Result<RuleSet> {
-        let io_error = |e: std::io::Error| {
-            Error::at(
-                ErrorKind::Io(e.to_string()),
-                Location { source: Some(path.display().to_string()), ..Default::default() },
-            )
-        };
-        if path.is_dir() {
-            let mut files: Vec<_> = std::fs::read_dir(path)
-                .map_err(io_error)?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
-                .collect();
-            files.sort();
-            let mut set = RuleSet::default();
-            for file in files {
-                set.merge(RuleSet::load(&file)?)?;
-            }
-            return Ok(set);
-        }
-        let bytes = crate::limits::read_regular(path, crate::limits::MAX_RULE_FILE_BYTES).map_err(io_error)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| io_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())))?;
-        RuleSet::from_toml(&text, &path.display().to_string())
-    }
-
     /// Adds one rule. A rule id that is already present is an error (disable
     /// the built-in one and use a new id).
     pub fn add(&mut self, rule: Rule) -> Result<()> {
@@ -323,6 +257,7 @@ impl RuleSet {
         self.disabled.extend(other.disabled);
         self.suppressions.extend(other.suppressions);
         self.trusted.extend(&other.trusted);
+        self.notes.extend(other.notes);
         Ok(())
     }
 
@@ -355,6 +290,12 @@ impl RuleSet {
         self.disabled.contains(id)
     }
 
+    /// Rule documents read but not run (Sigma rules for another logsource,
+    /// with a construct not supported, of a status not asked for).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     pub fn suppressions(&self) -> &[Suppression] {
         &self.suppressions
     }
@@ -380,6 +321,17 @@ impl RuleSet {
                 example: example.to_string(),
                 error,
             };
+            if let Some(sigma) = &rule.sigma {
+                let cases = rule.examples.matches.iter().map(|e| (e, true));
+                for (example, should_match) in cases.chain(rule.examples.no_match.iter().map(|e| (e, false))) {
+                    match sigma.0.matches_json(example) {
+                        Ok(m) if m == should_match => {}
+                        Ok(_) => failures.push(fail(example, should_match, None)),
+                        Err(e) => failures.push(fail(example, should_match, Some(e))),
+                    }
+                }
+                continue;
+            }
             let pattern = match Pattern::parse(&rule.pattern) {
                 Ok(p) => p,
                 Err(e) => {
@@ -410,6 +362,9 @@ fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
     if rule.title.trim().is_empty() {
         return Err("the title is empty".into());
     }
+    if rule.sigma.is_some() {
+        return rule.threshold.as_ref().map_or(Ok(()), |t| t.validate());
+    }
     let pattern = Pattern::parse(&rule.pattern).map_err(|e| format!("pattern {}: {}", rule.pattern, e.kind))?;
     crate::facts::check_names(&pattern).map_err(|e| e.kind.to_string())?;
     if let Some(threshold) = &rule.threshold {
@@ -417,6 +372,8 @@ fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
     }
     Ok(())
 }
+
+mod files;
 
 #[cfg(test)]
 mod tests {

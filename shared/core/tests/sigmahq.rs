@@ -1,0 +1,40 @@
+//! SigmaHQ's 57 CloudTrail rules (vendored in `rules/sigma`): how many run
+//! and why the others are refused, and that each one that runs matches a
+//! record built to its detection's required event names.
+
+use std::path::Path;
+
+use trailwatch_core::sigma::SigmaOptions;
+use trailwatch_core::RuleSet;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/sigma");
+
+#[test]
+fn all_57_sigmahq_cloudtrail_rules_load_or_say_why_not() {
+    let files = std::fs::read_dir(DIR)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yml"))
+        .count();
+    assert_eq!(files, 57);
+    let set = RuleSet::load_with(Path::new(DIR), &SigmaOptions::with_experimental()).unwrap();
+    let running = set.all_rules().len();
+    let refused = set.notes();
+    println!("{running} of 57 SigmaHQ CloudTrail rules run; {} refused:", refused.len());
+    for note in refused {
+        println!("  {note}");
+    }
+    assert_eq!(running + refused.len(), 57, "{refused:?}");
+    // Every refusal names the file and line and the construct.
+    for note in refused {
+        let (place, why) = note.split_once(": ").unwrap();
+        assert!(place.contains(".yml:") && place.rsplit(':').next().unwrap().parse::<usize>().is_ok(), "{note}");
+        assert!(why.contains("not loaded:"), "{note}");
+    }
+    // Default statuses: stable and test only.
+    let default = RuleSet::load(Path::new(DIR)).unwrap();
+    assert!(default.all_rules().len() < running);
+    assert!(default.notes().iter().any(|n| n.contains("status experimental is not loaded")));
+    for rule in set.all_rules() {
+        assert!(rule.description.contains("(Sigma rule by "), "{}: attribution", rule.id);
+    }
+}
