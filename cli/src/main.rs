@@ -133,10 +133,15 @@ enum Command {
 
 #[derive(Args, Debug)]
 pub struct RuleArgs {
-    /// Extra rule file, or a directory of *.toml rule files. Repeatable.
-    /// Rule files add rules, disable built-in ones and add suppressions.
+    /// Extra rule file (TOML, or Sigma .yml/.yaml), or a directory of them.
+    /// Repeatable. Rule files add rules, disable built-in ones and add
+    /// suppressions.
     #[arg(long = "rules", value_name = "FILE|DIR")]
     rules: Vec<PathBuf>,
+    /// Also load Sigma rules of status `experimental` (by default only
+    /// `stable` and `test` ones, and those without a status, load).
+    #[arg(long = "sigma-experimental")]
+    sigma_experimental: bool,
     /// Accounts that are not "outside" for the facts ($.facts.*): sharing
     /// with them or trusting them does not alert. Comma-separated 12-digit
     /// ids; repeatable; adds to the rule files' `trusted_accounts`.
@@ -148,8 +153,16 @@ impl RuleArgs {
     /// The built-in catalogue plus the given files.
     pub fn load(&self) -> anyhow::Result<RuleSet> {
         let mut set = RuleSet::builtin()?;
+        let options = if self.sigma_experimental {
+            trailwatch_core::sigma::SigmaOptions::with_experimental()
+        } else {
+            trailwatch_core::sigma::SigmaOptions::default()
+        };
         for path in &self.rules {
-            set.merge(RuleSet::load(path)?)?;
+            set.merge(RuleSet::load_with(path, &options)?)?;
+        }
+        for note in set.notes() {
+            eprintln!("note: {}", trailwatch_core::text::printable(note, 2000));
         }
         for list in &self.trusted_accounts {
             set.trust(&trailwatch_core::facts::Trusted::parse_list(list)?);

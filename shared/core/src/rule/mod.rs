@@ -373,7 +373,7 @@ fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
     Ok(())
 }
 
-mod files;
+pub mod files;
 
 #[cfg(test)]
 mod tests {
