@@ -10,5 +10,6 @@ mod load;
 mod moto;
 mod outputs;
 mod properties;
+mod sigma;
 mod teams;
 mod thresholds;
