@@ -16,6 +16,7 @@
 //! - `progress`: the progress line on a terminal.
 
 mod completions;
+mod convert;
 mod exit;
 mod inputs;
 mod output;
@@ -265,6 +266,13 @@ enum RulesCommand {
         #[arg(value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
     },
+    /// Print the native (TOML, filter-pattern) equivalent of each rule of a
+    /// Sigma file, when an exact one exists; say why not on stderr otherwise.
+    Convert {
+        /// A Sigma rule file (.yml, .yaml).
+        #[arg(value_name = "FILE")]
+        path: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -305,6 +313,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
+        Command::Rules(RulesCommand::Convert { path }) => convert::convert(&path),
         Command::Rules(RulesCommand::EventbridgePattern { rules, min_severity }) => {
             rules::eventbridge_pattern(&rules, min_severity)
         }

@@ -38,3 +38,14 @@ fn all_57_sigmahq_cloudtrail_rules_load_or_say_why_not() {
         assert!(rule.description.contains("(Sigma rule by "), "{}: attribution", rule.id);
     }
 }
+
+#[test]
+fn the_construct_rules_load_with_their_examples_and_every_example_passes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/sigma");
+    let set = RuleSet::load(Path::new(dir)).unwrap();
+    assert_eq!(set.all_rules().len(), 14, "{:?}", set.notes());
+    let examples: usize = set.all_rules().iter().map(|r| r.examples.matches.len() + r.examples.no_match.len()).sum();
+    assert!(examples >= 40, "{examples}");
+    let failures = set.test_examples();
+    assert!(failures.is_empty(), "{}", failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n"));
+}

@@ -15,6 +15,7 @@
 //! - [`condition`]: the condition language.
 //! - [`matcher`]: evaluating a detection against a record.
 //! - [`correlation`]: correlation rules as threshold rules, where the semantics match.
+//! - [`native`]: the filter pattern a Sigma detection equals, when one exists.
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,6 +33,7 @@ pub mod condition;
 pub mod correlation;
 pub mod matcher;
 pub mod modifiers;
+pub mod native;
 pub mod parse;
 pub mod yaml;
 

@@ -72,6 +72,11 @@ pub struct Item {
     /// For plain equality (no modifier but `cased`, no wildcard), the
     /// values as text: the engine dispatches on them.
     pub literals: Option<Vec<String>>,
+    /// The values as written (wildcards and escapes kept), when the only
+    /// modifiers are `cased` and `all` and every value is a string.
+    pub raw: Option<Vec<String>>,
+    /// `|cased`.
+    pub cased: bool,
 }
 
 /// Why an item cannot be compiled: (line, reason).
@@ -194,6 +199,9 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
     };
     let plain_only = !m.all && names.iter().all(|n| *n == "cased") && field.is_some();
     let literals: Option<Vec<String>> = if plain_only { values.iter().map(|v| literal(v)).collect() } else { None };
+    let raw_only = names.iter().all(|n| matches!(*n, "cased" | "all")) && field.is_some();
+    let raw: Option<Vec<String>> =
+        if raw_only { values.iter().map(|v| v.as_str().map(str::to_string)).collect() } else { None };
     for v in values {
         let line = v.line;
         if m.exists {
@@ -296,7 +304,7 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
     if field.is_none() && tests.iter().any(|t| !matches!(t, Test::Text(_))) {
         return Err((key_line, "a keyword must be a string".into()));
     }
-    Ok(Item { field, all: m.all, tests, literals })
+    Ok(Item { field, all: m.all, tests, literals, raw, cased: m.cased })
 }
 
 /// Whether a YAML number or boolean keeps its type (no string modifier).
