@@ -10,7 +10,6 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use rustc_hash::FxHashMap;
 
 mod dispatch;
 use dispatch::{required_names, Dispatch};
@@ -67,11 +66,38 @@ enum Detect {
     Sigma(SigmaDetect),
 }
 
-/// A Sigma detection bound to the engine's path table.
+/// A Sigma detection bound to a path table.
 struct SigmaDetect {
     rule: Arc<crate::sigma::SigmaRule>,
-    /// Each field it reads → its slot.
-    slots: FxHashMap<String, usize>,
+    /// The slot of each field it reads, by index.
+    slots: Vec<usize>,
+    /// Its fields are in the engine's second table, read only from the
+    /// records dispatch hands it (it requires event names or sources), so
+    /// that the fields of the many Sigma rules cost nothing on the others.
+    lazy: bool,
+}
+
+/// A record's values from the second path table, extracted at most once,
+/// and only when a rule needs them.
+struct Lazy<'t, 'a> {
+    table: &'t PathTable,
+    json: &'a str,
+    values: Option<Option<Values<'a>>>,
+}
+
+impl<'a> Lazy<'_, 'a> {
+    fn get(&mut self) -> Option<&Values<'a>> {
+        let (table, json) = (self.table, self.json);
+        self.values.get_or_insert_with(|| table.extract(json).ok()).as_ref()
+    }
+
+    /// The values `rule` reads: the record's, or the second table's.
+    fn for_rule<'v>(&'v mut self, rule: &CompiledRule, values: &'v Values<'a>) -> Option<&'v Values<'a>> {
+        match &rule.detect {
+            Detect::Sigma(s) if s.lazy => self.get(),
+            _ => Some(values),
+        }
+    }
 }
 
 impl Detect {
@@ -143,6 +169,8 @@ pub type Narrowing<'a> = (&'a Arc<Rule>, Option<Vec<String>>, Option<Vec<String>
 /// A rule set compiled for scanning. Build once, scan many files.
 pub struct Engine {
     table: Arc<PathTable>,
+    /// The fields of Sigma rules that dispatch narrows (see [`SigmaDetect`]).
+    lazy_table: PathTable,
     deriver: Deriver,
     facts: FactSlots,
     rules: Vec<CompiledRule>,
@@ -156,15 +184,18 @@ impl Engine {
     pub fn new(set: &RuleSet, options: EngineOptions) -> Result<Engine> {
         set.check_references()?;
         let mut table = PathTable::new();
+        let mut lazy_table = PathTable::new();
         let facts = FactSlots::register(&mut table);
         let mut rules = Vec::new();
         for rule in set.active_rules().filter(|r| r.severity >= options.min_severity) {
             if let Some(sigma) = &rule.sigma {
-                let slots = crate::sigma::bind(&sigma.0.detection, &mut table);
-                let why = crate::finding::why_named(slots.iter().map(|(name, slot)| (name.clone(), *slot)));
+                let detection = &sigma.0.detection;
+                let lazy = detection.required("eventName").is_some() || detection.required("eventSource").is_some();
+                let slots = crate::sigma::bind(detection, if lazy { &mut lazy_table } else { &mut table });
+                let why = crate::finding::why_named(detection.fields.iter().cloned().zip(slots.iter().copied()));
                 let mut why = why;
                 why.sort();
-                let detect = Detect::Sigma(SigmaDetect { rule: sigma.0.clone(), slots });
+                let detect = Detect::Sigma(SigmaDetect { rule: sigma.0.clone(), slots, lazy });
                 rules.push(CompiledRule { rule: Arc::new(rule.clone()), detect, why, case_sensitive: Vec::new() });
                 continue;
             }
@@ -208,7 +239,7 @@ impl Engine {
         trusted.extend(&options.trusted);
         let deriver = Deriver::new(&mut table, trusted).map_err(|e| e.in_source("rules"))?;
         let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName), facts.slot(Fact::EventSource));
-        Ok(Engine { table: Arc::new(table), deriver, facts, rules, dispatch, suppressions, options })
+        Ok(Engine { table: Arc::new(table), lazy_table, deriver, facts, rules, dispatch, suppressions, options })
     }
 
     /// The rules that run.
@@ -261,9 +292,11 @@ impl Engine {
         let facts = RecordFacts::new(&values, &self.facts);
         summary.records += 1;
         summary.stats.observe(&facts);
+        let mut lazy = Lazy { table: &self.lazy_table, json: raw.json, values: None };
         self.dispatch.candidates(&values, |i| {
             let compiled = &self.rules[i];
-            if !compiled.detect.matches(&values, raw.json) {
+            let Some(read) = lazy.for_rule(compiled, &values) else { return };
+            if !compiled.detect.matches(read, raw.json) {
                 return;
             }
             let id = compiled.rule.id.as_str();
@@ -273,7 +306,7 @@ impl Engine {
                 return;
             }
             let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
-            finding.matched = crate::finding::matched(&compiled.why, &values);
+            finding.matched = crate::finding::matched(&compiled.why, read);
             crate::finding::note_case(&mut finding.matched, &compiled.case_sensitive, &values);
             summary.findings += 1;
             summary.stats.observe_finding(&finding);
@@ -286,8 +319,10 @@ impl Engine {
     pub fn matching_rules(&self, json: &str) -> std::result::Result<Vec<&Arc<Rule>>, serde_json::Error> {
         let values = self.deriver.apply(self.table.extract(json)?, json);
         let mut out = Vec::new();
+        let mut lazy = Lazy { table: &self.lazy_table, json, values: None };
         self.dispatch.candidates(&values, |i| {
-            if self.rules[i].detect.matches(&values, json) {
+            let read = lazy.for_rule(&self.rules[i], &values);
+            if read.is_some_and(|read| self.rules[i].detect.matches(read, json)) {
                 out.push(&self.rules[i].rule);
             }
         });

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! disable = ["cis-cloudwatch-10-security-group-changes"]
+//! dry_run = ["8ad1600d-e9dc-4251-b0ee-a65268f29add"]   # any rule, a Sigma one too
 //!
 //! [[rule]]
 //! id = "prod-kms-decrypt-denied"
@@ -145,6 +146,9 @@ impl Suppression {
 struct RuleFile {
     #[serde(default)]
     disable: Vec<String>,
+    /// Rules (of any file or format, Sigma ones included) put in a dry run.
+    #[serde(default)]
+    dry_run: Vec<String>,
     #[serde(default)]
     rule: Vec<Rule>,
     #[serde(default)]
@@ -184,6 +188,8 @@ impl fmt::Display for ExampleFailure {
 pub struct RuleSet {
     rules: Vec<Rule>,
     disabled: BTreeSet<String>,
+    /// Ids put in a dry run by a rule file's `dry_run` list.
+    dry_runs: BTreeSet<String>,
     suppressions: Vec<Suppression>,
     trusted: Trusted,
     /// Rule documents that were read but do not run, and why (`file:line: ...`).
@@ -230,6 +236,8 @@ impl RuleSet {
             set.suppressions.push(s);
         }
         set.disabled = file.disable.into_iter().collect();
+        set.dry_runs = file.dry_run.into_iter().collect();
+        set.apply_dry_runs();
         set.trusted = Trusted::new(&file.trusted_accounts).map_err(|e| located(e.kind.to_string(), None))?;
         Ok(set)
     }
@@ -255,19 +263,28 @@ impl RuleSet {
             self.add(rule)?;
         }
         self.disabled.extend(other.disabled);
+        self.dry_runs.extend(other.dry_runs);
+        self.apply_dry_runs();
         self.suppressions.extend(other.suppressions);
         self.trusted.extend(&other.trusted);
         self.notes.extend(other.notes);
         Ok(())
     }
 
-    /// Checks that every disable and suppression names a known rule.
+    fn apply_dry_runs(&mut self) {
+        for rule in self.rules.iter_mut().filter(|r| self.dry_runs.contains(&r.id)) {
+            rule.dry_run = true;
+        }
+    }
+
+    /// Checks that every disable, dry run and suppression names a known rule.
     pub fn check_references(&self) -> Result<()> {
         let known = |id: &str| id == "*" || self.rules.iter().any(|r| r.id == id);
         let unknown = self
             .disabled
             .iter()
             .map(|id| (id.as_str(), "disable"))
+            .chain(self.dry_runs.iter().map(|id| (id.as_str(), "dry_run")))
             .chain(self.suppressions.iter().flat_map(|s| s.rules.iter().map(|id| (id.as_str(), "suppression"))))
             .find(|(id, _)| !known(id));
         match unknown {
@@ -439,6 +456,8 @@ mod tests {
         let err = set.merge(RuleSet::from_toml(&dup, "d.toml").unwrap()).unwrap_err();
         assert!(err.to_string().contains("already defined in built-in"), "{err}");
 
+        set.merge(RuleSet::from_toml("dry_run = ['mine']", "t.toml").unwrap()).unwrap();
+        assert!(set.active_rules().find(|r| r.id == "mine").unwrap().dry_run);
         let bad_ref = RuleSet::from_toml("disable = ['nope']", "x.toml").unwrap();
         set.merge(bad_ref).unwrap();
         assert!(set.check_references().unwrap_err().to_string().contains("'nope'"));

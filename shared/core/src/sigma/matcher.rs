@@ -11,7 +11,6 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 
 use super::condition::Cond;
@@ -65,10 +64,39 @@ pub fn number_text(n: f64) -> String {
     }
 }
 
+/// The values a field holds: most hold one, so one is kept inline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values1<'a> {
+    None,
+    One(Value<'a>),
+    Many(Vec<Value<'a>>),
+}
+
+impl<'a> Values1<'a> {
+    pub fn as_slice(&self) -> &[Value<'a>] {
+        match self {
+            Values1::None => &[],
+            Values1::One(v) => std::slice::from_ref(v),
+            Values1::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, value: Value<'a>) {
+        *self = match std::mem::replace(self, Values1::None) {
+            Values1::None => Values1::One(value),
+            Values1::One(first) => Values1::Many(vec![first, value]),
+            Values1::Many(mut all) => {
+                all.push(value);
+                Values1::Many(all)
+            }
+        };
+    }
+}
+
 /// A record as a Sigma detection sees it.
 pub trait Event {
-    /// The values the field holds (none when absent).
-    fn field(&self, path: &str) -> Vec<Value<'_>>;
+    /// The values field `id` (named `path`) holds (none when absent).
+    fn field(&self, id: usize, path: &str) -> Values1<'_>;
     /// Whether `f` holds for the text of any scalar value in the record.
     fn any_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool;
 }
@@ -80,6 +108,9 @@ pub struct Detection {
     pub names: Vec<String>,
     pub searches: Vec<Vec<Vec<Item>>>,
     pub condition: Cond,
+    /// Every field it reads (fieldref targets included); items refer to
+    /// them by index.
+    pub fields: Vec<String>,
 }
 
 impl Detection {
@@ -88,22 +119,27 @@ impl Detection {
         self.condition.eval(&mut |i| searches[i].iter().any(|all| all.iter().all(|item| item_matches(item, event))))
     }
 
-    /// Every field the detection reads (fieldref targets included).
-    pub fn fields(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        let items = self.searches.iter().flatten().flatten();
-        for item in items {
-            let refs = item.tests.iter().filter_map(|t| match t {
-                Test::FieldRef { field, .. } => Some(field.clone()),
-                _ => None,
-            });
-            for f in item.field.iter().cloned().chain(refs) {
-                if !out.contains(&f) {
-                    out.push(f);
+    /// A detection over `searches`, its items' fields numbered.
+    pub fn new(names: Vec<String>, mut searches: Vec<Vec<Vec<Item>>>, condition: Cond) -> Detection {
+        let mut fields: Vec<String> = Vec::new();
+        let mut id = |f: &str| match fields.iter().position(|known| known == f) {
+            Some(i) => i,
+            None => {
+                fields.push(f.to_string());
+                fields.len() - 1
+            }
+        };
+        for item in searches.iter_mut().flatten().flatten() {
+            if let Some(f) = &item.field {
+                item.id = id(f);
+            }
+            for test in &mut item.tests {
+                if let Test::FieldRef { field, id: target, .. } = test {
+                    *target = id(field);
                 }
             }
         }
-        out
+        Detection { names, searches, condition, fields }
     }
 
     /// The values (ASCII, lowercased) one of which `field` must equal for
@@ -155,13 +191,14 @@ fn item_matches(item: &Item, event: &dyn Event) -> bool {
         };
         return if item.all { item.tests.iter().all(hit) } else { item.tests.iter().any(hit) };
     };
-    let values = event.field(field);
+    let values = event.field(item.id, field);
+    let values = values.as_slice();
     let hit = |t: &Test| match t {
         Test::Null => values.iter().all(|v| *v == Value::Null),
         Test::Exists(present) => values.is_empty() != *present,
-        Test::FieldRef { field: other, anchor, cased } => {
-            let others = event.field(other);
-            values.iter().any(|v| others.iter().any(|o| refers(v, o, *anchor, *cased)))
+        Test::FieldRef { field: other, id, anchor, cased } => {
+            let others = event.field(*id, other);
+            values.iter().any(|v| others.as_slice().iter().any(|o| refers(v, o, *anchor, *cased)))
         }
         t => values.iter().any(|v| value_matches(t, v)),
     };
@@ -224,33 +261,37 @@ fn raw_at<'a>(json: &'a str, path: &str) -> Option<&'a str> {
 pub struct RecordEvent<'r, 'a> {
     pub values: &'r Values<'a>,
     pub json: &'a str,
-    pub slots: &'r FxHashMap<String, usize>,
+    /// The slot of each field of the detection, by index.
+    pub slots: &'r [usize],
     parsed: OnceCell<Option<serde_json::Value>>,
 }
 
 impl<'r, 'a> RecordEvent<'r, 'a> {
-    pub fn new(values: &'r Values<'a>, json: &'a str, slots: &'r FxHashMap<String, usize>) -> Self {
+    pub fn new(values: &'r Values<'a>, json: &'a str, slots: &'r [usize]) -> Self {
         RecordEvent { values, json, slots, parsed: OnceCell::new() }
     }
 }
 
 impl Event for RecordEvent<'_, '_> {
-    fn field(&self, path: &str) -> Vec<Value<'_>> {
-        let Some(&slot) = self.slots.get(path) else { return Vec::new() };
-        let scalars = self.values.get(slot);
-        scalars
-            .iter()
-            .filter_map(|s| match s {
-                Scalar::Str(text) => Some(Value::Text(Cow::Borrowed(text.as_ref()))),
-                Scalar::Num(n) => Some(Value::Num(*n)),
-                Scalar::Bool(b) => Some(Value::Bool(*b)),
-                Scalar::Null => Some(Value::Null),
+    fn field(&self, id: usize, path: &str) -> Values1<'_> {
+        let mut out = Values1::None;
+        let Some(&slot) = self.slots.get(id) else { return out };
+        for s in self.values.get(slot) {
+            let value = match s {
+                Scalar::Str(text) => Value::Text(Cow::Borrowed(text.as_ref())),
+                Scalar::Num(n) => Value::Num(*n),
+                Scalar::Bool(b) => Value::Bool(*b),
+                Scalar::Null => Value::Null,
                 Scalar::Container => {
-                    let raw = self.values.raw(slot).or_else(|| raw_at(self.json, path))?;
-                    compact(raw).map(Value::Json)
+                    match self.values.raw(slot).or_else(|| raw_at(self.json, path)).and_then(compact) {
+                        Some(text) => Value::Json(text),
+                        None => continue,
+                    }
                 }
-            })
-            .collect()
+            };
+            out.push(value);
+        }
+        out
     }
 
     fn any_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {

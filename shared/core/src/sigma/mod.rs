@@ -21,8 +21,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::extract::PathTable;
 use crate::selector::Step;
@@ -127,14 +125,10 @@ impl SigmaRule {
     }
 }
 
-/// Interns every field the detection reads; returns path → slot.
-pub fn bind(detection: &matcher::Detection, table: &mut PathTable) -> FxHashMap<String, usize> {
-    let mut slots = FxHashMap::default();
-    for field in detection.fields() {
-        let steps: Vec<Step> = field.split('.').map(|k| Step::Key(k.to_string())).collect();
-        slots.insert(field, table.intern(&steps));
-    }
-    slots
+/// Interns every field the detection reads; returns their slots, by index.
+pub fn bind(detection: &matcher::Detection, table: &mut PathTable) -> Vec<usize> {
+    let steps = |field: &str| -> Vec<Step> { field.split('.').map(|k| Step::Key(k.to_string())).collect() };
+    detection.fields.iter().map(|field| table.intern(&steps(field))).collect()
 }
 
 /// A compiled Sigma rule carried by a [`Rule`]; two are equal when they are the same one.

@@ -47,7 +47,7 @@ pub enum Test {
     /// `|exists: true` / `false`: the field is present (null included) or not.
     Exists(bool),
     /// The value's text matches (wildcards, `contains`, ..., `re`).
-    Text(Regex),
+    Text(TextMatch),
     /// The value is this number (a JSON number, or text that reads as one).
     Num(f64),
     /// The value is this boolean (or its text, any case).
@@ -57,7 +57,42 @@ pub enum Test {
     /// `|cidr`: the value is an IP address in the range.
     Cidr(IpNet),
     /// `|fieldref`: the value equals (starts, ends, contains) another field's.
-    FieldRef { field: String, anchor: Anchor, cased: bool },
+    /// `id` is the field's index in its detection's field list.
+    FieldRef { field: String, id: usize, anchor: Anchor, cased: bool },
+}
+
+/// A compiled text test: a regular expression, with a fast path for plain
+/// ASCII values compared whole (most detections' `eventName: X`).
+#[derive(Debug, Clone)]
+pub struct TextMatch {
+    /// Its source, compiled when first needed for the literal fast path.
+    source: String,
+    regex: std::sync::OnceLock<Option<Regex>>,
+    /// The values, when every one is ASCII text without wildcards compared whole.
+    literals: Option<Vec<String>>,
+    cased: bool,
+}
+
+impl TextMatch {
+    fn new(regex: Regex) -> Self {
+        TextMatch { source: regex.as_str().to_string(), regex: Some(regex).into(), literals: None, cased: false }
+    }
+
+    /// Plain ASCII values compared whole: the regex (for non-ASCII text)
+    /// is compiled only if such a text comes.
+    fn literal(source: String, literals: Vec<String>, cased: bool) -> Self {
+        TextMatch { source, regex: std::sync::OnceLock::new(), literals: Some(literals), cased }
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        match &self.literals {
+            Some(values) if self.cased => values.iter().any(|v| v == text),
+            // Unicode case folding can map a non-ASCII letter onto an ASCII
+            // one (K, the Kelvin sign, is k): only ASCII text takes the fast path.
+            Some(values) if text.is_ascii() => values.iter().any(|v| v.eq_ignore_ascii_case(text)),
+            _ => self.regex.get_or_init(|| Regex::new(&self.source).ok()).as_ref().is_some_and(|re| re.is_match(text)),
+        }
+    }
 }
 
 /// A detection item: a field (or, for keywords, none), its tests, and how
@@ -66,6 +101,8 @@ pub enum Test {
 pub struct Item {
     /// A dotted CloudTrail path; `None` for a keyword (any value anywhere).
     pub field: Option<String>,
+    /// The field's index in its detection's field list.
+    pub id: usize,
     /// `|all`: every test must hold (otherwise one is enough).
     pub all: bool,
     pub tests: Vec<Test>,
@@ -253,7 +290,7 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
                 (_, _, true) => Anchor::End,
                 _ => Anchor::Whole,
             };
-            tests.push(Test::FieldRef { field: text, anchor, cased: m.cased });
+            tests.push(Test::FieldRef { field: text, id: 0, anchor, cased: m.cased });
             continue;
         }
         if m.cidr {
@@ -267,7 +304,7 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
             let source = if flags.is_empty() { text.clone() } else { format!("(?{flags}){text}") };
             let re = Regex::new(&source)
                 .map_err(|e| (line, format!("re '{text}' is not a regular expression this engine runs: {e}")))?;
-            tests.push(Test::Text(re));
+            tests.push(Test::Text(TextMatch::new(re)));
             continue;
         }
         let patterns = if m.base64 || m.base64offset {
@@ -291,20 +328,23 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
     if !texts.is_empty() {
         let flags = if m.cased { "(?s)" } else { "(?si)" };
         let compile = |body: String| {
-            Regex::new(&format!("{flags}^(?:{body})$")).map_err(|e| (key_line, format!("value too complex: {e}")))
+            Regex::new(&format!("{flags}(?:{body})")).map_err(|e| (key_line, format!("value too complex: {e}")))
         };
+        let ascii_literals = literals.clone().filter(|l| l.iter().all(|v| v.is_ascii()));
         if m.all {
             for t in texts {
-                tests.push(Test::Text(compile(t)?));
+                tests.push(Test::Text(TextMatch::new(compile(t)?)));
             }
+        } else if let Some(values) = ascii_literals {
+            tests.push(Test::Text(TextMatch::literal(format!("{flags}(?:{})", texts.join("|")), values, m.cased)));
         } else {
-            tests.push(Test::Text(compile(texts.join("|"))?));
+            tests.push(Test::Text(TextMatch::new(compile(texts.join("|"))?)));
         }
     }
     if field.is_none() && tests.iter().any(|t| !matches!(t, Test::Text(_))) {
         return Err((key_line, "a keyword must be a string".into()));
     }
-    Ok(Item { field, all: m.all, tests, literals, raw, cased: m.cased })
+    Ok(Item { field, id: 0, all: m.all, tests, literals, raw, cased: m.cased })
 }
 
 /// Whether a YAML number or boolean keeps its type (no string modifier).
@@ -312,8 +352,23 @@ fn plain(m: &Mods) -> bool {
     !(m.contains || m.starts || m.ends || m.re || m.cidr || m.base64 || m.base64offset || m.fieldref)
 }
 
-/// A Sigma string (with `*`, `?` and backslash escapes) as the body of a regex.
+/// A Sigma string (with `*`, `?` and backslash escapes) as a regex that
+/// matches the whole text: anchored at each end that is not a `*` (a
+/// leading or trailing `.*` is left out, so that `contains` is a plain search).
 pub fn wildcard_regex(value: &str) -> String {
+    let body = wildcard_body(value);
+    let (start, body) = match body.strip_prefix(".*") {
+        Some(rest) => ("", rest),
+        None => ("^", body.as_str()),
+    };
+    let (body, end) = match body.strip_suffix(".*") {
+        Some(rest) if !rest.ends_with('\\') || rest.ends_with("\\\\") => (rest, ""),
+        _ => (body, "$"),
+    };
+    format!("{start}{body}{end}")
+}
+
+fn wildcard_body(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 8);
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
@@ -394,7 +449,7 @@ mod tests {
         super::super::yaml::documents(yaml).unwrap().remove(0)
     }
 
-    fn texts(key: &str, value: &str) -> Vec<Regex> {
+    fn texts(key: &str, value: &str) -> Vec<TextMatch> {
         let item = item(key, &node(value), 1).unwrap();
         item.tests.into_iter().map(|t| if let Test::Text(re) = t { re } else { panic!("{t:?}") }).collect()
     }
@@ -405,6 +460,9 @@ mod tests {
         let cases = [
             ("f", "'abc'", "ABC", true),
             ("f", "'abc'", "abcd", false),
+            ("f", "'keys'", "\u{212A}EYS", true),
+            ("f", "['x', 'keys']", "KEYS", true),
+            ("f|cased", "['x', 'keys']", "KEYS", false),
             ("f|cased", "'abc'", "ABC", false),
             ("f|cased", "'abc'", "abc", true),
             ("f", "'a*c'", "aXXc", true),

@@ -231,7 +231,7 @@ fn detection(node: &Node) -> Result<Detection, Bad> {
             Bad::Invalid(cond_node.line, why)
         }
     })?;
-    Ok(Detection { names, searches, condition })
+    Ok(Detection::new(names, searches, condition))
 }
 
 /// A search identifier's value: a mapping (AND of its items), a list of
