@@ -209,6 +209,7 @@ fn child(mode: &str, path: &Path) {
 
 /// SigmaHQ's 57 CloudTrail rules (vendored), every status.
 fn sigma_rules() -> RuleSet {
+    // SIGMA_DIR measures another directory of Sigma rules instead.
     let dir = std::env::var("SIGMA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules/sigma"));

@@ -190,7 +190,9 @@ impl Engine {
         for rule in set.active_rules().filter(|r| r.severity >= options.min_severity) {
             if let Some(sigma) = &rule.sigma {
                 let detection = &sigma.0.detection;
-                let lazy = detection.required("eventName").is_some() || detection.required("eventSource").is_some();
+                let dispatched =
+                    detection.required("eventName").is_some() || detection.required("eventSource").is_some();
+                let lazy = dispatched && !crate::sigma::bound(detection, &table);
                 let slots = crate::sigma::bind(detection, if lazy { &mut lazy_table } else { &mut table });
                 let why = crate::finding::why_named(detection.fields.iter().cloned().zip(slots.iter().copied()));
                 let mut why = why;

@@ -125,10 +125,18 @@ impl SigmaRule {
     }
 }
 
+fn steps(field: &str) -> Vec<Step> {
+    field.split('.').map(|k| Step::Key(k.to_string())).collect()
+}
+
 /// Interns every field the detection reads; returns their slots, by index.
 pub fn bind(detection: &matcher::Detection, table: &mut PathTable) -> Vec<usize> {
-    let steps = |field: &str| -> Vec<Step> { field.split('.').map(|k| Step::Key(k.to_string())).collect() };
     detection.fields.iter().map(|field| table.intern(&steps(field))).collect()
+}
+
+/// Whether `table` already holds every field the detection reads.
+pub fn bound(detection: &matcher::Detection, table: &PathTable) -> bool {
+    detection.fields.iter().all(|field| table.find(&steps(field)).is_some())
 }
 
 /// A compiled Sigma rule carried by a [`Rule`]; two are equal when they are the same one.
