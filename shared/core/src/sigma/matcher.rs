@@ -66,28 +66,28 @@ pub fn number_text(n: f64) -> String {
 
 /// The values a field holds: most hold one, so one is kept inline.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Values1<'a> {
+pub enum FieldValues<'a> {
     None,
     One(Value<'a>),
     Many(Vec<Value<'a>>),
 }
 
-impl<'a> Values1<'a> {
+impl<'a> FieldValues<'a> {
     pub fn as_slice(&self) -> &[Value<'a>] {
         match self {
-            Values1::None => &[],
-            Values1::One(v) => std::slice::from_ref(v),
-            Values1::Many(v) => v,
+            FieldValues::None => &[],
+            FieldValues::One(v) => std::slice::from_ref(v),
+            FieldValues::Many(v) => v,
         }
     }
 
     fn push(&mut self, value: Value<'a>) {
-        *self = match std::mem::replace(self, Values1::None) {
-            Values1::None => Values1::One(value),
-            Values1::One(first) => Values1::Many(vec![first, value]),
-            Values1::Many(mut all) => {
+        *self = match std::mem::replace(self, FieldValues::None) {
+            FieldValues::None => FieldValues::One(value),
+            FieldValues::One(first) => FieldValues::Many(vec![first, value]),
+            FieldValues::Many(mut all) => {
                 all.push(value);
-                Values1::Many(all)
+                FieldValues::Many(all)
             }
         };
     }
@@ -96,7 +96,7 @@ impl<'a> Values1<'a> {
 /// A record as a Sigma detection sees it.
 pub trait Event {
     /// The values field `id` (named `path`) holds (none when absent).
-    fn field(&self, id: usize, path: &str) -> Values1<'_>;
+    fn field(&self, id: usize, path: &str) -> FieldValues<'_>;
     /// Whether `f` holds for the text of any scalar value in the record.
     fn any_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool;
 }
@@ -273,8 +273,8 @@ impl<'r, 'a> RecordEvent<'r, 'a> {
 }
 
 impl Event for RecordEvent<'_, '_> {
-    fn field(&self, id: usize, path: &str) -> Values1<'_> {
-        let mut out = Values1::None;
+    fn field(&self, id: usize, path: &str) -> FieldValues<'_> {
+        let mut out = FieldValues::None;
         let Some(&slot) = self.slots.get(id) else { return out };
         for s in self.values.get(slot) {
             let value = match s {

@@ -12,6 +12,7 @@
 //! - [`yaml`]: YAML documents with the line of every node.
 //! - [`parse`]: documents into [`SigmaRule`]s (metadata, logsource, collections).
 //! - [`modifiers`]: `field|mods: values` into tests.
+//! - [`wildcard`]: Sigma strings (wildcards, escapes) as regular expressions.
 //! - [`condition`]: the condition language.
 //! - [`matcher`]: evaluating a detection against a record.
 //! - [`correlation`]: correlation rules as threshold rules, where the semantics match.
@@ -33,6 +34,7 @@ pub mod matcher;
 pub mod modifiers;
 pub mod native;
 pub mod parse;
+pub mod wildcard;
 pub mod yaml;
 
 /// A Sigma rule's `status`.

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use regex::Regex;
 
+use super::wildcard::{escape, unescape, wildcard_regex, TextMatch};
 use super::yaml::{Node, Yaml};
 
 /// How a field value is compared with a number.
@@ -59,40 +60,6 @@ pub enum Test {
     /// `|fieldref`: the value equals (starts, ends, contains) another field's.
     /// `id` is the field's index in its detection's field list.
     FieldRef { field: String, id: usize, anchor: Anchor, cased: bool },
-}
-
-/// A compiled text test: a regular expression, with a fast path for plain
-/// ASCII values compared whole (most detections' `eventName: X`).
-#[derive(Debug, Clone)]
-pub struct TextMatch {
-    /// Its source, compiled when first needed for the literal fast path.
-    source: String,
-    regex: std::sync::OnceLock<Option<Regex>>,
-    /// The values, when every one is ASCII text without wildcards compared whole.
-    literals: Option<Vec<String>>,
-    cased: bool,
-}
-
-impl TextMatch {
-    fn new(regex: Regex) -> Self {
-        TextMatch { source: regex.as_str().to_string(), regex: Some(regex).into(), literals: None, cased: false }
-    }
-
-    /// Plain ASCII values compared whole: the regex (for non-ASCII text)
-    /// is compiled only if such a text comes.
-    fn literal(source: String, literals: Vec<String>, cased: bool) -> Self {
-        TextMatch { source, regex: std::sync::OnceLock::new(), literals: Some(literals), cased }
-    }
-
-    pub fn is_match(&self, text: &str) -> bool {
-        match &self.literals {
-            Some(values) if self.cased => values.iter().any(|v| v == text),
-            // Unicode case folding can map a non-ASCII letter onto an ASCII
-            // one (K, the Kelvin sign, is k): only ASCII text takes the fast path.
-            Some(values) if text.is_ascii() => values.iter().any(|v| v.eq_ignore_ascii_case(text)),
-            _ => self.regex.get_or_init(|| Regex::new(&self.source).ok()).as_ref().is_some_and(|re| re.is_match(text)),
-        }
-    }
 }
 
 /// A detection item: a field (or, for keywords, none), its tests, and how
@@ -350,74 +317,6 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
 /// Whether a YAML number or boolean keeps its type (no string modifier).
 fn plain(m: &Mods) -> bool {
     !(m.contains || m.starts || m.ends || m.re || m.cidr || m.base64 || m.base64offset || m.fieldref)
-}
-
-/// A Sigma string (with `*`, `?` and backslash escapes) as a regex that
-/// matches the whole text: anchored at each end that is not a `*` (a
-/// leading or trailing `.*` is left out, so that `contains` is a plain search).
-pub fn wildcard_regex(value: &str) -> String {
-    let body = wildcard_body(value);
-    let (start, body) = match body.strip_prefix(".*") {
-        Some(rest) => ("", rest),
-        None => ("^", body.as_str()),
-    };
-    let (body, end) = match body.strip_suffix(".*") {
-        Some(rest) if !rest.ends_with('\\') || rest.ends_with("\\\\") => (rest, ""),
-        _ => (body, "$"),
-    };
-    format!("{start}{body}{end}")
-}
-
-fn wildcard_body(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 8);
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&next @ ('*' | '?' | '\\')) => {
-                    chars.next();
-                    out.push_str(&regex::escape(&next.to_string()));
-                }
-                _ => out.push_str("\\\\"),
-            },
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            c => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
-        }
-    }
-    out
-}
-
-/// The plain text of a Sigma string, or None when it holds a wildcard.
-pub fn unescape(value: &str) -> Option<String> {
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&next @ ('*' | '?' | '\\')) => {
-                    chars.next();
-                    out.push(next);
-                }
-                _ => out.push('\\'),
-            },
-            '*' | '?' => return None,
-            c => out.push(c),
-        }
-    }
-    Some(out)
-}
-
-/// A plain text as a Sigma string (wildcards and backslashes escaped).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -92,7 +92,7 @@ fn literal(value: &str, cased: bool, selector: &str, search: &str, field: &str) 
         Some(body) => (body, "*"),
         None => (rest, ""),
     };
-    let Some(plain) = super::modifiers::unescape(body) else {
+    let Some(plain) = super::wildcard::unescape(body) else {
         return no("has a wildcard inside, which filter patterns do not have");
     };
     if plain.contains('*') {
