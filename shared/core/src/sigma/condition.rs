@@ -132,7 +132,7 @@ impl Parser<'_> {
                 }
             }
             Token::Close => Err("unexpected ')' in the condition".into()),
-            Token::Word(w) if (w == "1" || w == "all" || w == "any") && self.peek_word("of") => {
+            Token::Word(w) if (w == "1" || w == "all") && self.peek_word("of") => {
                 self.at += 1;
                 let target = match self.tokens.get(self.at) {
                     Some(Token::Word(t)) => t.clone(),

@@ -237,18 +237,25 @@ fn detection(node: &Node) -> Result<Detection, Bad> {
 /// A search identifier's value: a mapping (AND of its items), a list of
 /// mappings (OR), or keywords (a string or a list of them, OR).
 fn search(node: &Node) -> Result<Vec<Vec<modifiers::Item>>, (usize, String)> {
-    let map_items = |n: &Node| -> Result<Vec<modifiers::Item>, (usize, String)> {
-        let Yaml::Map(entries) = &n.value else { unreachable!("checked by the caller") };
+    let map_items = |line: usize, entries: &[(String, Node)]| -> Result<Vec<modifiers::Item>, (usize, String)> {
         if entries.is_empty() {
-            return Err((n.line, "an empty selection".into()));
+            return Err((line, "an empty selection".into()));
         }
         entries.iter().map(|(k, v)| modifiers::item(k, v, v.line)).collect()
     };
+    let maps: Option<Vec<(usize, &[(String, Node)])>> = match &node.value {
+        Yaml::Seq(items) if !items.is_empty() => items
+            .iter()
+            .map(|i| match &i.value {
+                Yaml::Map(entries) => Some((i.line, entries.as_slice())),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    };
     match &node.value {
-        Yaml::Map(_) => Ok(vec![map_items(node)?]),
-        Yaml::Seq(items) if items.iter().all(|i| matches!(i.value, Yaml::Map(_))) && !items.is_empty() => {
-            items.iter().map(map_items).collect()
-        }
+        Yaml::Map(entries) => Ok(vec![map_items(node.line, entries)?]),
+        Yaml::Seq(_) if maps.is_some() => maps.unwrap_or_default().into_iter().map(|(l, e)| map_items(l, e)).collect(),
         Yaml::Seq(items) if items.iter().all(|i| !matches!(i.value, Yaml::Map(_) | Yaml::Seq(_))) => {
             Ok(vec![vec![modifiers::item("", node, node.line)?]])
         }
