@@ -234,6 +234,9 @@ fn detection(node: &Node) -> Result<Detection, Bad> {
     Ok(Detection::new(names, searches, condition))
 }
 
+/// A mapping's entries.
+type Entries<'a> = &'a [(String, Node)];
+
 /// A search identifier's value: a mapping (AND of its items), a list of
 /// mappings (OR), or keywords (a string or a list of them, OR).
 fn search(node: &Node) -> Result<Vec<Vec<modifiers::Item>>, (usize, String)> {
@@ -243,7 +246,7 @@ fn search(node: &Node) -> Result<Vec<Vec<modifiers::Item>>, (usize, String)> {
         }
         entries.iter().map(|(k, v)| modifiers::item(k, v, v.line)).collect()
     };
-    let maps: Option<Vec<(usize, &[(String, Node)])>> = match &node.value {
+    let maps: Option<Vec<(usize, Entries<'_>)>> = match &node.value {
         Yaml::Seq(items) if !items.is_empty() => items
             .iter()
             .map(|i| match &i.value {
