@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 # Python tools, pinned, installed into the project's own virtualenv by what
 # needs them (sizes and times on two cores are in README.md, "Try it"):
-# `make test`: the AWS emulator, both template linters, DuckDB for the Athena queries.
-TEST_TOOLS := moto[server]==5.2.5 cfn-lint==1.58.0 aws-sam-cli==1.170.0 duckdb==2.0.0
+# `make test`: the AWS emulator, both template linters, DuckDB for the Athena queries,
+# pySigma and its SQLite backend for the Sigma differential test.
+TEST_TOOLS := moto[server]==5.2.5 cfn-lint==1.58.0 aws-sam-cli==1.170.0 duckdb==2.0.0 pysigma==2.0.0 pysigma-backend-sqlite==1.1.3
 # `make invoke`, `make local`, `make build`, `make deploy`: cargo-lambda (the
 # functions under `cargo lambda watch`) and zig (its arm64 cross-build).
 LAMBDA_TOOLS := cargo-lambda==1.9.2 ziglang==0.17.0
@@ -35,12 +36,14 @@ man:
 
 ## Every test: unit, sample logs, CLI end to end, the differential test
 ## against the independent filter-pattern implementation, rule examples,
-## and the Athena named queries run in DuckDB against `trailwatch query`.
+## the Athena named queries run in DuckDB against `trailwatch query`, and
+## the Sigma rules' verdicts against pySigma's.
 test: venv template-check
 	$(CARGO) test --workspace --locked
-	$(CARGO) run --quiet --locked -p trailwatch -- rules test
+	$(CARGO) run --quiet --locked -p trailwatch -- rules test events/sigma
 	$(CARGO) build --quiet --locked -p trailwatch
 	$(VENV)/bin/python functions/local/athena_queries.py target/debug/trailwatch
+	$(VENV)/bin/python functions/local/sigma_differential.py target/debug/trailwatch
 	$(MAKE) fuzz-check
 
 ## Noise and coverage of the default rules on a generated week (DETECTIONS.md).

@@ -23,6 +23,7 @@
 #[cfg(feature = "s3")]
 mod bucket;
 mod completions;
+mod convert;
 mod exit;
 mod first_seen;
 mod inputs;
@@ -144,10 +145,15 @@ enum Command {
 
 #[derive(Args, Debug)]
 pub struct RuleArgs {
-    /// Extra rule file, or a directory of *.toml rule files. Repeatable.
-    /// Rule files add rules, disable built-in ones and add suppressions.
+    /// Extra rule file (TOML, or Sigma .yml/.yaml), or a directory of them.
+    /// Repeatable. Rule files add rules, disable built-in ones and add
+    /// suppressions.
     #[arg(long = "rules", value_name = "FILE|DIR")]
     rules: Vec<PathBuf>,
+    /// Also load Sigma rules of status `experimental` (by default only
+    /// `stable` and `test` ones, and those without a status, load).
+    #[arg(long = "sigma-experimental")]
+    sigma_experimental: bool,
     /// Accounts that are not "outside" for the facts ($.facts.*): sharing
     /// with them or trusting them does not alert. Comma-separated 12-digit
     /// ids; repeatable; adds to the rule files' `trusted_accounts`.
@@ -159,8 +165,16 @@ impl RuleArgs {
     /// The built-in catalogue plus the given files.
     pub fn load(&self) -> anyhow::Result<RuleSet> {
         let mut set = RuleSet::builtin()?;
+        let options = if self.sigma_experimental {
+            trailwatch_core::sigma::SigmaOptions::with_experimental()
+        } else {
+            trailwatch_core::sigma::SigmaOptions::default()
+        };
         for path in &self.rules {
-            set.merge(RuleSet::load(path)?)?;
+            set.merge(RuleSet::load_with(path, &options)?)?;
+        }
+        for note in set.notes() {
+            eprintln!("note: {}", trailwatch_core::text::printable(note, 2000));
         }
         for list in &self.trusted_accounts {
             set.trust(&trailwatch_core::facts::Trusted::parse_list(list)?);
@@ -276,6 +290,13 @@ enum RulesCommand {
         #[arg(value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
     },
+    /// Print the native (TOML, filter-pattern) equivalent of each rule of a
+    /// Sigma file, when an exact one exists; say why not on stderr otherwise.
+    Convert {
+        /// A Sigma rule file (.yml, .yaml).
+        #[arg(value_name = "FILE")]
+        path: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -316,6 +337,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
+        Command::Rules(RulesCommand::Convert { path }) => convert::convert(&path),
         Command::Rules(RulesCommand::EventbridgePattern { rules, min_severity }) => {
             rules::eventbridge_pattern(&rules, min_severity)
         }

@@ -41,6 +41,7 @@ pub fn check(text: &str, paths: &[PathBuf]) -> anyhow::Result<Exit> {
         first_seen: None,
         show: Vec::new(),
         origin: "command line".into(),
+        sigma: None,
     };
     let mut set = RuleSet::default();
     set.add(rule)?;

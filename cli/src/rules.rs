@@ -24,13 +24,17 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<Exit> {
                 let mut v = serde_json::to_value(r)?;
                 if let Some(map) = v.as_object_mut() {
                     map.insert("origin".into(), r.origin.clone().into());
+                    map.insert("format".into(), if r.sigma.is_some() { "sigma" } else { "toml" }.into());
+                    if r.sigma.is_some() {
+                        map.remove("pattern");
+                    }
                     map.insert("enabled".into(), (!set.is_disabled(&r.id)).into());
                     map.insert("grade".into(), Grade::of(r).as_str().into());
                 }
                 Ok(v)
             })
             .collect::<serde_json::Result<Vec<serde_json::Value>>>()?;
-        let doc = serde_json::json!({ "rules": rules, "suppressions": set.suppressions() });
+        let doc = serde_json::json!({ "rules": rules, "suppressions": set.suppressions(), "notes": set.notes() });
         writeln!(out, "{}", trailwatch_core::text::json_safe(&serde_json::to_string_pretty(&doc)?))?;
         return Ok(Exit::Done);
     }
@@ -41,6 +45,7 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<Exit> {
         let (id, title) = (printable(&rule.id, 200), printable(&rule.title, 500));
         let grade = Grade::of(rule).as_str();
         let origin = printable(&rule.origin, 500);
+        let origin = if rule.sigma.is_some() { format!("sigma: {origin}") } else { origin.into_owned() };
         writeln!(out, "{id:<width$}  {:<8}  {grade:<12}  {title} ({origin}{state})", rule.severity.as_str())?;
         if !rule.tags.is_empty() {
             writeln!(out, "{:<width$}  {:<8}  {:<12}  tags: {}", "", "", "", printable(&rule.tags.join(", "), 500))?;
@@ -73,7 +78,7 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<Exit> {
 
 pub fn test(paths: &[PathBuf]) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
-    let args = RuleArgs { rules: paths.to_vec(), trusted_accounts: Vec::new() };
+    let args = RuleArgs { rules: paths.to_vec(), trusted_accounts: Vec::new(), sigma_experimental: false };
     let set: RuleSet = args.load()?;
     let failures = set.test_examples();
     let examples: usize = set.active_rules().map(|r| r.examples.matches.len() + r.examples.no_match.len()).sum();

@@ -68,7 +68,7 @@ pub async fn load_rules(store: &impl ObjectStore, extra: Option<&str>) -> anyhow
                     .with_context(|| format!("listing rule files under {uri}"))?
                     .into_iter()
                     .map(|l| l.key)
-                    .filter(|k| k.ends_with(".toml"))
+                    .filter(|k| trailwatch_core::rule::files::is_rule_file(k))
                     .collect();
                 keys.sort();
                 keys
@@ -79,12 +79,16 @@ pub async fn load_rules(store: &impl ObjectStore, extra: Option<&str>) -> anyhow
                 let bytes =
                     store.get_small(&bucket, &key).await.with_context(|| format!("reading s3://{bucket}/{key}"))?;
                 let text = String::from_utf8(bytes).with_context(|| format!("s3://{bucket}/{key} is not UTF-8"))?;
-                set.merge(RuleSet::from_toml(&text, &format!("s3://{bucket}/{key}"))?)?;
+                let options = trailwatch_core::sigma::SigmaOptions::default();
+                set.merge(RuleSet::from_text(&text, &format!("s3://{bucket}/{key}"), &options)?)?;
             }
         }
         Some(path) => set.merge(RuleSet::load(Path::new(path))?)?,
     }
     set.check_references()?;
+    for note in set.notes() {
+        tracing::warn!(note = %note, "a Sigma rule does not run");
+    }
     Ok(set)
 }
 

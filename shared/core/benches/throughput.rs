@@ -192,7 +192,11 @@ fn child(mode: &str, path: &Path) {
         _ => {
             let threads = if mode == "scan-2" { 2 } else { 1 };
             let options = EngineOptions { threads, ..EngineOptions::default() };
-            let engine = Engine::new(&RuleSet::builtin().expect("catalogue"), options).expect("engine");
+            let mut rules = RuleSet::builtin().expect("catalogue");
+            if mode == "scan-sigma" {
+                rules.merge(sigma_rules()).expect("no id clashes");
+            }
+            let engine = Engine::new(&rules, options).expect("engine");
             let mut sink = Count { findings: 0, problems: 0 };
             let summary = engine.scan("bench", File::open(path).expect("bench file"), &mut sink);
             assert_eq!(sink.problems, 0, "the generated file reads cleanly");
@@ -201,6 +205,15 @@ fn child(mode: &str, path: &Path) {
     };
     let seconds = start.elapsed().as_secs_f64();
     println!("{seconds} {bytes} {records} {findings} {}", peak_rss_kib());
+}
+
+/// SigmaHQ's 57 CloudTrail rules (vendored), every status.
+fn sigma_rules() -> RuleSet {
+    // SIGMA_DIR measures another directory of Sigma rules instead.
+    let dir = std::env::var("SIGMA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules/sigma"));
+    RuleSet::load_with(&dir, &trailwatch_core::sigma::SigmaOptions::with_experimental()).expect("Sigma rules")
 }
 
 fn data_file(records: usize) -> PathBuf {
@@ -290,10 +303,15 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut queries = Vec::new();
+    let mut sigma = Vec::new();
     for records in SIZES {
         let path = data_file(records);
-        let [floor, read, scan, scan2] =
-            <[Run; 4]>::try_from(measure(&["gunzip", "read", "scan", "scan-2"], &path)).ok().expect("four figures");
+        let [floor, read, scan, scan2, with_sigma] =
+            <[Run; 5]>::try_from(measure(&["gunzip", "read", "scan", "scan-2", "scan-sigma"], &path))
+                .ok()
+                .expect("five figures");
+        assert_eq!(with_sigma.records as usize, records);
+        sigma.push((records, floor.bytes as f64 / 1e6, scan.seconds, scan.findings, with_sigma));
         let python = measure_python(&path);
         assert_eq!(scan.records as usize, records);
         assert_eq!((scan2.records, scan2.findings), (scan.records, scan.findings));
@@ -339,6 +357,22 @@ fn main() {
             "| {records} | {mode} | {rate:.0} | {per_second:.0} | {:.2} | {:.2} | {} | {:.1} MiB |",
             rate / floor_rate,
             rate / scan_rate,
+            run.findings,
+            run.rss_kib as f64 / 1024.0
+        );
+    }
+    println!();
+    let count = sigma_rules().all_rules().len();
+    println!("Sigma: the built-in rules alone, and with SigmaHQ's {count} CloudTrail rules added (1 thread).");
+    println!();
+    println!("| records | built-in MB/s | built-in + Sigma MB/s | slower by | findings built-in | findings with Sigma | peak RSS with Sigma |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for (records, mb, seconds, findings, run) in sigma {
+        println!(
+            "| {records} | {:.0} | {:.0} | {:.1} % | {findings} | {} | {:.1} MiB |",
+            mb / seconds,
+            mb / run.seconds,
+            (run.seconds / seconds - 1.0) * 100.0,
             run.findings,
             run.rss_kib as f64 / 1024.0
         );

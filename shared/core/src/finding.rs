@@ -104,12 +104,13 @@ const MATCHED_VALUE_LEN: usize = 200;
 /// The fields of a pattern worth showing with a finding: `(name, slot)`,
 /// the name without its `$.`.
 pub fn why_fields(pattern: &crate::pattern::Pattern) -> Vec<(String, usize)> {
-    pattern
-        .fields()
-        .into_iter()
-        .map(|(selector, slot)| (field_name(selector), slot))
-        .filter(|(name, _)| !SHOWN.contains(&name.as_str()))
-        .collect()
+    why_named(pattern.fields().into_iter().map(|(selector, slot)| (field_name(selector), slot)))
+}
+
+/// Fields (dotted names and their slots) shown as why a rule matched,
+/// less those every finding shows anyway.
+pub fn why_named(fields: impl IntoIterator<Item = (String, usize)>) -> Vec<(String, usize)> {
+    fields.into_iter().filter(|(name, _)| !SHOWN.contains(&name.as_str())).collect()
 }
 
 /// A selector as findings name it: `$.a.b[*]` is `a.b[*]`.
@@ -269,7 +270,13 @@ impl Finding {
 /// `requestParameters` or `responseElements` as compact JSON, cut for
 /// findings.
 fn container_text(facts: &RecordFacts<'_, '_>, fact: Fact, json: &str, key: &str) -> Option<String> {
-    compact_field(facts, fact, json, key).map(|compact| cut(&compact, MAX_REQUEST_PARAMETERS))
+    compact_field(facts, fact, json, key).map(|compact| {
+        if compact.len() <= MAX_REQUEST_PARAMETERS {
+            compact
+        } else {
+            cut(&compact, MAX_REQUEST_PARAMETERS)
+        }
+    })
 }
 
 /// A top-level field (`fact`, named `key` in the record) as compact JSON.
@@ -316,6 +323,11 @@ fn top_level_json(json: &str, key: &str) -> Option<String> {
 /// Well-formed JSON text without the white space between its tokens; keys
 /// stay in the record's order and strings exactly as written.
 pub fn compact_json(text: &str) -> String {
+    // CloudTrail writes objects compact: most have no white space at all.
+    let bytes = text.as_bytes();
+    if memchr::memchr3(b' ', b'\n', b'\t', bytes).is_none() && memchr::memchr(b'\r', bytes).is_none() {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     let mut in_string = false;
     let mut escaped = false;

@@ -14,7 +14,9 @@
 //! - [`facts`]: what a change did, normalized from every shape AWS records
 //!   it in (security-group rules, policies, sharing, credential targets,
 //!   instance types), as `$.facts.*` fields rules and queries match.
-//! - [`rule`]: rules, rule files, suppressions and the built-in catalogue.
+//! - [`rule`]: rules, rule files (TOML and Sigma), suppressions and the built-in catalogue.
+//! - [`severity`]: how bad a finding is.
+//! - [`sigma`]: Sigma rules, with Sigma's semantics.
 //! - [`digest`]: log file integrity: digest files, signatures, chains, log hashes.
 //! - [`engine`]: runs a rule set over a log file and reports findings.
 //! - [`realtime`]: which rules alert in real time, and their EventBridge pattern.
@@ -63,6 +65,8 @@ pub mod realtime;
 pub mod record;
 pub mod rule;
 pub mod selector;
+pub mod severity;
+pub mod sigma;
 pub mod stats;
 pub mod summary;
 #[cfg(any(test, feature = "synth"))]

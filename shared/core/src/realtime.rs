@@ -58,6 +58,9 @@ impl Plan {
             let why = match (&rule.threshold, names) {
                 (Some(_), _) => "a threshold counts events across the file",
                 (None, _) if rule.first_seen.is_some() => "a first-seen profile learns from every record of the file",
+                (None, None) if rule.sigma.is_some() => {
+                    "a Sigma rule matches event names in any case, which an EventBridge pattern cannot"
+                }
                 (None, None) => "its pattern does not name the event names it matches",
                 (None, Some(names)) => {
                     plan.realtime.push(rule.id.clone());

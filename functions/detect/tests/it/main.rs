@@ -12,6 +12,7 @@ mod load;
 mod moto;
 mod outputs;
 mod properties;
+mod sigma;
 mod teams;
 mod thresholds;
 mod time_to_alert;

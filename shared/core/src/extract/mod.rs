@@ -199,6 +199,23 @@ impl PathTable {
         slot
     }
 
+    /// The slot of a selector already interned, if it is (record fields
+    /// only, not derived ones).
+    pub fn find(&self, steps: &[Step]) -> Option<usize> {
+        if matches!(steps.first(), Some(Step::Key(k)) if k == DERIVED_ROOT) {
+            return None;
+        }
+        let mut node = 0;
+        for step in steps {
+            node = match step {
+                Step::Key(k) => self.nodes[node].key(k.as_bytes())?,
+                Step::Index(i) => self.nodes[node].index(*i)?,
+                Step::AnyChild => self.nodes[node].any?,
+            };
+        }
+        self.nodes[node].slot
+    }
+
     /// Extracts every interned selector's values from one JSON record.
     pub fn extract<'a>(&self, json: &'a str) -> Result<Values<'a>, serde_json::Error> {
         let mut extracted = Extracted::default();

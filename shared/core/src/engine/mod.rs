@@ -10,61 +10,21 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use rustc_hash::FxHashMap;
+
+mod dispatch;
+mod sink;
+use dispatch::{required_names, Dispatch};
+pub use sink::{Collect, Each, ScanSink};
 
 use crate::error::{Error, ErrorKind, Location, Result};
-use crate::extract::{PathTable, Scalar, Values};
+use crate::extract::{PathTable, Values};
 use crate::facts::{Deriver, Trusted};
 use crate::finding::Finding;
-use crate::pattern::{Expr, Matcher, Op, Pattern, Test};
+use crate::pattern::Pattern;
 use crate::reader::{LogReader, RawRecord, RecordVisitor, DEFAULT_MAX_RECORD_BYTES};
 use crate::record::{Fact, FactSlots, RecordFacts};
 use crate::rule::{Rule, RuleSet, Severity, Suppression};
 use crate::stats::StatsShard;
-
-/// Receives what a scan produces, as it happens.
-pub trait ScanSink {
-    fn finding(&mut self, finding: Finding);
-    fn problem(&mut self, error: Error);
-    /// A match of a first-seen rule: not a finding (not counted, not sent
-    /// one by one) but a question for the profiles ([`crate::profile::Batch::finding`]).
-    fn first_seen(&mut self, _finding: Finding) {}
-    /// Every record, matched or not, after its findings, when the rule set
-    /// has first-seen rules (profiles learn from every record).
-    fn sighting(&mut self, _sighting: &crate::profile::Sighting<'_>) {}
-}
-
-/// A sink that keeps everything (tests, small files).
-#[derive(Debug, Default)]
-pub struct Collect {
-    pub findings: Vec<Finding>,
-    pub problems: Vec<Error>,
-}
-
-impl ScanSink for Collect {
-    fn finding(&mut self, finding: Finding) {
-        self.findings.push(finding);
-    }
-    fn problem(&mut self, error: Error) {
-        self.problems.push(error);
-    }
-}
-
-/// A sink that hands each finding and each problem to a closure as it
-/// comes, keeping nothing (memory stays flat however many match).
-pub struct Each<F, P> {
-    pub finding: F,
-    pub problem: P,
-}
-
-impl<F: FnMut(Finding), P: FnMut(Error)> ScanSink for Each<F, P> {
-    fn finding(&mut self, finding: Finding) {
-        (self.finding)(finding)
-    }
-    fn problem(&mut self, error: Error) {
-        (self.problem)(error)
-    }
-}
 
 /// What one scan did.
 #[derive(Debug, Clone, Default)]
@@ -80,9 +40,60 @@ pub struct ScanSummary {
     pub stats: StatsShard,
 }
 
+/// How a rule tests a record: a filter pattern, or a Sigma detection.
+enum Detect {
+    Pattern(Pattern),
+    Sigma(SigmaDetect),
+}
+
+/// A Sigma detection bound to a path table.
+struct SigmaDetect {
+    rule: Arc<crate::sigma::SigmaRule>,
+    /// The slot of each field it reads, by index.
+    slots: Vec<usize>,
+    /// Its fields are in the engine's second table, read only from the
+    /// records dispatch hands it (it requires event names or sources), so
+    /// that the fields of the many Sigma rules cost nothing on the others.
+    lazy: bool,
+}
+
+/// A record's values from the second path table, extracted at most once,
+/// and only when a rule needs them.
+struct Lazy<'t, 'a> {
+    table: &'t PathTable,
+    json: &'a str,
+    values: Option<Option<Values<'a>>>,
+}
+
+impl<'a> Lazy<'_, 'a> {
+    fn get(&mut self) -> Option<&Values<'a>> {
+        let (table, json) = (self.table, self.json);
+        self.values.get_or_insert_with(|| table.extract(json).ok()).as_ref()
+    }
+
+    /// The values `rule` reads: the record's, or the second table's.
+    fn for_rule<'v>(&'v mut self, rule: &CompiledRule, values: &'v Values<'a>) -> Option<&'v Values<'a>> {
+        match &rule.detect {
+            Detect::Sigma(s) if s.lazy => self.get(),
+            _ => Some(values),
+        }
+    }
+}
+
+impl Detect {
+    fn matches(&self, values: &Values<'_>, json: &str) -> bool {
+        match self {
+            Detect::Pattern(p) => p.matches(values),
+            Detect::Sigma(s) => {
+                s.rule.detection.matches(&crate::sigma::matcher::RecordEvent::new(values, json, &s.slots))
+            }
+        }
+    }
+}
+
 struct CompiledRule {
     rule: Arc<Rule>,
-    pattern: Pattern,
+    detect: Detect,
     /// The fields a finding shows as why it matched.
     why: Vec<(String, usize)>,
     /// The texts it compares case-sensitively, pointed out in "why it
@@ -131,75 +142,6 @@ impl Default for EngineOptions {
     }
 }
 
-/// Which rules can match a record, by its `eventName`. Most rules require
-/// the event name to be one of a few literals; a record is only tested
-/// against those rules whose set holds its name, plus the rules that have no
-/// such requirement. This is exact: a skipped rule could not have matched.
-#[derive(Default)]
-struct Dispatch {
-    by_name: FxHashMap<Box<str>, Vec<usize>>,
-    always: Vec<usize>,
-    all: Vec<usize>,
-}
-
-impl Dispatch {
-    fn new(rules: &[CompiledRule], name_slot: usize) -> Self {
-        let mut dispatch = Dispatch { all: (0..rules.len()).collect(), ..Default::default() };
-        for (i, rule) in rules.iter().enumerate() {
-            match required_names(rule.pattern.expr(), name_slot) {
-                Some(names) => {
-                    for name in names {
-                        dispatch.by_name.entry(name.into()).or_default().push(i);
-                    }
-                }
-                None => dispatch.always.push(i),
-            }
-        }
-        dispatch
-    }
-
-    /// Calls `f` with the index of every rule that may match, in rule order.
-    fn candidates(&self, values: &Values<'_>, name_slot: usize, mut f: impl FnMut(usize)) {
-        let named: &[usize] = match values.get(name_slot) {
-            [] => &[],
-            [Scalar::Str(name)] => self.by_name.get(name.as_ref()).map_or(&[], Vec::as_slice),
-            // A number or other odd value: test every rule.
-            _ => return self.all.iter().for_each(|&i| f(i)),
-        };
-        let (mut a, mut b) = (self.always.iter().peekable(), named.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(&&x), Some(&&y)) if x <= y => a.next(),
-                (_, Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, None) => return,
-            };
-            if let Some(&i) = next {
-                f(i);
-            }
-        }
-    }
-}
-
-/// The event names a pattern requires, if it can only match when
-/// `$.eventName` equals one of them.
-fn required_names(expr: &Expr, name_slot: usize) -> Option<Vec<String>> {
-    match expr {
-        Expr::Test(Test { slot, op: Op::Eq(Matcher::Exact(name)), .. }) if *slot == name_slot => {
-            Some(vec![name.clone()])
-        }
-        Expr::Test(_) => None,
-        Expr::Or(parts) => {
-            let mut all = Vec::new();
-            for part in parts {
-                all.extend(required_names(part, name_slot)?);
-            }
-            Some(all)
-        }
-        Expr::And(parts) => parts.iter().filter_map(|p| required_names(p, name_slot)).min_by_key(Vec::len),
-    }
-}
-
 /// A rule, the event names it requires and the event sources it requires
 /// (`None`: not one of a list of literals).
 pub type Narrowing<'a> = (&'a Arc<Rule>, Option<Vec<String>>, Option<Vec<String>>);
@@ -207,6 +149,8 @@ pub type Narrowing<'a> = (&'a Arc<Rule>, Option<Vec<String>>, Option<Vec<String>
 /// A rule set compiled for scanning. Build once, scan many files.
 pub struct Engine {
     table: Arc<PathTable>,
+    /// The fields of Sigma rules that dispatch narrows (see [`SigmaDetect`]).
+    lazy_table: PathTable,
     deriver: Deriver,
     facts: FactSlots,
     rules: Vec<CompiledRule>,
@@ -224,9 +168,23 @@ impl Engine {
     pub fn new(set: &RuleSet, options: EngineOptions) -> Result<Engine> {
         set.check_references()?;
         let mut table = PathTable::new();
+        let mut lazy_table = PathTable::new();
         let facts = FactSlots::register(&mut table);
         let mut rules = Vec::new();
         for rule in set.active_rules().filter(|r| r.severity >= options.min_severity) {
+            if let Some(sigma) = &rule.sigma {
+                let detection = &sigma.0.detection;
+                let dispatched =
+                    detection.required("eventName").is_some() || detection.required("eventSource").is_some();
+                let lazy = dispatched && !crate::sigma::bound(detection, &table);
+                let slots = crate::sigma::bind(detection, if lazy { &mut lazy_table } else { &mut table });
+                let why = crate::finding::why_named(detection.fields.iter().cloned().zip(slots.iter().copied()));
+                let mut why = why;
+                why.sort();
+                let detect = Detect::Sigma(SigmaDetect { rule: sigma.0.clone(), slots, lazy });
+                rules.push(CompiledRule { rule: Arc::new(rule.clone()), detect, why, case_sensitive: Vec::new() });
+                continue;
+            }
             let mut pattern = Pattern::parse(&rule.pattern).map_err(|e| {
                 Error::at(
                     ErrorKind::Rule(format!("rule '{}': {}", rule.id, e.kind)),
@@ -249,7 +207,8 @@ impl Engine {
                 }
             }
             let case_sensitive = crate::finding::case_sensitive(&pattern, rule);
-            rules.push(CompiledRule { rule: Arc::new(rule.clone()), pattern, why, case_sensitive });
+            let detect = Detect::Pattern(pattern);
+            rules.push(CompiledRule { rule: Arc::new(rule.clone()), detect, why, case_sensitive });
         }
         let mut suppressions = Vec::new();
         for s in set.suppressions() {
@@ -266,11 +225,12 @@ impl Engine {
         let mut trusted = set.trusted().clone();
         trusted.extend(&options.trusted);
         let deriver = Deriver::new(&mut table, trusted).map_err(|e| e.in_source("rules"))?;
-        let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName));
+        let dispatch = Dispatch::new(&rules, facts.slot(Fact::EventName), facts.slot(Fact::EventSource));
         let sightings = rules.iter().any(|r| r.rule.first_seen.is_some());
         let profiles = set.profiles().clone();
         Ok(Engine {
             table: Arc::new(table),
+            lazy_table,
             deriver,
             facts,
             rules,
@@ -307,7 +267,12 @@ impl Engine {
     /// what dispatch knows, for [`crate::realtime`].
     pub fn narrowing(&self) -> Vec<Narrowing<'_>> {
         let (names, sources) = (self.facts.slot(Fact::EventName), self.facts.slot(Fact::EventSource));
-        let required = |r: &CompiledRule, slot| required_names(r.pattern.expr(), slot);
+        // Sigma rules compare names case-insensitively; an EventBridge
+        // pattern cannot: they stay on the file lane.
+        let required = |r: &CompiledRule, slot| match &r.detect {
+            Detect::Pattern(p) => required_names(p.expr(), slot),
+            Detect::Sigma(_) => None,
+        };
         self.rules.iter().map(|r| (&r.rule, required(r, names), required(r, sources))).collect()
     }
 
@@ -342,9 +307,11 @@ impl Engine {
         let facts = RecordFacts::new(&values, &self.facts);
         summary.records += 1;
         summary.stats.observe(&facts);
-        self.dispatch.candidates(&values, self.facts.slot(Fact::EventName), |i| {
+        let mut lazy = Lazy { table: &self.lazy_table, json: raw.json, values: None };
+        self.dispatch.candidates(&values, |i| {
             let compiled = &self.rules[i];
-            if !compiled.pattern.matches(&values) {
+            let Some(read) = lazy.for_rule(compiled, &values) else { return };
+            if !compiled.detect.matches(read, raw.json) {
                 return;
             }
             let id = compiled.rule.id.as_str();
@@ -354,7 +321,7 @@ impl Engine {
                 return;
             }
             let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
-            finding.matched = crate::finding::matched(&compiled.why, &values);
+            finding.matched = crate::finding::matched(&compiled.why, read);
             if compiled.rule.first_seen.is_some() {
                 return sink.first_seen(finding);
             }
@@ -373,8 +340,10 @@ impl Engine {
     pub fn matching_rules(&self, json: &str) -> std::result::Result<Vec<&Arc<Rule>>, serde_json::Error> {
         let values = self.deriver.apply(self.table.extract(json)?, json);
         let mut out = Vec::new();
-        self.dispatch.candidates(&values, self.facts.slot(Fact::EventName), |i| {
-            if self.rules[i].pattern.matches(&values) {
+        let mut lazy = Lazy { table: &self.lazy_table, json, values: None };
+        self.dispatch.candidates(&values, |i| {
+            let read = lazy.for_rule(&self.rules[i], &values);
+            if read.is_some_and(|read| self.rules[i].detect.matches(read, json)) {
                 out.push(&self.rules[i].rule);
             }
         });
@@ -523,7 +492,7 @@ reason = "drill"
             let json = generator.record().to_string();
             let values = engine.deriver.apply(engine.table.extract(&json).unwrap(), &json);
             let every: Vec<&str> =
-                engine.rules.iter().filter(|r| r.pattern.matches(&values)).map(|r| r.rule.id.as_str()).collect();
+                engine.rules.iter().filter(|r| r.detect.matches(&values, &json)).map(|r| r.rule.id.as_str()).collect();
             let dispatched: Vec<&str> = engine.matching_rules(&json).unwrap().iter().map(|r| r.id.as_str()).collect();
             assert_eq!(every, dispatched, "{json}");
         }

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! disable = ["cis-cloudwatch-10-security-group-changes"]
+//! dry_run = ["8ad1600d-e9dc-4251-b0ee-a65268f29add"]   # any rule, a Sigma one too
 //!
 //! [[rule]]
 //! id = "prod-kms-decrypt-denied"
@@ -24,8 +25,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
-use std::str::FromStr;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -35,57 +34,15 @@ use crate::facts::Trusted;
 use crate::pattern::Pattern;
 
 /// The built-in catalogue's TOML text.
-pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.toml");
+pub const BUILTIN_RULES: &str = include_str!("../../rules/builtin.toml");
 /// Detections beyond CIS and alert-grade variants of CIS filters.
-pub const DETECTION_RULES: &str = include_str!("../rules/detections.toml");
+pub const DETECTION_RULES: &str = include_str!("../../rules/detections.toml");
 /// First-seen detections (profiles per principal and account).
-pub const FIRST_SEEN_RULES: &str = include_str!("../rules/first-seen.toml");
+pub const FIRST_SEEN_RULES: &str = include_str!("../../rules/first-seen.toml");
 /// The origin recorded for built-in rules.
 pub const BUILTIN_ORIGIN: &str = "built-in";
 
-/// How bad a finding is, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] =
-        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Severity::ALL.into_iter().find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            Error::new(ErrorKind::Rule(format!(
-                "unknown severity '{s}' (expected info, low, medium, high or critical)"
-            )))
-        })
-    }
-}
+pub use crate::severity::Severity;
 
 /// Records a rule's pattern must and must not match.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +99,9 @@ pub struct Rule {
     /// Where the rule came from: `built-in` or a file path.
     #[serde(skip)]
     pub origin: String,
+    /// Set for a Sigma rule: its compiled detection, run instead of `pattern`.
+    #[serde(skip)]
+    pub sigma: Option<crate::sigma::Compiled>,
 }
 
 fn yes() -> bool {
@@ -192,6 +152,9 @@ impl Suppression {
 struct RuleFile {
     #[serde(default)]
     disable: Vec<String>,
+    /// Rules (of any file or format, Sigma ones included) put in a dry run.
+    #[serde(default)]
+    dry_run: Vec<String>,
     #[serde(default)]
     rule: Vec<Rule>,
     #[serde(default)]
@@ -234,9 +197,13 @@ impl fmt::Display for ExampleFailure {
 pub struct RuleSet {
     rules: Vec<Rule>,
     disabled: BTreeSet<String>,
+    /// Ids put in a dry run by a rule file's `dry_run` list.
+    dry_runs: BTreeSet<String>,
     suppressions: Vec<Suppression>,
     trusted: Trusted,
     profiles: crate::profile::Settings,
+    /// Rule documents that were read but do not run, and why (`file:line: ...`).
+    notes: Vec<String>,
 }
 
 impl RuleSet {
@@ -280,39 +247,14 @@ impl RuleSet {
             set.suppressions.push(s);
         }
         set.disabled = file.disable.into_iter().collect();
+        set.dry_runs = file.dry_run.into_iter().collect();
+        set.apply_dry_runs();
         set.trusted = Trusted::new(&file.trusted_accounts).map_err(|e| located(e.kind.to_string(), None))?;
         if let Some(profiles) = file.profiles {
             profiles.horizon_secs().map_err(|e| located(e, None))?;
             set.profiles = profiles;
         }
         Ok(set)
-    }
-
-    /// Loads a rule file, or every `*.toml` file in a directory (sorted by name).
-    pub fn load(path: &Path) -> Result<RuleSet> {
-        let io_error = |e: std::io::Error| {
-            Error::at(
-                ErrorKind::Io(e.to_string()),
-                Location { source: Some(path.display().to_string()), ..Default::default() },
-            )
-        };
-        if path.is_dir() {
-            let mut files: Vec<_> = std::fs::read_dir(path)
-                .map_err(io_error)?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
-                .collect();
-            files.sort();
-            let mut set = RuleSet::default();
-            for file in files {
-                set.merge(RuleSet::load(&file)?)?;
-            }
-            return Ok(set);
-        }
-        let bytes = crate::limits::read_regular(path, crate::limits::MAX_RULE_FILE_BYTES).map_err(io_error)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| io_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())))?;
-        RuleSet::from_toml(&text, &path.display().to_string())
     }
 
     /// Adds one rule. A rule id that is already present is an error (disable
@@ -336,19 +278,29 @@ impl RuleSet {
             self.add(rule)?;
         }
         self.disabled.extend(other.disabled);
+        self.dry_runs.extend(other.dry_runs);
+        self.apply_dry_runs();
         self.suppressions.extend(other.suppressions);
         self.trusted.extend(&other.trusted);
         self.profiles.merge(&other.profiles);
+        self.notes.extend(other.notes);
         Ok(())
     }
 
-    /// Checks that every disable and suppression names a known rule.
+    fn apply_dry_runs(&mut self) {
+        for rule in self.rules.iter_mut().filter(|r| self.dry_runs.contains(&r.id)) {
+            rule.dry_run = true;
+        }
+    }
+
+    /// Checks that every disable, dry run and suppression names a known rule.
     pub fn check_references(&self) -> Result<()> {
         let known = |id: &str| id == "*" || self.rules.iter().any(|r| r.id == id);
         let unknown = self
             .disabled
             .iter()
             .map(|id| (id.as_str(), "disable"))
+            .chain(self.dry_runs.iter().map(|id| (id.as_str(), "dry_run")))
             .chain(self.suppressions.iter().flat_map(|s| s.rules.iter().map(|id| (id.as_str(), "suppression"))))
             .find(|(id, _)| !known(id));
         match unknown {
@@ -369,6 +321,12 @@ impl RuleSet {
 
     pub fn is_disabled(&self, id: &str) -> bool {
         self.disabled.contains(id)
+    }
+
+    /// Rule documents read but not run (Sigma rules for another logsource,
+    /// with a construct not supported, of a status not asked for).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     pub fn suppressions(&self) -> &[Suppression] {
@@ -406,6 +364,17 @@ impl RuleSet {
                 example: example.to_string(),
                 error,
             };
+            if let Some(sigma) = &rule.sigma {
+                let cases = rule.examples.matches.iter().map(|e| (e, true));
+                for (example, should_match) in cases.chain(rule.examples.no_match.iter().map(|e| (e, false))) {
+                    match sigma.0.matches_json(example) {
+                        Ok(m) if m == should_match => {}
+                        Ok(_) => failures.push(fail(example, should_match, None)),
+                        Err(e) => failures.push(fail(example, should_match, Some(e))),
+                    }
+                }
+                continue;
+            }
             let pattern = match Pattern::parse(&rule.pattern) {
                 Ok(p) => p,
                 Err(e) => {
@@ -436,6 +405,9 @@ fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
     if rule.title.trim().is_empty() {
         return Err("the title is empty".into());
     }
+    if rule.sigma.is_some() {
+        return rule.threshold.as_ref().map_or(Ok(()), |t| t.validate());
+    }
     let pattern = Pattern::parse(&rule.pattern).map_err(|e| format!("pattern {}: {}", rule.pattern, e.kind))?;
     crate::facts::check_names(&pattern).map_err(|e| e.kind.to_string())?;
     if let Some(threshold) = &rule.threshold {
@@ -449,6 +421,8 @@ fn validate_rule(rule: &Rule) -> std::result::Result<(), String> {
     }
     Ok(())
 }
+
+pub mod files;
 
 #[cfg(test)]
 mod tests {
@@ -514,6 +488,8 @@ mod tests {
         let err = set.merge(RuleSet::from_toml(&dup, "d.toml").unwrap()).unwrap_err();
         assert!(err.to_string().contains("already defined in built-in"), "{err}");
 
+        set.merge(RuleSet::from_toml("dry_run = ['mine']", "t.toml").unwrap()).unwrap();
+        assert!(set.active_rules().find(|r| r.id == "mine").unwrap().dry_run);
         let bad_ref = RuleSet::from_toml("disable = ['nope']", "x.toml").unwrap();
         set.merge(bad_ref).unwrap();
         assert!(set.check_references().unwrap_err().to_string().contains("'nope'"));
