@@ -53,9 +53,12 @@ fn log_key(n: u32) -> String {
     format!("{LOGS}/123456789012_CloudTrail_us-east-1_20261120T{time}Z_Sample0Log00000{n}.json.gz")
 }
 
+/// (digest file name, its problems), (log file name, its status), the totals.
+type Verdicts = (Vec<(String, String)>, Vec<(String, Value)>, Value);
+
 /// The verdicts of a JSON run, with where each thing was found left out
 /// (a path locally, an `s3://` URI from the bucket).
-fn verdicts(stdout: &[u8]) -> (Vec<(String, String)>, Vec<(String, Value)>, Value) {
+fn verdicts(stdout: &[u8]) -> Verdicts {
     let doc: Value = serde_json::from_slice(stdout).unwrap();
     let name = |v: &Value| v.as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let digests =
