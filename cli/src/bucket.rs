@@ -10,7 +10,7 @@ use anyhow::Context;
 use aws_sdk_s3::config::Region;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
-use trailwatch_aws::ports::{Listed, Object, ObjectStore};
+use trailwatch_aws::ports::{FailureKind, Listed, Object, ObjectStore};
 use trailwatch_aws::s3::{bucket_region, S3Store};
 use trailwatch_core::key::{classify_key, KeyKind};
 use trailwatch_core::layout::{folder, DateLevel, Folder, Scope, Skip};
@@ -29,6 +29,7 @@ const LIST_AHEAD: usize = 32;
 /// The S3 clients, one per bucket (in its region), and the runtime they run on.
 pub struct Remote {
     runtime: Runtime,
+    config: trailwatch_aws::config::SdkConfig,
     stores: HashMap<String, S3Store>,
 }
 
@@ -51,32 +52,41 @@ impl Remote {
             .enable_all()
             .build()
             .context("starting the S3 client's runtime")?;
-        let stores = runtime.block_on(async {
-            let mut config = trailwatch_aws::config::sdk_config().await;
-            if config.region().is_none() {
+        let config = runtime.block_on(async {
+            let config = trailwatch_aws::config::sdk_config().await;
+            match config.region() {
+                Some(_) => config,
                 // Only to ask where each bucket is.
-                config = config.to_builder().region(Region::new("us-east-1")).build();
+                None => config.to_builder().region(Region::new("us-east-1")).build(),
             }
-            let mut stores = HashMap::new();
-            for uri in uris {
-                let (bucket, _) = parse_uri(uri)?;
-                if stores.contains_key(&bucket) {
-                    continue;
+        });
+        let mut remote = Remote { runtime, config, stores: HashMap::new() };
+        for uri in uris {
+            remote.add_bucket(&parse_uri(uri)?.0);
+        }
+        Ok(remote)
+    }
+
+    /// A client for one more bucket (a digest may list objects in another
+    /// bucket than the one given), in the bucket's region.
+    pub fn add_bucket(&mut self, bucket: &str) {
+        if self.stores.contains_key(bucket) {
+            return;
+        }
+        let config = &self.config;
+        let store = self.runtime.block_on(async {
+            let client = trailwatch_aws::config::s3_client(config);
+            // A bucket whose region cannot be learnt is read in the
+            // configured one; its listing then says what is wrong.
+            let client = match bucket_region(&client, bucket).await {
+                Ok(Some(region)) if config.region().is_none_or(|r| r.as_ref() != region) => {
+                    trailwatch_aws::config::s3_client(&config.to_builder().region(Region::new(region)).build())
                 }
-                let client = trailwatch_aws::config::s3_client(&config);
-                // A bucket whose region cannot be learnt is read in the
-                // configured one; its listing then says what is wrong.
-                let client = match bucket_region(&client, &bucket).await {
-                    Ok(Some(region)) if config.region().is_none_or(|r| r.as_ref() != region) => {
-                        trailwatch_aws::config::s3_client(&config.to_builder().region(Region::new(region)).build())
-                    }
-                    _ => client,
-                };
-                stores.insert(bucket, S3Store::new(client));
-            }
-            anyhow::Ok(stores)
-        })?;
-        Ok(Remote { runtime, stores })
+                _ => client,
+            };
+            S3Store::new(client)
+        });
+        self.stores.insert(bucket.to_string(), store);
     }
 
     /// The log files under each location that `scope` can want, in key
@@ -165,10 +175,12 @@ async fn walk(
 }
 
 /// A log file the scope wants (`Ok(true)`), another object to pass over
-/// silently (digests, folder markers), or a log file left out and why.
+/// silently (folder markers; digests unless the scope reads the
+/// `CloudTrail-Digest` folders), or a log file left out and why.
 fn want_object(scope: &Scope, object: &Listed) -> Result<bool, Skip> {
     match classify_key(&object.key, Some(object.size)) {
         KeyKind::Log(key) => scope.keep_log(&key).map(|()| true),
+        KeyKind::Digest(_) => Ok(scope.kinds.iter().any(|k| k == "CloudTrail-Digest")),
         // Loose JSON files outside the layout, as in a local directory.
         KeyKind::Other => {
             let name = object.key.rsplit('/').next().unwrap_or("");
@@ -199,31 +211,36 @@ fn note(listing: &mut Listing, found: &Folder) {
 pub struct Opener<'a> {
     remote: &'a Remote,
     pending: VecDeque<(String, String)>,
-    in_flight: VecDeque<JoinHandle<Result<Object, String>>>,
+    in_flight: VecDeque<JoinHandle<Result<Object, (FailureKind, String)>>>,
+}
+
+impl Opener<'_> {
+    /// The next object whole (body and user metadata), or why not: whether
+    /// it is not there ([`FailureKind::NotFound`]) and what failed in words.
+    pub fn next_object(&mut self) -> Option<Result<Object, (FailureKind, String)>> {
+        while self.in_flight.len() < FETCH_AHEAD {
+            let Some((bucket, key)) = self.pending.pop_front() else { break };
+            let store = self.remote.stores.get(&bucket).cloned();
+            self.in_flight.push_back(self.remote.runtime.spawn(async move {
+                let store = store.ok_or_else(|| (FailureKind::Permanent, format!("no client for bucket {bucket}")))?;
+                // The caller names the object: the failure need not.
+                let named = format!("GetObject s3://{bucket}/{key}: ");
+                store.get(&bucket, &key).await.map_err(|failure| {
+                    let message = failure.message.strip_prefix(&named).unwrap_or(&failure.message);
+                    (failure.kind, format!("GetObject: {message}"))
+                })
+            }));
+        }
+        let task = self.in_flight.pop_front()?;
+        Some(self.remote.runtime.block_on(task).unwrap_or_else(|e| Err((FailureKind::Transient, e.to_string()))))
+    }
 }
 
 impl Iterator for Opener<'_> {
     type Item = Opened;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.in_flight.len() < FETCH_AHEAD {
-            let Some((bucket, key)) = self.pending.pop_front() else { break };
-            let store = self.remote.stores.get(&bucket).cloned();
-            self.in_flight.push_back(self.remote.runtime.spawn(async move {
-                let store = store.ok_or_else(|| format!("no client for bucket {bucket}"))?;
-                // The caller names the object: the failure need not.
-                let named = format!("GetObject s3://{bucket}/{key}: ");
-                store.get(&bucket, &key).await.map_err(|failure| {
-                    format!("GetObject: {}", failure.message.strip_prefix(&named).unwrap_or(&failure.message))
-                })
-            }));
-        }
-        let task = self.in_flight.pop_front()?;
-        Some(match self.remote.runtime.block_on(task) {
-            Ok(Ok(object)) => Ok(object.body),
-            Ok(Err(message)) => Err(message),
-            Err(e) => Err(e.to_string()),
-        })
+        Some(self.next_object()?.map(|object| object.body).map_err(|(_, message)| message))
     }
 }
 

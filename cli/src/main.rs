@@ -8,6 +8,7 @@
 //! - `pattern`: check a filter pattern and try it on files.
 //! - `summary`: the periodic report from local files.
 //! - `validate`: log file integrity from digest files.
+//! - `digests`: the digest and log files validate reads, local or in S3.
 //! - `completions`: shell completions and man pages from these definitions.
 //! - `exit`: the exit statuses, one table for every subcommand.
 //! - `first_seen`: `query --report first-seen`, what was new and why.
@@ -24,6 +25,7 @@
 mod bucket;
 mod completions;
 mod convert;
+mod digests;
 mod exit;
 mod first_seen;
 mod inputs;

@@ -174,7 +174,7 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<Exit> {
     // (Local paths only: digests in a bucket are not read by this command.)
     let local: Vec<_> = args.paths.iter().filter(|p| !is_s3(p)).cloned().collect();
     if !local.is_empty() {
-        let found = crate::validate::find(&local, None, None)?;
+        let found = crate::digests::find(&local, None, None)?;
         let (digests, verified) = crate::validate::vouched(&found, None);
         coverage.digests = digest_coverage(&window, &delivered, digests, &verified, LIST_CAP);
     }

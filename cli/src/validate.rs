@@ -1,36 +1,36 @@
-//! `trailwatch validate`: CloudTrail log file integrity on local copies.
+//! `trailwatch validate`: CloudTrail log file integrity, on local copies or
+//! straight from `s3://bucket/prefix`.
 //!
-//! Finds the digest files and log files under the paths given, checks the
-//! digests with the core ([`trailwatch_core::digest`]), hashes every log
-//! file a digest lists at the place it lists it (the copy's trail root plus
-//! the key below it, `AWSLogs/…`), and reports log files no digest lists
-//! and copies of listed files in other places.
+//! Finds the digest files and log files under the paths given (see
+//! [`crate::digests`]), checks the digests with the core
+//! ([`trailwatch_core::digest`]), hashes every log file a digest lists at
+//! the place it lists it (in a copy, the copy's trail root plus the key
+//! below it, `AWSLogs/…`; in a bucket, the object it names), and reports
+//! log files no digest lists and copies of listed files in other places.
 
-use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use trailwatch_core::digest::chain::{self, DigestReport, FoundDigest, Gap};
 use trailwatch_core::digest::listing::{self, LogStatus};
-use trailwatch_core::digest::{DigestFile, PublicKeys};
-use trailwatch_core::key::parse_log_file_name;
+use trailwatch_core::digest::PublicKeys;
 use trailwatch_core::limits;
 use trailwatch_core::query::filter::parse_time;
 use trailwatch_core::text::{json_safe, printable};
 
+use crate::digests::{self, Found, Logs, Reading};
 use crate::exit::Exit;
-use crate::inputs;
 use crate::render::count;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Directories (a synced bucket) or files holding digest and log files.
+    /// Directories (a synced bucket), files, or s3://bucket/prefix locations
+    /// holding digest and log files.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// CloudTrail's public keys: the output of `aws cloudtrail list-public-keys`.
@@ -86,76 +86,32 @@ struct Output<'a> {
     totals: &'a Totals,
 }
 
-fn overlaps(d: &DigestFile, since: Option<OffsetDateTime>, until: Option<OffsetDateTime>) -> bool {
-    let t = |s: &str| OffsetDateTime::parse(s, &Rfc3339).ok();
-    let (Some(start), Some(end)) = (t(&d.digest.digest_start_time), t(&d.digest.digest_end_time)) else {
-        return true;
-    };
-    since.is_none_or(|s| end >= s) && until.is_none_or(|u| start < u)
-}
-
-/// The newest digest's own signature, when a `.signature` file (its
-/// `x-amz-meta-signature`, hex) lies next to it.
-fn sidecar_signature(path: &Path) -> Option<String> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".signature");
-    let bytes = limits::read_regular(Path::new(&name), limits::MAX_SIGNATURE_BYTES).ok()?;
-    Some(String::from_utf8_lossy(&bytes).trim().to_string()).filter(|s| !s.is_empty())
-}
-
-/// The digests (parsed, or why not) and log files (by path) under some paths.
-pub struct Found {
-    pub digests: Vec<FoundDigest>,
-    pub unreadable: Vec<String>,
-    pub logs: Vec<PathBuf>,
-}
-
-/// Digest files whose time overlaps `[since, until)`, and every log file.
-pub fn find(paths: &[PathBuf], since: Option<OffsetDateTime>, until: Option<OffsetDateTime>) -> anyhow::Result<Found> {
-    let mut found = Found { digests: Vec::new(), unreadable: Vec::new(), logs: Vec::new() };
-    for path in inputs::collect_all(paths)? {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        if inputs::is_digest_name(&path) {
-            let parsed = limits::read_regular(&path, limits::MAX_DIGEST_BYTES)
-                .map_err(|e| e.to_string())
-                .and_then(|b| DigestFile::parse(&b).map_err(|e| e.to_string()));
-            match parsed {
-                Ok(file) if overlaps(&file, since, until) => found.digests.push(FoundDigest {
-                    location: path.display().to_string(),
-                    signature: sidecar_signature(&path).map(|s| (s, None)),
-                    file,
-                }),
-                Ok(_) => {}
-                Err(e) => found.unreadable.push(format!("{}: {e}", path.display())),
-            }
-        } else if parse_log_file_name(&name).is_some() {
-            found.logs.push(path);
-        }
-    }
-    Ok(found)
-}
-
 /// Every log file the given digests list, hashed and compared where the
 /// digest lists it (reported by local path, or by S3 URI when the digest
 /// places it nowhere), then every other log file: unexpected copies of
 /// listed files and files no digest lists.
-fn check_logs(digests: &[FoundDigest], logs: &[PathBuf]) -> Vec<LogReport> {
-    let present: HashMap<String, &PathBuf> = logs.iter().map(|p| (p.display().to_string(), p)).collect();
+fn check_logs(digests: &[FoundDigest], logs: &Logs) -> Vec<LogReport> {
     let listed = listing::listed_logs(digests);
-    let mut reports = Vec::new();
-    for l in &listed {
-        let status = match l.location.as_deref().and_then(|at| present.get(at)) {
-            None => LogStatus::Deleted,
-            Some(path) => match File::open(path).and_then(trailwatch_core::digest::log_file_sha256) {
-                Ok(hash) if hash.eq_ignore_ascii_case(&l.hash) => LogStatus::Valid,
+    let mut reports: Vec<LogReport> =
+        listed.iter().map(|l| LogReport { file: l.shown().to_string(), status: LogStatus::Deleted }).collect();
+    let placed: Vec<(usize, &str)> =
+        listed.iter().enumerate().filter_map(|(n, l)| Some((n, l.location.as_deref()?))).collect();
+    let locations: Vec<&str> = placed.iter().map(|(_, at)| *at).collect();
+    logs.read_each(&locations, &mut |i, reading| {
+        let n = placed[i].0;
+        reports[n].status = match reading {
+            Reading::Missing => LogStatus::Deleted,
+            Reading::Failed(e) => LogStatus::Unreadable(e),
+            Reading::Body(body) => match trailwatch_core::digest::log_file_sha256(body) {
+                Ok(hash) if hash.eq_ignore_ascii_case(&listed[n].hash) => LogStatus::Valid,
                 Ok(_) => LogStatus::Modified,
                 Err(e) => LogStatus::Unreadable(e.to_string()),
             },
         };
-        reports.push(LogReport { file: l.shown().to_string(), status });
-    }
-    let mut paths: Vec<&str> = present.keys().map(String::as_str).collect();
+    });
+    let mut paths: Vec<&str> = logs.present.iter().map(String::as_str).collect();
     paths.sort_unstable();
+    paths.dedup();
     for (path, status) in listing::unlisted(&paths, &listed, digests) {
         reports.push(LogReport { file: path.to_string(), status });
     }
@@ -191,7 +147,11 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
         }
         None => None,
     };
-    let Found { digests: found, unreadable: unreadable_digests, logs } = find(&args.paths, since, until)?;
+    let Found { digests: found, unreadable: unreadable_digests, logs, problems } =
+        digests::find(&args.paths, since, until)?;
+    for problem in &problems {
+        eprintln!("error: {}", printable(problem, 1000));
+    }
     if found.is_empty() && unreadable_digests.is_empty() {
         bail!("no CloudTrail digest files (*_CloudTrail-Digest_*.json.gz) in the given range under the paths given");
     }
@@ -234,7 +194,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
         }
     }
     let tampered = totals.digests_failed > 0 || totals.log_files_failed > 0 || totals.gaps > 0;
-    Ok(if tampered { Exit::Tampered } else { Exit::problems(totals.unreadable as u64) })
+    Ok(if tampered { Exit::Tampered } else { Exit::problems(totals.unreadable as u64 + problems.len() as u64) })
 }
 
 fn print_text(

@@ -95,7 +95,7 @@ async fn fill(moto: &Moto) {
 }
 
 /// An IAM query-API call to the emulator (unsigned checks are off until auth is on).
-async fn iam(endpoint: &str, form: &[(&str, &str)]) -> String {
+pub(super) async fn iam(endpoint: &str, form: &[(&str, &str)]) -> String {
     let response = reqwest::Client::new()
         .post(endpoint)
         .header(
@@ -110,7 +110,7 @@ async fn iam(endpoint: &str, form: &[(&str, &str)]) -> String {
     response.text().await.unwrap()
 }
 
-fn between<'a>(text: &'a str, tag: &str) -> &'a str {
+pub(super) fn between<'a>(text: &'a str, tag: &str) -> &'a str {
     let start = text.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
     let end = text.find(&format!("</{tag}>")).unwrap();
     &text[start..end]
@@ -132,7 +132,7 @@ async fn reader_keys(endpoint: &str) -> (String, String) {
     (between(&created, "AccessKeyId").to_string(), between(&created, "SecretAccessKey").to_string())
 }
 
-fn run(endpoint: &str, keys: (&str, &str), args: &[&str]) -> Output {
+pub(super) fn run(endpoint: &str, keys: (&str, &str), args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailwatch"))
         .args(args)
         .env("AWS_ENDPOINT_URL", endpoint)

@@ -5,6 +5,8 @@
 
 #[cfg(feature = "s3")]
 mod bucket;
+#[cfg(feature = "s3")]
+mod bucket_validate;
 mod cli;
 mod common;
 mod completions;

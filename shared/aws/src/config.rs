@@ -1,6 +1,8 @@
 //! Building SDK clients once, at start-up.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::BehaviorVersion;
+/// The SDK configuration clients are built from.
+pub use aws_config::SdkConfig;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
 /// The shared SDK configuration: credentials, region and endpoint from the

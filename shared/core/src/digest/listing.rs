@@ -24,7 +24,8 @@ pub struct Listed {
     /// `s3://bucket/key`, as the digest names it.
     pub uri: String,
     /// Where its copy must be: the trail root the listing digest lies in,
-    /// then the key below the trail root. `None` when the digest does not
+    /// then the key below the trail root; for a digest read from S3, the
+    /// object the digest names (`uri`). `None` when the digest does not
     /// lie where it was written (moved) or the key has no `AWSLogs` part:
     /// then no file can stand for it.
     pub location: Option<String>,
@@ -78,9 +79,15 @@ pub fn listed_logs(found: &[FoundDigest]) -> Vec<Listed> {
     let mut out = Vec::new();
     for d in found {
         let root = d.root();
+        let written = format!("s3://{}/{}", d.file.digest.digest_s3_bucket, d.file.digest.digest_s3_object);
         for entry in &d.file.digest.log_files {
             let uri = format!("s3://{}/{}", entry.s3_bucket, entry.s3_object);
-            let location = root.zip(trail_key(&entry.s3_object)).map(|(root, key)| format!("{root}{key}"));
+            let location = if d.location.starts_with("s3://") {
+                // Read from the bucket where it was written: the object exactly as it is listed.
+                (d.location == written).then(|| uri.clone())
+            } else {
+                root.zip(trail_key(&entry.s3_object)).map(|(root, key)| format!("{root}{key}"))
+            };
             if seen.insert(location.clone().unwrap_or_else(|| uri.clone())) {
                 let name = file_name(&entry.s3_object).to_string();
                 out.push(Listed { name, uri, location, hash: entry.hash_value.clone() });

@@ -247,6 +247,18 @@ fn given_a_digest_in_a_copy_when_listing_then_each_log_is_expected_at_its_root_p
 }
 
 #[test]
+fn given_a_digest_read_from_its_bucket_when_listing_then_each_log_is_the_object_it_names() {
+    let (digests, logs) = chain(None);
+    let mut found = local(&digests, true);
+    found[0].location = format!("s3://trail-bucket/{}", digests[0].key);
+    let listed = listed_logs(&found[..1]);
+    assert_eq!(listed[0].location.as_deref(), Some(format!("s3://trail-bucket/{}", logs[0].key).as_str()));
+    // Another bucket than the one it was written to: moved, it places nothing.
+    found[0].location = format!("s3://other-bucket/{}", digests[0].key);
+    assert_eq!(listed_logs(&found[..1])[0].location, None);
+}
+
+#[test]
 fn log_files_no_digest_lists_are_found_inside_the_covered_time_only() {
     let (digests, _) = chain(None);
     let found = local(&digests, true);
