@@ -174,20 +174,9 @@ pub fn stats(s: &StatsShard) -> String {
     out
 }
 
-/// A threshold reached over the scanned files.
 /// A first-seen alert: what was new, for whom, and the event.
 pub fn first_seen(alert: &trailwatch_core::alert::Alert) -> String {
-    let mut out = format!(
-        "[{}] First seen: {}  ({})\n  by {} in {}\n",
-        alert.severity.as_str().to_uppercase(),
-        alert.title,
-        alert.rule,
-        alert.principal.as_deref().unwrap_or("-"),
-        alert.where_text()
-    );
-    for line in alert.details.lines() {
-        out.push_str(&format!("  {line}\n"));
-    }
+    let mut out = headed("First seen", alert);
     for event in &alert.events {
         out.push_str(&format!(
             "  {}  {}  from {}  {}\n",
@@ -201,9 +190,17 @@ pub fn first_seen(alert: &trailwatch_core::alert::Alert) -> String {
     out
 }
 
+/// A threshold reached over the scanned files.
 pub fn threshold(alert: &trailwatch_core::alert::Alert) -> String {
+    let mut out = headed("Threshold reached", alert);
+    out.push('\n');
+    out
+}
+
+/// An alert's heading (`what`, title, rule, who, where) and its details.
+fn headed(what: &str, alert: &trailwatch_core::alert::Alert) -> String {
     let mut out = format!(
-        "[{}] Threshold reached: {}  ({})\n  by {} in {}\n",
+        "[{}] {what}: {}  ({})\n  by {} in {}\n",
         alert.severity.as_str().to_uppercase(),
         alert.title,
         alert.rule,
@@ -213,6 +210,5 @@ pub fn threshold(alert: &trailwatch_core::alert::Alert) -> String {
     for line in alert.details.lines() {
         out.push_str(&format!("  {line}\n"));
     }
-    out.push('\n');
     out
 }

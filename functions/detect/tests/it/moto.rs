@@ -23,6 +23,24 @@ fn repo(path: &str) -> Vec<u8> {
     std::fs::read(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
+/// Puts the sample log file the moto notification names into the log
+/// bucket; the notification, carrying the object's ETag as S3 would send it.
+pub(crate) async fn put_sample_log(s3: &aws_sdk_s3::Client) -> Value {
+    let mut event: Value = serde_json::from_slice(&repo("events/s3-put-moto.json")).unwrap();
+    let key = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_string();
+    let file = key.rsplit('/').next().unwrap();
+    let put = s3
+        .put_object()
+        .bucket(LOGS)
+        .key(&key)
+        .body(ByteStream::from(repo(&format!("events/cloudtrail/{file}"))))
+        .send()
+        .await
+        .unwrap();
+    event["Records"][0]["s3"]["object"]["eTag"] = put.e_tag().unwrap().into();
+    event
+}
+
 fn detector(moto: &Moto, topic_arn: &str) -> Detector<S3Store> {
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
     Detector::new(Arc::new(engine), S3Store::new(moto.s3()), SnsSink::new(moto.sns(), topic_arn), STATE)
@@ -47,19 +65,7 @@ fn attribute<'a>(message: &'a Value, name: &str) -> &'a str {
 async fn alerts_reach_subscribers_exactly_once_through_real_s3_and_sns() {
     let (moto, topic_arn, queue_url) = emulator("trailwatch-alerts").await;
     let s3 = moto.s3();
-    let mut event: Value = serde_json::from_slice(&repo("events/s3-put-moto.json")).unwrap();
-    let key = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_string();
-    let file = key.rsplit('/').next().unwrap();
-    let put = s3
-        .put_object()
-        .bucket(LOGS)
-        .key(&key)
-        .body(ByteStream::from(repo(&format!("events/cloudtrail/{file}"))))
-        .send()
-        .await
-        .unwrap();
-    // As S3 would send it: the notification carries the object's ETag.
-    event["Records"][0]["s3"]["object"]["eTag"] = put.e_tag().unwrap().into();
+    let event = put_sample_log(&s3).await;
 
     // The emulator honours conditional writes, which the claim relies on.
     let store = S3Store::new(moto.s3());

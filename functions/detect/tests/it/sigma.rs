@@ -38,10 +38,6 @@ detection:
   condition: selection
 ";
 
-fn repo(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
 #[tokio::test]
 async fn a_sigma_rule_from_s3_alerts_through_sns_exactly_once() {
     let moto = Moto::start().await;
@@ -59,18 +55,7 @@ async fn a_sigma_rule_from_s3_alerts_through_sns_exactly_once() {
     let sigma = rules.active_rules().find(|r| r.sigma.is_some()).expect("the Sigma rule loaded");
     assert_eq!(sigma.origin, format!("s3://{RULES}/team/root.yml"));
 
-    let mut event: Value = serde_json::from_slice(&repo("events/s3-put-moto.json")).unwrap();
-    let key = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_string();
-    let file = key.rsplit('/').next().unwrap();
-    let put = s3
-        .put_object()
-        .bucket(LOGS)
-        .key(&key)
-        .body(ByteStream::from(repo(&format!("events/cloudtrail/{file}"))))
-        .send()
-        .await
-        .unwrap();
-    event["Records"][0]["s3"]["object"]["eTag"] = put.e_tag().unwrap().into();
+    let event = crate::moto::put_sample_log(&s3).await;
 
     // WHEN the log file is processed
     let engine = Engine::new(&rules, EngineOptions::default()).unwrap();
