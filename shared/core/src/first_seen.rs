@@ -78,12 +78,7 @@ impl FirstSeen {
         if text == "0" {
             return Ok(0);
         }
-        let d = humantime::parse_duration(text).map_err(|e| format!("first_seen learn '{}': {e}", self.learn))?;
-        let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        if secs > MAX_LEARN_SECS {
-            return Err(format!("first_seen learn '{}' must be at most 365d", self.learn));
-        }
-        Ok(secs)
+        crate::threshold::duration_secs("first_seen learn", &self.learn, 0..=MAX_LEARN_SECS, "at most 365d")
     }
 
     /// The dimension `value` names.

@@ -72,13 +72,7 @@ pub struct Threshold {
 impl Threshold {
     /// The window in seconds, checked: 1 minute to 24 hours.
     pub fn window_secs(&self) -> Result<i64, String> {
-        let d = humantime::parse_duration(self.window.trim())
-            .map_err(|e| format!("threshold window '{}': {e}", self.window))?;
-        let secs = d.as_secs() as i64;
-        if !(60..=86_400).contains(&secs) {
-            return Err(format!("threshold window '{}' must be between 1m and 24h", self.window));
-        }
-        Ok(secs)
+        duration_secs("threshold window", &self.window, 60..=86_400, "between 1m and 24h")
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -91,6 +85,22 @@ impl Threshold {
         }
         Ok(())
     }
+}
+
+/// A duration a rule file gives (`10m`, `14d`) in seconds, checked against
+/// `range`; errors name `what` and the text, and say `bounds` when out of range.
+pub fn duration_secs(
+    what: &str,
+    text: &str,
+    range: std::ops::RangeInclusive<i64>,
+    bounds: &str,
+) -> Result<i64, String> {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| format!("{what} '{text}': {e}"))?;
+    let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    if !range.contains(&secs) {
+        return Err(format!("{what} '{text}' must be {bounds}"));
+    }
+    Ok(secs)
 }
 
 #[cfg(test)]

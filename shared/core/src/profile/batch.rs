@@ -96,7 +96,7 @@ impl Batch {
 
     /// One record, matched or not.
     pub fn sighting(&mut self, s: &Sighting<'_>) {
-        let Some(time) = s.time else { return };
+        let Some(time) = s.time() else { return };
         if let Some(key) = s.principal() {
             for dimension in &Dimension::PRINCIPAL {
                 if let Some(value) = s.value(dimension, &self.settings) {
@@ -123,7 +123,7 @@ impl Batch {
         let Some(fs) = &finding.rule.first_seen else { return };
         let Ok(dimension) = fs.dimension() else { return };
         let s = Sighting::of_finding(finding);
-        let Some(time) = s.time else { return };
+        let Some(time) = s.time() else { return };
         let key = match fs.per() {
             ProfileBy::Principal => s.principal(),
             ProfileBy::Account => s.account_key(),

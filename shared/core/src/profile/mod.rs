@@ -159,13 +159,7 @@ impl Default for Settings {
 impl Settings {
     /// The horizon in seconds, checked: 1 to 400 days.
     pub fn horizon_secs(&self) -> Result<i64, String> {
-        let d = humantime::parse_duration(self.horizon.trim())
-            .map_err(|e| format!("profiles horizon '{}': {e}", self.horizon))?;
-        let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        if !(86_400..=400 * 86_400).contains(&secs) {
-            return Err(format!("profiles horizon '{}' must be between 1d and 400d", self.horizon));
-        }
-        Ok(secs)
+        crate::threshold::duration_secs("profiles horizon", &self.horizon, 86_400..=400 * 86_400, "between 1d and 400d")
     }
 
     /// Whether an event name is profiled as sensitive.
@@ -388,8 +382,9 @@ pub fn cut(value: &str) -> &str {
 /// The fields of a record a profile reads (from a record's facts or a finding).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sighting<'a> {
-    /// Seconds since the epoch (`None`: the record has no usable time and is not profiled).
-    pub time: Option<i64>,
+    /// The record's `eventTime`, as written (read by [`Sighting::time`] only
+    /// where profiles are kept: a scan without them pays nothing for it).
+    pub event_time: Option<&'a str>,
     pub account: Option<&'a str>,
     pub identity_type: Option<&'a str>,
     pub arn: Option<&'a str>,
@@ -405,7 +400,7 @@ impl<'a> Sighting<'a> {
     pub fn of_facts(facts: &crate::record::RecordFacts<'a, '_>) -> Sighting<'a> {
         use crate::record::Fact;
         Sighting {
-            time: facts.get(Fact::EventTime).and_then(parse_time),
+            event_time: facts.get(Fact::EventTime),
             account: facts.account_id(),
             identity_type: facts.get(Fact::IdentityType),
             arn: facts.get(Fact::IdentityArn),
@@ -420,7 +415,7 @@ impl<'a> Sighting<'a> {
     /// A finding's (the same fields, copied into it).
     pub fn of_finding(f: &'a crate::Finding) -> Sighting<'a> {
         Sighting {
-            time: f.event_time.as_deref().and_then(parse_time),
+            event_time: f.event_time.as_deref(),
             account: f.account_id.as_deref(),
             identity_type: f.principal_type.as_deref(),
             arn: f.principal_arn.as_deref(),
@@ -430,6 +425,11 @@ impl<'a> Sighting<'a> {
             event_source: f.event_source.as_deref(),
             event_name: f.event_name.as_deref(),
         }
+    }
+
+    /// Seconds since the epoch (`None`: the record has no usable time and is not profiled).
+    pub fn time(&self) -> Option<i64> {
+        self.event_time.and_then(parse_time)
     }
 
     /// The principal's profile key, if it has one.

@@ -53,21 +53,38 @@ pub fn wildcard_regex(value: &str) -> String {
     format!("{start}{body}{end}")
 }
 
+/// One piece of a Sigma string: a literal character (escapes undone) or a
+/// wildcard.
+enum Piece {
+    Char(char),
+    Any,
+    One,
+}
+
+/// The pieces of a Sigma string: `\*`, `\?` and `\\` are literal; any
+/// other backslash is itself.
+fn pieces(value: &str) -> impl Iterator<Item = Piece> + '_ {
+    let mut chars = value.chars().peekable();
+    std::iter::from_fn(move || {
+        Some(match chars.next()? {
+            '\\' => match chars.next_if(|next| matches!(next, '*' | '?' | '\\')) {
+                Some(next) => Piece::Char(next),
+                None => Piece::Char('\\'),
+            },
+            '*' => Piece::Any,
+            '?' => Piece::One,
+            c => Piece::Char(c),
+        })
+    })
+}
+
 fn wildcard_body(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 8);
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&next @ ('*' | '?' | '\\')) => {
-                    chars.next();
-                    out.push_str(&regex::escape(&next.to_string()));
-                }
-                _ => out.push_str("\\\\"),
-            },
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            c => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+    for piece in pieces(value) {
+        match piece {
+            Piece::Char(c) => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+            Piece::Any => out.push_str(".*"),
+            Piece::One => out.push('.'),
         }
     }
     out
@@ -75,22 +92,12 @@ fn wildcard_body(value: &str) -> String {
 
 /// The plain text of a Sigma string, or None when it holds a wildcard.
 pub fn unescape(value: &str) -> Option<String> {
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&next @ ('*' | '?' | '\\')) => {
-                    chars.next();
-                    out.push(next);
-                }
-                _ => out.push('\\'),
-            },
-            '*' | '?' => return None,
-            c => out.push(c),
-        }
-    }
-    Some(out)
+    pieces(value)
+        .map(|piece| match piece {
+            Piece::Char(c) => Some(c),
+            Piece::Any | Piece::One => None,
+        })
+        .collect()
 }
 
 /// A plain text as a Sigma string (wildcards and backslashes escaped).
