@@ -42,7 +42,7 @@ struct Sink<'p> {
 }
 
 impl ScanSink for Sink<'_> {
-    fn finding(&mut self, _finding: Finding) {}
+    fn finding(&mut self, _hit: trailwatch_core::Hit<'_>) {}
 
     fn problem(&mut self, error: Error) {
         self.problems += 1;

@@ -76,7 +76,8 @@ impl<W: Write> Printer<W> {
 }
 
 impl<W: Write> ScanSink for Printer<W> {
-    fn finding(&mut self, finding: Finding) {
+    fn finding(&mut self, hit: trailwatch_core::Hit<'_>) {
+        let finding = hit.finding();
         if finding.rule.threshold.is_some() {
             self.tallies.add(&finding);
         }

@@ -28,7 +28,7 @@ struct Sink<'p> {
 }
 
 impl trailwatch_core::ScanSink for Sink<'_> {
-    fn finding(&mut self, _: trailwatch_core::Finding) {}
+    fn finding(&mut self, _: trailwatch_core::Hit<'_>) {}
 
     fn problem(&mut self, error: trailwatch_core::Error) {
         eprintln!("{}", show::problem(&error));

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use trailwatch_core::alert::dedup_messages;
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::tally::Tallies;
-use trailwatch_core::{Engine, Error, Finding, Grade, ScanSink, Severity};
+use trailwatch_core::{Engine, Error, Grade, ScanSink, Severity};
 
 use crate::exit::Exit;
 use crate::{inputs, render, RuleArgs};
@@ -125,7 +125,8 @@ fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>) {
 }
 
 impl ScanSink for Tuner {
-    fn finding(&mut self, f: Finding) {
+    fn finding(&mut self, hit: trailwatch_core::Hit<'_>) {
+        let f = hit.finding();
         let tally = self.rules.entry(f.rule.id.clone()).or_default();
         if tally.findings == 0 {
             tally.title = f.rule.title.clone();

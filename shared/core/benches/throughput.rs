@@ -7,8 +7,12 @@
 //!
 //! - gunzip only: decompress the file, discard the bytes (the floor);
 //! - end to end: decompress, stream records, run the whole built-in catalogue,
-//!   build findings and statistics, on one thread and on two (reading on a
-//!   second thread, as the CLI and the Lambda do with two cores);
+//!   group the findings into alerts as the detection function does (a
+//!   finding is built when an alert shows it) and keep statistics, on one
+//!   thread and on two (reading on a second thread, as the CLI and the
+//!   Lambda do with two cores);
+//! - the same with SigmaHQ's CloudTrail rules added, and both again building
+//!   every finding (as `trailwatch scan` does to print each);
 //! - a plain Python `json` scan of the same file (gzip, `json.load`, count
 //!   records by event name), the baseline a script would be;
 //! - query (filter, two threads like the scan it is compared with): `trailwatch query --event ConsoleLogin --ip 10.0.0.0/8`
@@ -30,12 +34,14 @@ use std::process::Command;
 use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
+use trailwatch_core::alert::AlertLimits;
 use trailwatch_core::engine::EngineOptions;
+use trailwatch_core::grouped::Grouped;
 use trailwatch_core::query::report::{Groups, Shape};
 use trailwatch_core::query::{column, Column, Filters, Query, QuerySink, Report, Row};
 use trailwatch_core::reader::LogReader;
 use trailwatch_core::synth::Generator;
-use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
+use trailwatch_core::{Engine, Error, RuleSet, ScanSink};
 
 const SEED: u64 = 20261120;
 /// The Python baseline: what a short script reading the file would do.
@@ -56,14 +62,15 @@ const RUNS: usize = 5;
 /// The Python baseline is slow and steady; three runs suffice.
 const PYTHON_RUNS: usize = 3;
 
-struct Count {
+/// Builds every finding, as `trailwatch scan` does to print each.
+struct Built {
     findings: u64,
     problems: u64,
 }
 
-impl ScanSink for Count {
-    fn finding(&mut self, finding: Finding) {
-        std::hint::black_box(&finding);
+impl ScanSink for Built {
+    fn finding(&mut self, hit: trailwatch_core::Hit<'_>) {
+        std::hint::black_box(hit.finding());
         self.findings += 1;
     }
     fn problem(&mut self, _: Error) {
@@ -193,14 +200,25 @@ fn child(mode: &str, path: &Path) {
             let threads = if mode == "scan-2" { 2 } else { 1 };
             let options = EngineOptions { threads, ..EngineOptions::default() };
             let mut rules = RuleSet::builtin().expect("catalogue");
-            if mode == "scan-sigma" {
+            if mode.starts_with("scan-sigma") {
                 rules.merge(sigma_rules()).expect("no id clashes");
             }
             let engine = Engine::new(&rules, options).expect("engine");
-            let mut sink = Count { findings: 0, problems: 0 };
-            let summary = engine.scan("bench", File::open(path).expect("bench file"), &mut sink);
-            assert_eq!(sink.problems, 0, "the generated file reads cleanly");
-            (0, summary.records, sink.findings)
+            let file = File::open(path).expect("bench file");
+            let summary = if mode.ends_with("-built") {
+                let mut sink = Built { findings: 0, problems: 0 };
+                let summary = engine.scan("bench", file, &mut sink);
+                assert_eq!((sink.problems, sink.findings), (0, summary.findings));
+                summary
+            } else {
+                // What the detection function does with a file.
+                let mut sink = Grouped::new(AlertLimits::default());
+                let summary = engine.scan("bench", file, &mut sink);
+                assert_eq!(sink.problem_count, 0, "the generated file reads cleanly");
+                std::hint::black_box(&sink);
+                summary
+            };
+            (0, summary.records, summary.findings)
         }
     };
     let seconds = start.elapsed().as_secs_f64();
@@ -306,12 +324,12 @@ fn main() {
     let mut sigma = Vec::new();
     for records in SIZES {
         let path = data_file(records);
-        let [floor, read, scan, scan2, with_sigma] =
-            <[Run; 5]>::try_from(measure(&["gunzip", "read", "scan", "scan-2", "scan-sigma"], &path))
-                .ok()
-                .expect("five figures");
+        let modes = ["gunzip", "read", "scan", "scan-2", "scan-sigma", "scan-built", "scan-sigma-built"];
+        let [floor, read, scan, scan2, with_sigma, built, sigma_built] =
+            <[Run; 7]>::try_from(measure(&modes, &path)).ok().expect("seven figures");
         assert_eq!(with_sigma.records as usize, records);
-        sigma.push((records, floor.bytes as f64 / 1e6, scan.seconds, scan.findings, with_sigma));
+        assert_eq!((built.findings, sigma_built.findings), (scan.findings, with_sigma.findings));
+        sigma.push((records, floor.bytes as f64 / 1e6, scan.seconds, scan.findings, with_sigma, built, sigma_built));
         let python = measure_python(&path);
         assert_eq!(scan.records as usize, records);
         assert_eq!((scan2.records, scan2.findings), (scan.records, scan.findings));
@@ -363,16 +381,20 @@ fn main() {
     }
     println!();
     let count = sigma_rules().all_rules().len();
-    println!("Sigma: the built-in rules alone, and with SigmaHQ's {count} CloudTrail rules added (1 thread).");
+    println!("Sigma: the built-in rules alone, and with SigmaHQ's {count} CloudTrail rules added (1 thread): findings grouped");
+    println!(
+        "into alerts as the detection function does, and every finding built as `trailwatch scan` does to print each."
+    );
     println!();
-    println!("| records | built-in MB/s | built-in + Sigma MB/s | slower by | findings built-in | findings with Sigma | peak RSS with Sigma |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
-    for (records, mb, seconds, findings, run) in sigma {
+    println!("| records | built-in MB/s | built-in + Sigma MB/s | slower by | every finding built: slower by | findings built-in | findings with Sigma | peak RSS with Sigma |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (records, mb, seconds, findings, run, built, sigma_built) in sigma {
         println!(
-            "| {records} | {:.0} | {:.0} | {:.1} % | {findings} | {} | {:.1} MiB |",
+            "| {records} | {:.0} | {:.0} | {:.1} % | {:.1} % | {findings} | {} | {:.1} MiB |",
             mb / seconds,
             mb / run.seconds,
             (run.seconds / seconds - 1.0) * 100.0,
+            (sigma_built.seconds / built.seconds - 1.0) * 100.0,
             run.findings,
             run.rss_kib as f64 / 1024.0
         );

@@ -10,13 +10,14 @@
 //! silently.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::engine::ScanSink;
+use crate::engine::{Hit, ScanSink};
 use crate::error::Error;
 use crate::finding::Finding;
-use crate::rule::Severity;
+use crate::rule::{Rule, Severity};
 
 /// Groups that keep up to `max_events` findings in full.
 pub const FULL_GROUPS: usize = 50;
@@ -66,7 +67,8 @@ pub struct Overflow {
 pub struct Grouped {
     limits: AlertLimits,
     groups: Vec<Group>,
-    index: FxHashMap<(String, Option<String>), usize>,
+    /// Groups by a hash of (rule id, principal); colliding keys share a list.
+    index: FxHashMap<u64, Vec<usize>>,
     pub overflow: BTreeMap<String, Overflow>,
     /// Findings of rules that do not alert (compliance-only or in a dry
     /// run), counted per rule and never grouped into alerts.
@@ -100,7 +102,7 @@ impl Grouped {
     pub fn of(findings: &[Finding], problems: &[Error], limits: AlertLimits) -> Self {
         let mut grouped = Grouped::new(limits);
         for f in findings {
-            grouped.finding(f.clone());
+            grouped.add(f.clone());
         }
         for p in problems {
             grouped.problem(p.clone());
@@ -134,12 +136,12 @@ impl Grouped {
     /// others into a follow-up).
     pub fn retain(&mut self, mut keep: impl FnMut(&Group) -> bool) {
         self.groups.retain(|g| keep(g));
-        self.index = self
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| ((g.first().rule.id.clone(), g.first().principal_arn.clone()), i))
-            .collect();
+        self.index.clear();
+        for i in 0..self.groups.len() {
+            let first = self.groups[i].first();
+            let key = group_key(&first.rule.id, first.principal_arn.as_deref());
+            self.index.entry(key).or_default().push(i);
+        }
     }
 
     /// The (rule, event id) of each finding of the groups that kept every
@@ -173,6 +175,85 @@ impl Grouped {
     }
 }
 
+/// Where a finding goes in [`Grouped`].
+enum Place {
+    /// Counted only (a quiet rule, a full group, past the cap on groups).
+    Counted,
+    /// A threshold rule's match: into its tally.
+    Tally,
+    /// Kept in full in this group (the first of a new group too).
+    Sample(usize),
+}
+
+fn group_key(rule: &str, principal: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    (rule, principal).hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Grouped {
+    /// Groups one finding (built already: tests, findings collected first).
+    pub fn add(&mut self, finding: Finding) {
+        let place = self.place(&finding.rule, finding.principal_arn.as_deref());
+        self.keep(place, finding);
+    }
+
+    /// Counts a match of `rule` by `principal`, and says whether and where
+    /// its finding is kept.
+    fn place(&mut self, rule: &Arc<Rule>, principal: Option<&str>) -> Place {
+        if !rule.alerts() {
+            match self.quiet.get_mut(rule.id.as_str()) {
+                Some(count) => *count += 1,
+                None => {
+                    self.quiet.insert(rule.id.clone(), 1);
+                }
+            }
+            return Place::Counted;
+        }
+        if rule.threshold.is_some() {
+            return Place::Tally;
+        }
+        let key = group_key(&rule.id, principal);
+        let groups = &self.groups;
+        let found = self.index.get(&key).and_then(|list| {
+            list.iter().copied().find(|&i| {
+                groups[i].samples.first().is_some_and(|first| {
+                    (Arc::ptr_eq(&first.rule, rule) || first.rule.id == rule.id)
+                        && first.principal_arn.as_deref() == principal
+                })
+            })
+        });
+        if let Some(i) = found {
+            let group = &mut self.groups[i];
+            group.count += 1;
+            return if i < FULL_GROUPS && group.samples.len() < self.limits.max_events {
+                Place::Sample(i)
+            } else {
+                Place::Counted
+            };
+        }
+        if self.groups.len() >= MAX_GROUPS {
+            let slot = self.overflow.entry(rule.id.clone()).or_insert(Overflow { count: 0, severity: rule.severity });
+            slot.count += 1;
+            return Place::Counted;
+        }
+        let i = self.groups.len();
+        self.index.entry(key).or_default().push(i);
+        self.groups.push(Group { samples: Vec::new(), count: 1 });
+        Place::Sample(i)
+    }
+
+    /// Keeps a finding where [`Grouped::place`] placed it.
+    fn keep(&mut self, place: Place, finding: Finding) {
+        match place {
+            Place::Counted => {}
+            Place::Tally => self.tallies.add(&finding),
+            Place::Sample(i) => self.groups[i].samples.push(finding),
+        }
+    }
+}
+
 impl Grouped {
     /// Keeps the file's first-seen batch too.
     pub fn with_profiles(mut self, batch: crate::profile::Batch) -> Self {
@@ -194,31 +275,11 @@ impl ScanSink for Grouped {
         }
     }
 
-    fn finding(&mut self, finding: Finding) {
-        if !finding.rule.alerts() {
-            *self.quiet.entry(finding.rule.id.clone()).or_default() += 1;
-            return;
+    fn finding(&mut self, hit: Hit<'_>) {
+        match self.place(hit.rule, hit.principal()) {
+            Place::Counted => {}
+            place => self.keep(place, hit.finding()),
         }
-        if finding.rule.threshold.is_some() {
-            self.tallies.add(&finding);
-            return;
-        }
-        let key = (finding.rule.id.clone(), finding.principal_arn.clone());
-        if let Some(&i) = self.index.get(&key) {
-            let group = &mut self.groups[i];
-            group.count += 1;
-            if i < FULL_GROUPS && group.samples.len() < self.limits.max_events {
-                group.samples.push(finding);
-            }
-            return;
-        }
-        if self.groups.len() >= MAX_GROUPS {
-            let slot = self.overflow.entry(key.0).or_insert(Overflow { count: 0, severity: finding.rule.severity });
-            slot.count += 1;
-            return;
-        }
-        self.index.insert(key, self.groups.len());
-        self.groups.push(Group { samples: vec![finding], count: 1 });
     }
 
     fn problem(&mut self, error: Error) {

@@ -75,7 +75,7 @@ pub mod tally;
 pub mod text;
 pub mod threshold;
 
-pub use engine::{Engine, ScanSink, ScanSummary};
+pub use engine::{Engine, Hit, ScanSink, ScanSummary};
 pub use error::{Error, ErrorKind, Location, Result};
 pub use finding::{Finding, Outcome};
 pub use grade::Grade;

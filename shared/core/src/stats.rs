@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::finding::Finding;
 use crate::record::{Fact, RecordFacts};
-use crate::rule::Severity;
+use crate::rule::{Rule, Severity};
 
 /// Counts by a text key. A hash map for speed on the per-record path;
 /// serialized sorted by key, so the same counts always give the same JSON.
@@ -100,6 +99,24 @@ pub struct RuleCounts {
 }
 
 impl RuleCounts {
+    /// No findings yet of `rule`.
+    pub fn of(rule: &Rule) -> Self {
+        RuleCounts {
+            title: rule.title.clone(),
+            severity: rule.severity,
+            count: 0,
+            principals: Counts::new(),
+            alerts: rule.alerts(),
+            dry_run: crate::Grade::of(rule) == crate::Grade::DryRun,
+        }
+    }
+
+    /// Counts one finding, by `principal`.
+    pub fn observe(&mut self, principal: Option<&str>) {
+        self.count += 1;
+        bump(&mut self.principals, principal.unwrap_or("unknown"));
+    }
+
     /// The rule's grade as far as the statistics know it (a threshold rule
     /// that sends counts as `alerts` here).
     pub fn grade(&self) -> crate::Grade {
@@ -260,18 +277,28 @@ impl StatsShard {
     }
 
     /// Counts one finding.
-    pub fn observe_finding(&mut self, finding: &Finding) {
-        let rule = &finding.rule;
-        let counts = self.findings.entry(rule.id.clone()).or_insert_with(|| RuleCounts {
-            title: rule.title.clone(),
-            severity: rule.severity,
-            count: 0,
-            principals: Counts::new(),
-            alerts: rule.alerts(),
-            dry_run: crate::Grade::of(rule) == crate::Grade::DryRun,
-        });
-        counts.count += 1;
-        bump(&mut counts.principals, finding.principal_arn.as_deref().unwrap_or("unknown"));
+    pub fn observe_finding(&mut self, rule: &Rule, principal: Option<&str>) {
+        match self.findings.get_mut(rule.id.as_str()) {
+            Some(counts) => counts.observe(principal),
+            None => {
+                let mut counts = RuleCounts::of(rule);
+                counts.observe(principal);
+                self.findings.insert(rule.id.clone(), counts);
+            }
+        }
+    }
+
+    /// Adds the findings of rule `id` counted elsewhere.
+    pub fn add_rule_counts(&mut self, id: &str, counts: RuleCounts) {
+        match self.findings.get_mut(id) {
+            Some(mine) => {
+                mine.count += counts.count;
+                merge_counts(&mut mine.principals, &counts.principals);
+            }
+            None => {
+                self.findings.insert(id.to_string(), counts);
+            }
+        }
     }
 
     /// Counts one match that a suppression silenced.
@@ -323,15 +350,7 @@ impl StatsShard {
             self.time_to_alert.entry(lane.clone()).or_default().merge(times);
         }
         for (id, counts) in &other.findings {
-            match self.findings.get_mut(id) {
-                Some(mine) => {
-                    mine.count += counts.count;
-                    merge_counts(&mut mine.principals, &counts.principals);
-                }
-                None => {
-                    self.findings.insert(id.clone(), counts.clone());
-                }
-            }
+            self.add_rule_counts(id, counts.clone());
         }
     }
 }

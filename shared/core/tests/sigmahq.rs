@@ -43,7 +43,7 @@ fn all_57_sigmahq_cloudtrail_rules_load_or_say_why_not() {
 fn the_construct_rules_load_with_their_examples_and_every_example_passes() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/sigma");
     let set = RuleSet::load(Path::new(dir)).unwrap();
-    assert_eq!(set.all_rules().len(), 14, "{:?}", set.notes());
+    assert_eq!(set.all_rules().len(), 16, "{:?}", set.notes());
     let examples: usize = set.all_rules().iter().map(|r| r.examples.matches.len() + r.examples.no_match.len()).sum();
     assert!(examples >= 40, "{examples}");
     let failures = set.test_examples();
@@ -73,6 +73,14 @@ fn engine_dispatch_of_sigma_rules_equals_testing_each_rule() {
     // Case variants of names and sources, and a non-ASCII name.
     records.push(r#"{"eventName":"PUTBUCKETVERSIONING","eventSource":"S3.AMAZONAWS.COM","requestParameters":{"VersioningConfiguration":{"Status":"Suspended"}}}"#.into());
     records.push(r#"{"eventName":"Delete\u212aeyPair","eventSource":"ec2.amazonaws.com"}"#.into());
+    // Rules filed under another field (`userIdentity.type`, `userAgent`):
+    // its case variants, a number, an object, a repeated key, non-ASCII text.
+    for identity in [r#""ROOT""#, r#""assumedrole""#, "7", r#"{"a":1}"#, r#""Roo\u212a""#, r#""Root","type":"IAMUser""#]
+    {
+        records.push(format!(
+            r#"{{"eventName":"ListBuckets","eventSource":"s3.amazonaws.com","userAgent":"TRUFFLEHOG","userIdentity":{{"type":{identity},"sessionContext":{{"sessionIssuer":{{"type":"ROLE"}}}}}}}}"#
+        ));
+    }
     let mut matched = 0;
     for json in &records {
         let by_engine: Vec<&str> =

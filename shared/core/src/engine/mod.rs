@@ -6,22 +6,23 @@
 //! returns a [`ScanSummary`] with the file's statistics.
 
 use std::io::Read;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use ipnet::IpNet;
 
 mod dispatch;
+mod scan;
 mod sink;
 use dispatch::{required_names, Dispatch};
-pub use sink::{Collect, Each, ScanSink};
+pub(crate) use scan::record_error;
+use scan::{FileScan, Lazy};
+pub use sink::{Collect, Each, Hit, ScanSink};
 
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::extract::{PathTable, Values};
 use crate::facts::{Deriver, Trusted};
-use crate::finding::Finding;
 use crate::pattern::Pattern;
-use crate::reader::{LogReader, RawRecord, RecordVisitor, DEFAULT_MAX_RECORD_BYTES};
+use crate::reader::{LogReader, DEFAULT_MAX_RECORD_BYTES};
 use crate::record::{Fact, FactSlots, RecordFacts};
 use crate::rule::{Rule, RuleSet, Severity, Suppression};
 use crate::stats::StatsShard;
@@ -55,29 +56,6 @@ struct SigmaDetect {
     /// records dispatch hands it (it requires event names or sources), so
     /// that the fields of the many Sigma rules cost nothing on the others.
     lazy: bool,
-}
-
-/// A record's values from the second path table, extracted at most once,
-/// and only when a rule needs them.
-struct Lazy<'t, 'a> {
-    table: &'t PathTable,
-    json: &'a str,
-    values: Option<Option<Values<'a>>>,
-}
-
-impl<'a> Lazy<'_, 'a> {
-    fn get(&mut self) -> Option<&Values<'a>> {
-        let (table, json) = (self.table, self.json);
-        self.values.get_or_insert_with(|| table.extract(json).ok()).as_ref()
-    }
-
-    /// The values `rule` reads: the record's, or the second table's.
-    fn for_rule<'v>(&'v mut self, rule: &CompiledRule, values: &'v Values<'a>) -> Option<&'v Values<'a>> {
-        match &rule.detect {
-            Detect::Sigma(s) if s.lazy => self.get(),
-            _ => Some(values),
-        }
-    }
 }
 
 impl Detect {
@@ -283,57 +261,10 @@ impl Engine {
             .with_max_record_bytes(self.options.max_record_bytes)
             .with_threads(self.options.threads)
             .with_paths(self.table.clone());
-        let mut scan = FileScan {
-            engine: self,
-            source,
-            summary: ScanSummary { source: source.to_string(), ..Default::default() },
-            sink,
-        };
-        scan.summary.stats.files = 1;
+        let mut scan = FileScan::new(self, source, sink);
         scan.summary.complete = reader.visit(&mut scan);
         scan.summary.gzip = reader.is_gzip();
-        scan.summary
-    }
-
-    fn scan_record(
-        &self,
-        source: &str,
-        raw: RawRecord<'_>,
-        summary: &mut ScanSummary,
-        sink: &mut dyn ScanSink,
-    ) -> Result<()> {
-        let values = raw.values(&self.table).map_err(|e| record_error(&e, source, raw))?;
-        let values = self.deriver.apply(values, raw.json);
-        let facts = RecordFacts::new(&values, &self.facts);
-        summary.records += 1;
-        summary.stats.observe(&facts);
-        let mut lazy = Lazy { table: &self.lazy_table, json: raw.json, values: None };
-        self.dispatch.candidates(&values, |i| {
-            let compiled = &self.rules[i];
-            let Some(read) = lazy.for_rule(compiled, &values) else { return };
-            if !compiled.detect.matches(read, raw.json) {
-                return;
-            }
-            let id = compiled.rule.id.as_str();
-            if self.suppressions.iter().any(|s| s.suppression.applies_to(id) && s.silences(&values, &facts)) {
-                summary.suppressed += 1;
-                summary.stats.observe_suppressed(id);
-                return;
-            }
-            let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
-            finding.matched = crate::finding::matched(&compiled.why, read);
-            if compiled.rule.first_seen.is_some() {
-                return sink.first_seen(finding);
-            }
-            crate::finding::note_case(&mut finding.matched, &compiled.case_sensitive, &values);
-            summary.findings += 1;
-            summary.stats.observe_finding(&finding);
-            sink.finding(finding);
-        });
-        if self.sightings {
-            sink.sighting(&crate::profile::Sighting::of_facts(&facts));
-        }
-        Ok(())
+        scan.finish()
     }
 
     /// The rules one JSON record matches (suppressions not applied).
@@ -349,64 +280,6 @@ impl Engine {
         });
         Ok(out)
     }
-}
-
-/// One file being scanned by an engine.
-struct FileScan<'e, 's> {
-    engine: &'e Engine,
-    source: &'e str,
-    summary: ScanSummary,
-    sink: &'s mut dyn ScanSink,
-}
-
-impl RecordVisitor for FileScan<'_, '_> {
-    fn record(&mut self, raw: RawRecord<'_>) -> Result<ControlFlow<()>> {
-        self.engine.scan_record(self.source, raw, &mut self.summary, self.sink)?;
-        Ok(ControlFlow::Continue(()))
-    }
-
-    fn problem(&mut self, error: Error) {
-        self.summary.problems += 1;
-        self.summary.stats.problems += 1;
-        self.sink.problem(error);
-    }
-}
-
-/// Turns serde_json's line/column into a byte offset in the file.
-pub(crate) fn record_error(e: &serde_json::Error, source: &str, raw: RawRecord<'_>) -> Error {
-    let line_start: usize = raw.json.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum();
-    let offset = raw.offset + (line_start + e.column().saturating_sub(1)) as u64;
-    let message = e.to_string();
-    let kind = if message.contains("recursion limit") {
-        ErrorKind::TooDeep(crate::reader::MAX_DEPTH)
-    } else {
-        // serde_json appends " at line L column C", which is not the file's.
-        let text = message.split(" at line ").next().unwrap_or(&message);
-        ErrorKind::RecordSyntax(plain_json_error(text))
-    };
-    Error::at(kind, Location { source: Some(source.to_string()), offset: Some(offset), record: Some(raw.index) })
-}
-
-/// serde_json's words for what is wrong, in plain ones.
-fn plain_json_error(text: &str) -> String {
-    let plain = match text {
-        "expected ident" => "a word that is not true, false or null",
-        "expected value" => "a value is missing, or is not JSON",
-        "expected `,` or `}`" => "a ',' or '}' is missing",
-        "expected `,` or `]`" => "a ',' or ']' is missing",
-        "expected `:`" => "a ':' is missing after a key",
-        "key must be a string" => "a key is not a string",
-        "trailing comma" => "a ',' just before a closing bracket",
-        "trailing characters" => "text after the record's end",
-        "invalid escape" => "a string has an invalid escape",
-        "invalid number" => "a number is malformed",
-        "number out of range" => "a number is too large",
-        "control character (\\u0000-\\u001F) found while parsing a string" => "a string holds a raw control character",
-        _ if text.contains("surrogate") || text.contains("unicode code point") => "a string has an invalid \\u escape",
-        _ if text.starts_with("EOF while parsing") => "the record ends early",
-        _ => text,
-    };
-    plain.to_string()
 }
 
 #[cfg(test)]

@@ -330,8 +330,9 @@ pub struct Values<'a> {
 
 impl<'a> Values<'a> {
     fn group(found: Found<'a>, slots: usize) -> Values<'a> {
-        let Found { items: mut found, raws } = found;
-        found.sort_by_key(|(slot, _)| *slot);
+        // A counting sort by slot, stable: `start[slot + 1]` counts, then
+        // ends the slot, then (filled from the back) starts it.
+        let Found { items: found, raws } = found;
         let mut start = vec![0u32; slots + 1];
         for (slot, _) in &found {
             start[*slot as usize + 1] += 1;
@@ -339,7 +340,15 @@ impl<'a> Values<'a> {
         for i in 1..start.len() {
             start[i] += start[i - 1];
         }
-        Values { items: found.into_iter().map(|(_, v)| v).collect(), start, raws }
+        let mut items: Vec<Scalar<'a>> = (0..found.len()).map(|_| Scalar::Null).collect();
+        for (slot, value) in found.into_iter().rev() {
+            let end = &mut start[slot as usize + 1];
+            *end -= 1;
+            items[*end as usize] = value;
+        }
+        start.copy_within(1.., 0);
+        start[slots] = items.len() as u32;
+        Values { items, start, raws }
     }
 
     /// The JSON text of the first object or array the selector reached, when

@@ -99,6 +99,11 @@ pub trait Event {
     fn field(&self, id: usize, path: &str) -> FieldValues<'_>;
     /// Whether `f` holds for the text of any scalar value in the record.
     fn any_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool;
+    /// Whether `f` holds for any value of field `id`, when all it holds are
+    /// strings, read in place (`None`: ask [`Event::field`]).
+    fn any_string(&self, _id: usize, _f: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
+        None
+    }
 }
 
 /// A compiled detection: its search identifiers (each an OR of ANDs of
@@ -184,6 +189,10 @@ impl Detection {
 }
 
 fn item_matches(item: &Item, event: &dyn Event) -> bool {
+    item_holds(item, event) != item.negated
+}
+
+fn item_holds(item: &Item, event: &dyn Event) -> bool {
     let Some(field) = &item.field else {
         let hit = |t: &Test| match t {
             Test::Text(re) => event.any_text(&mut |s| re.is_match(s)),
@@ -191,6 +200,9 @@ fn item_matches(item: &Item, event: &dyn Event) -> bool {
         };
         return if item.all { item.tests.iter().all(hit) } else { item.tests.iter().any(hit) };
     };
+    if let Some(verdict) = strings_only(item, event) {
+        return verdict;
+    }
     let values = event.field(item.id, field);
     let values = values.as_slice();
     let hit = |t: &Test| match t {
@@ -207,6 +219,23 @@ fn item_matches(item: &Item, event: &dyn Event) -> bool {
     } else {
         item.tests.iter().any(hit)
     }
+}
+
+/// An item of text tests on a field holding only strings, decided without
+/// building its values (most items of most rules).
+fn strings_only(item: &Item, event: &dyn Event) -> Option<bool> {
+    let hit = |t: &Test| match t {
+        Test::Text(re) => event.any_string(item.id, &mut |s| re.is_match(s)),
+        _ => None,
+    };
+    for test in &item.tests {
+        match hit(test)? {
+            false if item.all => return Some(false),
+            true if !item.all => return Some(true),
+            _ => {}
+        }
+    }
+    Some(item.all)
 }
 
 fn value_matches(test: &Test, value: &Value<'_>) -> bool {
@@ -292,6 +321,14 @@ impl Event for RecordEvent<'_, '_> {
             out.push(value);
         }
         out
+    }
+
+    fn any_string(&self, id: usize, f: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
+        let scalars = self.values.get(*self.slots.get(id)?);
+        if !scalars.iter().all(|s| matches!(s, Scalar::Str(_))) {
+            return None;
+        }
+        Some(scalars.iter().any(|s| matches!(s, Scalar::Str(text) if f(text))))
     }
 
     fn any_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {

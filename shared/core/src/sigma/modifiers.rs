@@ -81,19 +81,20 @@ pub struct Item {
     pub raw: Option<Vec<String>>,
     /// `|cased`.
     pub cased: bool,
+    /// `|neq`: the item holds when its tests do not (a missing field is
+    /// "different", as `not` in a condition has it).
+    pub negated: bool,
 }
 
 /// Why an item cannot be compiled: (line, reason).
 pub type Refusal = (usize, String);
 
 const REFUSED: &[(&str, &str)] = &[
-    ("windash", "rewrites Windows command-line flags; CloudTrail records have no such flags to match"),
     ("expand", "needs a placeholder map, and none is configured"),
     ("wide", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
     ("utf16", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
     ("utf16le", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
     ("utf16be", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
-    ("neq", "is not part of the supported modifier set yet"),
     ("minute", "time-part modifiers are not supported"),
     ("hour", "time-part modifiers are not supported"),
     ("day", "time-part modifiers are not supported"),
@@ -117,6 +118,8 @@ struct Mods {
     base64offset: bool,
     cmp: Option<Cmp>,
     fieldref: bool,
+    windash: bool,
+    neq: bool,
 }
 
 fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
@@ -139,6 +142,8 @@ fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
             "lt" => m.cmp = Some(Cmp::Lt),
             "lte" => m.cmp = Some(Cmp::Lte),
             "fieldref" => m.fieldref = true,
+            "windash" => m.windash = true,
+            "neq" => m.neq = true,
             other => {
                 let why = REFUSED.iter().find(|(n, _)| *n == other).map(|(_, why)| *why);
                 return Err((
@@ -158,6 +163,12 @@ fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
     }
     if (m.base64 || m.base64offset) && (m.re || m.cidr || m.cmp.is_some() || m.exists || m.fieldref) {
         return Err((line, format!("modifiers {} cannot be combined", names.join("|"))));
+    }
+    if m.windash && (m.base64 || m.base64offset || m.re || m.cidr || m.cmp.is_some() || m.exists || m.fieldref) {
+        return Err((
+            line,
+            format!("modifiers {} cannot be combined (windash rewrites plain strings)", names.join("|")),
+        ));
     }
     if m.base64offset && m.all {
         return Err((
@@ -193,6 +204,9 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
             value.line,
             "null in a list of values (the specification forbids it; use its own selection)".into(),
         ));
+    }
+    if m.neq && field.is_empty() {
+        return Err((key_line, "neq needs a field".into()));
     }
     let field = (!field.is_empty()).then(|| field.to_string());
     let mut tests = Vec::new();
@@ -289,7 +303,7 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
                 (_, _, true) => format!("*{p}"),
                 _ => p,
             };
-            texts.push(wildcard_regex(&p));
+            texts.push(wildcard_regex(&p, m.windash));
         }
     }
     if !texts.is_empty() {
@@ -311,7 +325,7 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
     if field.is_none() && tests.iter().any(|t| !matches!(t, Test::Text(_))) {
         return Err((key_line, "a keyword must be a string".into()));
     }
-    Ok(Item { field, id: 0, all: m.all, tests, literals, raw, cased: m.cased })
+    Ok(Item { field, id: 0, all: m.all, tests, literals, raw, cased: m.cased, negated: m.neq })
 }
 
 /// Whether a YAML number or boolean keeps its type (no string modifier).
@@ -418,8 +432,10 @@ mod tests {
         assert!(matches!(item_ok("f|cidr", "'10.0.0.0/8'")[0], Test::Cidr(_)));
         assert!(matches!(&item_ok("f|fieldref|startswith", "'g'")[0], Test::FieldRef { anchor: Anchor::Start, .. }));
         let refuse = |k: &str, v: &str| item(k, &node(v), 7).unwrap_err();
-        assert_eq!(refuse("f|windash", "'-x'").0, 7);
-        assert!(refuse("f|windash", "'-x'").1.contains("windash"));
+        assert_eq!(refuse("f|wide", "'-x'").0, 7);
+        assert!(refuse("f|wide", "'-x'").1.contains("UTF-16"));
+        assert!(refuse("f|windash|base64", "'-x'").1.contains("cannot be combined"));
+        assert!(refuse("|neq", "'x'").1.contains("neq needs a field"));
         assert!(refuse("f|nope", "'x'").1.contains("unknown modifier 'nope'"));
         assert!(refuse("f|re", "'(?<=a)b'").1.contains("not a regular expression this engine runs"));
         assert!(refuse("f|contains|startswith", "'x'").1.contains("cannot be combined"));

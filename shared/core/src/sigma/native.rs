@@ -46,6 +46,11 @@ fn join(mut parts: Vec<String>, op: &str) -> Result<String, String> {
 
 fn item(item: &Item, search: &str) -> Result<String, String> {
     let field = item.field.as_ref().ok_or(format!("{search}: keyword searches have no filter-pattern equivalent"))?;
+    if item.negated {
+        return Err(format!(
+            "{search}: {field}: neq has no exact filter-pattern equivalent (a missing field makes `!=` false)"
+        ));
+    }
     let selector = format!("$.{field}");
     if item.tests.iter().all(|t| matches!(t, Test::Text(_))) {
         let values = item

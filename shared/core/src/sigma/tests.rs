@@ -53,6 +53,13 @@ fn each_construct_matches_as_the_specification_says() {
         ("  s:\n    a|re: '^A.$'\n  condition: s", r#"{"a":"ab"}"#, false),
         ("  s:\n    a|re|i: '^A.$'\n  condition: s", r#"{"a":"ab"}"#, true),
         ("  s:\n    a|base64offset|contains: 'http://'\n  condition: s", r#"{"a":"eHhodHRwOi8veHg="}"#, true),
+        ("  s:\n    a|windash: '-x'\n  condition: s", r#"{"a":"/X"}"#, true),
+        ("  s:\n    a|windash: '-x'\n  condition: s", "{\"a\":\"\u{2014}x\"}", true),
+        ("  s:\n    a|windash: 'a-x'\n  condition: s", r#"{"a":"a/x"}"#, false),
+        ("  s:\n    a|windash: '--x'\n  condition: s", r#"{"a":"-/x"}"#, true),
+        ("  s:\n    a|neq: x\n  condition: s", r#"{"a":"X"}"#, false),
+        ("  s:\n    a|neq: x\n  condition: s", r#"{"a":"y"}"#, true),
+        ("  s:\n    a|neq: x\n  condition: s", r#"{"b":"x"}"#, true),
     ];
     for (detection, record, expected) in cases {
         let r = rule(detection);
@@ -62,7 +69,7 @@ fn each_construct_matches_as_the_specification_says() {
 
 #[test]
 fn collections_logsources_statuses_and_refusals() {
-    let text = "action: global\nlogsource:\n  product: aws\n  service: cloudtrail\nstatus: stable\n---\ntitle: a\nid: a-1\ndetection:\n  s:\n    a: x\n  condition: s\n---\ntitle: b\nid: b-1\nstatus: experimental\ndetection:\n  s:\n    a: y\n  condition: s\n---\ntitle: c\nid: c-1\nlogsource:\n  product: windows\ndetection:\n  s:\n    a: y\n  condition: s\n---\ntitle: d\nid: d-1\ndetection:\n  s:\n    a|windash: '-y'\n  condition: s\n";
+    let text = "action: global\nlogsource:\n  product: aws\n  service: cloudtrail\nstatus: stable\n---\ntitle: a\nid: a-1\ndetection:\n  s:\n    a: x\n  condition: s\n---\ntitle: b\nid: b-1\nstatus: experimental\ndetection:\n  s:\n    a: y\n  condition: s\n---\ntitle: c\nid: c-1\nlogsource:\n  product: windows\ndetection:\n  s:\n    a: y\n  condition: s\n---\ntitle: d\nid: d-1\ndetection:\n  s:\n    a|wide: '-y'\n  condition: s\n";
     let loaded = load(text, "c.yml", &SigmaOptions::default()).unwrap();
     let ids: Vec<&str> = loaded.rules.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["a-1"]);
@@ -73,7 +80,7 @@ fn collections_logsources_statuses_and_refusals() {
         loaded.notes
     );
     assert!(
-        loaded.notes[1].starts_with("c.yml:35: Sigma rule d-1 not loaded: s: modifier 'windash'"),
+        loaded.notes[1].starts_with("c.yml:35: Sigma rule d-1 not loaded: s: modifier 'wide'"),
         "{:?}",
         loaded.notes
     );

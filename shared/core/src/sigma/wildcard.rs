@@ -4,7 +4,8 @@
 use regex::Regex;
 
 /// A compiled text test: a regular expression, with a fast path for plain
-/// ASCII values compared whole (most detections' `eventName: X`).
+/// ASCII values compared whole (most detections' `eventName: X`), and one
+/// for expressions that hold a literal every match contains.
 #[derive(Debug, Clone)]
 pub struct TextMatch {
     /// Its source, compiled when first needed for the literal fast path.
@@ -13,17 +14,27 @@ pub struct TextMatch {
     /// The values, when every one is ASCII text without wildcards compared whole.
     literals: Option<Vec<String>>,
     cased: bool,
+    /// Text every match contains (case-sensitively): a text without it is
+    /// not searched.
+    needle: Option<String>,
 }
 
 impl TextMatch {
     pub fn new(regex: Regex) -> Self {
-        TextMatch { source: regex.as_str().to_string(), regex: Some(regex).into(), literals: None, cased: false }
+        let needle = required_text(regex.as_str());
+        TextMatch {
+            source: regex.as_str().to_string(),
+            regex: Some(regex).into(),
+            literals: None,
+            cased: false,
+            needle,
+        }
     }
 
     /// Plain ASCII values compared whole: the regex (for non-ASCII text)
     /// is compiled only if such a text comes.
     pub fn literal(source: String, literals: Vec<String>, cased: bool) -> Self {
-        TextMatch { source, regex: std::sync::OnceLock::new(), literals: Some(literals), cased }
+        TextMatch { source, regex: std::sync::OnceLock::new(), literals: Some(literals), cased, needle: None }
     }
 
     pub fn is_match(&self, text: &str) -> bool {
@@ -32,16 +43,40 @@ impl TextMatch {
             // Unicode case folding can map a non-ASCII letter onto an ASCII
             // one (K, the Kelvin sign, is k): only ASCII text takes the fast path.
             Some(values) if text.is_ascii() => values.iter().any(|v| v.eq_ignore_ascii_case(text)),
+            _ if self.needle.as_ref().is_some_and(|needle| !text.contains(needle.as_str())) => false,
             _ => self.regex.get_or_init(|| Regex::new(&self.source).ok()).as_ref().is_some_and(|re| re.is_match(text)),
         }
     }
 }
 
+/// The longest literal text every match of `pattern` contains, when its
+/// top level is a sequence holding one (`.+:assumed-role/aws:.+`). Letters
+/// compared case-insensitively are classes, not literals: such an
+/// expression has none.
+fn required_text(pattern: &str) -> Option<String> {
+    use regex_syntax::hir::{Hir, HirKind};
+    fn longest(hir: &Hir) -> Option<String> {
+        match hir.kind() {
+            HirKind::Literal(literal) => String::from_utf8(literal.0.to_vec()).ok(),
+            HirKind::Capture(capture) => longest(&capture.sub),
+            HirKind::Concat(parts) => parts.iter().filter_map(longest).max_by_key(String::len),
+            _ => None,
+        }
+    }
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    longest(&hir).filter(|text| !text.is_empty())
+}
+
 /// A Sigma string (with `*`, `?` and backslash escapes) as a regex that
 /// matches the whole text: anchored at each end that is not a `*` (a
 /// leading or trailing `.*` is left out, so that `contains` is a plain search).
-pub fn wildcard_regex(value: &str) -> String {
-    let body = wildcard_body(value);
+///
+/// With `windash`, a `-` or `/` that starts a word (after a non-word
+/// character, a wildcard or the start, before a word character) matches any
+/// of `-`, `/`, en dash, em dash and horizontal bar, as the reference
+/// implementation's expansion into every permutation does.
+pub fn wildcard_regex(value: &str, windash: bool) -> String {
+    let body = wildcard_body(value, windash);
     let (start, body) = match body.strip_prefix(".*") {
         Some(rest) => ("", rest),
         None => ("^", body.as_str()),
@@ -78,10 +113,17 @@ fn pieces(value: &str) -> impl Iterator<Item = Piece> + '_ {
     })
 }
 
-fn wildcard_body(value: &str) -> String {
+fn wildcard_body(value: &str, windash: bool) -> String {
+    let all: Vec<Piece> = pieces(value).collect();
+    let word = |piece: Option<&Piece>| matches!(piece, Some(Piece::Char(c)) if c.is_alphanumeric() || *c == '_');
     let mut out = String::with_capacity(value.len() + 8);
-    for piece in pieces(value) {
+    for (i, piece) in all.iter().enumerate() {
         match piece {
+            Piece::Char('-' | '/')
+                if windash && !word(i.checked_sub(1).and_then(|j| all.get(j))) && word(all.get(i + 1)) =>
+            {
+                out.push_str("[-/\u{2013}\u{2014}\u{2015}]")
+            }
             Piece::Char(c) => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
             Piece::Any => out.push_str(".*"),
             Piece::One => out.push('.'),
@@ -110,4 +152,43 @@ pub fn escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GIVEN expressions with and without a literal every match holds WHEN
+    /// tested THEN the needle is that literal, and skipping texts without
+    /// it never changes a verdict.
+    #[test]
+    fn a_needle_is_text_every_match_contains() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (".+:assumed-role/aws:.+", Some(":assumed-role/aws:")),
+            ("^arn:aws:(iam|sts)::", Some("arn:aws:")),
+            ("(?i)assumed-role/1", Some("/1")),
+            ("(?i)abc", None),
+            ("a|bc", None),
+            ("(?:x)+y", Some("y")),
+            ("K", Some("K")),
+        ];
+        for (pattern, needle) in cases {
+            assert_eq!(required_text(pattern).as_deref(), *needle, "{pattern}");
+        }
+        let texts = [
+            "arn:aws:sts::1:assumed-role/aws:ec2/i-1",
+            "arn:aws:sts::1:assumed-role/Deploy/x",
+            "",
+            "K",
+            "k",
+            "\u{212a}",
+        ];
+        for (pattern, _) in cases {
+            let fast = TextMatch::new(Regex::new(pattern).unwrap());
+            let plain = Regex::new(pattern).unwrap();
+            for text in texts {
+                assert_eq!(fast.is_match(text), plain.is_match(text), "{pattern} on {text:?}");
+            }
+        }
+    }
 }

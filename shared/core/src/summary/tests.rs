@@ -164,7 +164,7 @@ fn given_rules_of_each_grade_when_summarised_then_each_says_its_grade_as_scan_an
         let slots = crate::record::FactSlots::register(&mut table);
         let values = table.extract(json).unwrap();
         let facts = crate::record::RecordFacts::new(&values, &slots);
-        stats.observe_finding(&crate::Finding::new(rule, &facts, json, "f", 0));
+        stats.observe_finding(&rule, facts.principal());
     }
     // WHEN the report is rendered
     let body = render(&w, &stats, &Coverage::default(), None).body;

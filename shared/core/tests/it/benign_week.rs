@@ -50,7 +50,8 @@ struct Tally {
 }
 
 impl ScanSink for Tally {
-    fn finding(&mut self, f: Finding) {
+    fn finding(&mut self, hit: trailwatch_core::Hit<'_>) {
+        let f = hit.finding();
         self.findings += 1;
         let id = f.event_id.clone().unwrap_or_default();
         let at = time::OffsetDateTime::parse(f.event_time.as_deref().unwrap_or(""), &Rfc3339)

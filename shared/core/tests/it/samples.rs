@@ -83,8 +83,8 @@ fn sample_logs_trigger_exactly_the_designed_rules() {
 struct FirstSeenMatches(BTreeSet<String>);
 
 impl ScanSink for FirstSeenMatches {
-    fn finding(&mut self, finding: Finding) {
-        assert!(finding.rule.first_seen.is_none(), "a first-seen match is not a finding");
+    fn finding(&mut self, hit: trailwatch_core::Hit<'_>) {
+        assert!(hit.rule.first_seen.is_none(), "a first-seen match is not a finding");
     }
     fn problem(&mut self, _error: trailwatch_core::Error) {}
     fn first_seen(&mut self, finding: Finding) {

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use trailwatch_core::engine::EngineOptions;
 use trailwatch_core::tally::Tallies;
-use trailwatch_core::{Engine, Error, Finding, RuleSet, ScanSink};
+use trailwatch_core::{Engine, Error, RuleSet, ScanSink};
 
 #[derive(Default)]
 struct Alerts {
@@ -24,7 +24,8 @@ struct Alerts {
 }
 
 impl ScanSink for Alerts {
-    fn finding(&mut self, f: Finding) {
+    fn finding(&mut self, hit: trailwatch_core::Hit<'_>) {
+        let f = hit.finding();
         if !f.rule.alerts() {
             return;
         }
