@@ -120,7 +120,7 @@ pub fn field_name(selector: &crate::pattern::Selector) -> String {
 
 /// The values a record has at each of `fields` (objects and arrays left
 /// out), at most [`MATCHED_VALUES`] per field.
-pub fn matched(fields: &[(String, usize)], values: &crate::extract::Values<'_>) -> Vec<(String, Vec<String>)> {
+pub fn matched(fields: &[(String, usize)], values: crate::extract::Tables<'_, '_>) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for (name, slot) in fields {
         let mut shown: Vec<String> = Vec::new();

@@ -66,7 +66,7 @@ impl Dispatch {
                         .fields
                         .iter()
                         .zip(&sigma.slots)
-                        .filter(|_| !sigma.lazy)
+                        .filter(|(_, &slot)| slot & crate::extract::SECOND_TABLE == 0)
                         .map(|(field, &slot)| (field.as_str(), slot));
                     [("eventName", name_slot), ("eventSource", source_slot)]
                         .into_iter()

@@ -15,11 +15,11 @@ mod scan;
 mod sink;
 use dispatch::{required_names, Dispatch};
 pub(crate) use scan::record_error;
-use scan::{FileScan, Lazy};
+use scan::FileScan;
 pub use sink::{Collect, Each, Hit, ScanSink};
 
 use crate::error::{Error, ErrorKind, Location, Result};
-use crate::extract::{PathTable, Values};
+use crate::extract::{LazyValues, PathTable, Tables, Values, SECOND_TABLE};
 use crate::facts::{Deriver, Trusted};
 use crate::pattern::Pattern;
 use crate::reader::{LogReader, DEFAULT_MAX_RECORD_BYTES};
@@ -47,24 +47,23 @@ enum Detect {
     Sigma(SigmaDetect),
 }
 
-/// A Sigma detection bound to a path table.
+/// A Sigma detection bound to the engine's path tables.
 struct SigmaDetect {
     rule: Arc<crate::sigma::SigmaRule>,
-    /// The slot of each field it reads, by index.
+    /// The rule's detection, items of the first table first.
+    detection: crate::sigma::matcher::Detection,
+    /// The slot of each field it reads, by index. A rule dispatch narrows
+    /// (it requires event names or sources) reads the fields the first
+    /// table lacks from the second, so that the fields of the many Sigma
+    /// rules cost nothing on the other records.
     slots: Vec<usize>,
-    /// Its fields are in the engine's second table, read only from the
-    /// records dispatch hands it (it requires event names or sources), so
-    /// that the fields of the many Sigma rules cost nothing on the others.
-    lazy: bool,
 }
 
 impl Detect {
-    fn matches(&self, values: &Values<'_>, json: &str) -> bool {
+    fn matches<'a>(&self, values: Tables<'_, 'a>, json: &'a str) -> bool {
         match self {
-            Detect::Pattern(p) => p.matches(values),
-            Detect::Sigma(s) => {
-                s.rule.detection.matches(&crate::sigma::matcher::RecordEvent::new(values, json, &s.slots))
-            }
+            Detect::Pattern(p) => p.matches(values.first),
+            Detect::Sigma(s) => s.detection.matches(&crate::sigma::matcher::RecordEvent::new(values, json, &s.slots)),
         }
     }
 }
@@ -154,12 +153,12 @@ impl Engine {
                 let detection = &sigma.0.detection;
                 let dispatched =
                     detection.required("eventName").is_some() || detection.required("eventSource").is_some();
-                let lazy = dispatched && !crate::sigma::bound(detection, &table);
-                let slots = crate::sigma::bind(detection, if lazy { &mut lazy_table } else { &mut table });
-                let why = crate::finding::why_named(detection.fields.iter().cloned().zip(slots.iter().copied()));
-                let mut why = why;
+                let slots = crate::sigma::bind_split(detection, &mut table, &mut lazy_table, dispatched);
+                let mut why = crate::finding::why_named(detection.fields.iter().cloned().zip(slots.iter().copied()));
                 why.sort();
-                let detect = Detect::Sigma(SigmaDetect { rule: sigma.0.clone(), slots, lazy });
+                let first_table = |id: usize| slots[id] & SECOND_TABLE == 0;
+                let detection = detection.cheap_first(first_table);
+                let detect = Detect::Sigma(SigmaDetect { rule: sigma.0.clone(), detection, slots });
                 rules.push(CompiledRule { rule: Arc::new(rule.clone()), detect, why, case_sensitive: Vec::new() });
                 continue;
             }
@@ -271,10 +270,10 @@ impl Engine {
     pub fn matching_rules(&self, json: &str) -> std::result::Result<Vec<&Arc<Rule>>, serde_json::Error> {
         let values = self.deriver.apply(self.table.extract(json)?, json);
         let mut out = Vec::new();
-        let mut lazy = Lazy { table: &self.lazy_table, json, values: None };
+        let second = LazyValues::new(&self.lazy_table, json);
+        let tables = Tables { first: &values, second: Some(&second) };
         self.dispatch.candidates(&values, |i| {
-            let read = lazy.for_rule(&self.rules[i], &values);
-            if read.is_some_and(|read| self.rules[i].detect.matches(read, json)) {
+            if self.rules[i].detect.matches(tables, json) {
                 out.push(&self.rules[i].rule);
             }
         });
@@ -364,8 +363,10 @@ reason = "drill"
         for _ in 0..3000 {
             let json = generator.record().to_string();
             let values = engine.deriver.apply(engine.table.extract(&json).unwrap(), &json);
+            let second = LazyValues::new(&engine.lazy_table, &json);
+            let tables = Tables { first: &values, second: Some(&second) };
             let every: Vec<&str> =
-                engine.rules.iter().filter(|r| r.detect.matches(&values, &json)).map(|r| r.rule.id.as_str()).collect();
+                engine.rules.iter().filter(|r| r.detect.matches(tables, &json)).map(|r| r.rule.id.as_str()).collect();
             let dispatched: Vec<&str> = engine.matching_rules(&json).unwrap().iter().map(|r| r.id.as_str()).collect();
             assert_eq!(every, dispatched, "{json}");
         }

@@ -3,36 +3,13 @@
 
 use std::ops::ControlFlow;
 
-use super::{CompiledRule, Detect, Engine, Hit, ScanSink, ScanSummary};
+use super::{Engine, Hit, ScanSink, ScanSummary};
 use crate::error::{Error, ErrorKind, Location, Result};
-use crate::extract::{PathTable, Values};
+use crate::extract::{LazyValues, Tables};
 use crate::finding::Finding;
 use crate::reader::{RawRecord, RecordVisitor};
 use crate::record::RecordFacts;
 use crate::stats::RuleCounts;
-
-/// A record's values from the second path table, extracted at most once,
-/// and only when a rule needs them.
-pub(super) struct Lazy<'t, 'a> {
-    pub(super) table: &'t PathTable,
-    pub(super) json: &'a str,
-    pub(super) values: Option<Option<Values<'a>>>,
-}
-
-impl<'a> Lazy<'_, 'a> {
-    fn get(&mut self) -> Option<&Values<'a>> {
-        let (table, json) = (self.table, self.json);
-        self.values.get_or_insert_with(|| table.extract(json).ok()).as_ref()
-    }
-
-    /// The values `rule` reads: the record's, or the second table's.
-    pub(super) fn for_rule<'v>(&'v mut self, rule: &CompiledRule, values: &'v Values<'a>) -> Option<&'v Values<'a>> {
-        match &rule.detect {
-            Detect::Sigma(s) if s.lazy => self.get(),
-            _ => Some(values),
-        }
-    }
-}
 
 /// One file being scanned by an engine.
 pub(super) struct FileScan<'e, 's> {
@@ -69,11 +46,11 @@ impl<'e, 's> FileScan<'e, 's> {
         let facts = RecordFacts::new(&values, &engine.facts);
         summary.records += 1;
         summary.stats.observe(&facts);
-        let mut lazy = Lazy { table: &engine.lazy_table, json: raw.json, values: None };
+        let second = LazyValues::new(&engine.lazy_table, raw.json);
+        let tables = Tables { first: &values, second: Some(&second) };
         engine.dispatch.candidates(&values, |i| {
             let compiled = &engine.rules[i];
-            let Some(read) = lazy.for_rule(compiled, &values) else { return };
-            if !compiled.detect.matches(read, raw.json) {
+            if !compiled.detect.matches(tables, raw.json) {
                 return;
             }
             let id = compiled.rule.id.as_str();
@@ -84,7 +61,7 @@ impl<'e, 's> FileScan<'e, 's> {
             }
             if compiled.rule.first_seen.is_some() {
                 let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
-                finding.matched = crate::finding::matched(&compiled.why, read);
+                finding.matched = crate::finding::matched(&compiled.why, tables);
                 return sink.first_seen(finding);
             }
             let hit = Hit {
@@ -94,7 +71,7 @@ impl<'e, 's> FileScan<'e, 's> {
                 file: source,
                 index: raw.index,
                 why: &compiled.why,
-                read,
+                tables,
                 case_sensitive: &compiled.case_sensitive,
                 values: &values,
             };

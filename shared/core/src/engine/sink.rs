@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::extract::Values;
+use crate::extract::{Tables, Values};
 use crate::finding::{CaseSensitive, Finding};
 use crate::record::RecordFacts;
 use crate::rule::Rule;
@@ -32,7 +32,7 @@ pub struct Hit<'h> {
     pub(super) index: usize,
     /// The fields shown as why it matched, and the values they are read from.
     pub(super) why: &'h [(String, usize)],
-    pub(super) read: &'h Values<'h>,
+    pub(super) tables: Tables<'h, 'h>,
     pub(super) case_sensitive: &'h [CaseSensitive],
     pub(super) values: &'h Values<'h>,
 }
@@ -46,7 +46,7 @@ impl Hit<'_> {
     /// The finding, with everything an alert shows.
     pub fn finding(&self) -> Finding {
         let mut finding = Finding::new(self.rule.clone(), self.facts, self.json, self.file, self.index);
-        finding.matched = crate::finding::matched(self.why, self.read);
+        finding.matched = crate::finding::matched(self.why, self.tables);
         crate::finding::note_case(&mut finding.matched, self.case_sensitive, self.values);
         finding
     }

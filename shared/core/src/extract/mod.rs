@@ -388,5 +388,58 @@ impl<'a> Values<'a> {
     }
 }
 
+/// Marks a slot of a second path table (see [`Tables`]).
+pub const SECOND_TABLE: usize = 1 << 30;
+
+/// A record's values from a second path table, extracted when first asked
+/// for (fields only some rules on some records read).
+pub struct LazyValues<'t, 'a> {
+    table: &'t PathTable,
+    json: &'a str,
+    cell: std::cell::OnceCell<Option<Values<'a>>>,
+}
+
+impl<'t, 'a> LazyValues<'t, 'a> {
+    pub fn new(table: &'t PathTable, json: &'a str) -> Self {
+        LazyValues { table, json, cell: std::cell::OnceCell::new() }
+    }
+
+    /// The values, extracted now if not yet (None if the record does not
+    /// parse, which the first table's extraction has already ruled out).
+    pub fn get(&self) -> Option<&Values<'a>> {
+        self.cell.get_or_init(|| self.table.extract(self.json).ok()).as_ref()
+    }
+}
+
+/// A record's values from the first path table and, for slots marked
+/// [`SECOND_TABLE`], from a second one.
+#[derive(Clone, Copy)]
+pub struct Tables<'v, 'a> {
+    pub first: &'v Values<'a>,
+    pub second: Option<&'v LazyValues<'v, 'a>>,
+}
+
+impl<'v, 'a> Tables<'v, 'a> {
+    /// The first table's values alone.
+    pub fn first(values: &'v Values<'a>) -> Self {
+        Tables { first: values, second: None }
+    }
+
+    fn table(&self, slot: usize) -> Option<(&'v Values<'a>, usize)> {
+        if slot & SECOND_TABLE == 0 {
+            return Some((self.first, slot));
+        }
+        Some((self.second?.get()?, slot & !SECOND_TABLE))
+    }
+
+    pub fn get(&self, slot: usize) -> &'v [Scalar<'a>] {
+        self.table(slot).map_or(&[], |(values, slot)| values.get(slot))
+    }
+
+    pub fn raw(&self, slot: usize) -> Option<&'a str> {
+        self.table(slot).and_then(|(values, slot)| values.raw(slot))
+    }
+}
+
 #[cfg(test)]
 mod tests;

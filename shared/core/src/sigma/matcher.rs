@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use super::condition::Cond;
 use super::modifiers::{Anchor, Item, Test};
-use crate::extract::{Scalar, Values};
+use crate::extract::{Scalar, Tables};
 
 /// One value a field holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,6 +182,22 @@ impl Detection {
         }
     }
 
+    /// This detection with the items of each AND that read only `cheap`
+    /// fields (by index) first: an AND stops at its first false item, so
+    /// the others are often never read. Items are pure tests, so their
+    /// order never changes a verdict.
+    pub fn cheap_first(&self, cheap: impl Fn(usize) -> bool) -> Detection {
+        let reads_dear = |item: &Item| {
+            item.field.is_some() && !cheap(item.id)
+                || item.tests.iter().any(|t| matches!(t, Test::FieldRef { id, .. } if !cheap(*id)))
+        };
+        let mut out = self.clone();
+        for and in out.searches.iter_mut().flatten() {
+            and.sort_by_key(|item| reads_dear(item));
+        }
+        out
+    }
+
     /// Whether a keyword (field-less) search is used: it reads the whole record.
     pub fn has_keywords(&self) -> bool {
         self.searches.iter().flatten().flatten().any(|i| i.field.is_none())
@@ -288,15 +304,16 @@ fn raw_at<'a>(json: &'a str, path: &str) -> Option<&'a str> {
 /// fields are slots of the shared path table; objects and arrays and
 /// keywords read the record's text.
 pub struct RecordEvent<'r, 'a> {
-    pub values: &'r Values<'a>,
+    pub values: Tables<'r, 'a>,
     pub json: &'a str,
-    /// The slot of each field of the detection, by index.
+    /// The slot of each field of the detection, by index (marked
+    /// [`crate::extract::SECOND_TABLE`] for a field of the second table).
     pub slots: &'r [usize],
     parsed: OnceCell<Option<serde_json::Value>>,
 }
 
 impl<'r, 'a> RecordEvent<'r, 'a> {
-    pub fn new(values: &'r Values<'a>, json: &'a str, slots: &'r [usize]) -> Self {
+    pub fn new(values: Tables<'r, 'a>, json: &'a str, slots: &'r [usize]) -> Self {
         RecordEvent { values, json, slots, parsed: OnceCell::new() }
     }
 }

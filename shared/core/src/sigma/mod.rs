@@ -123,7 +123,7 @@ impl SigmaRule {
         let mut table = PathTable::new();
         let slots = bind(&self.detection, &mut table);
         let values = table.extract(json).map_err(|e| format!("not valid JSON: {e}"))?;
-        Ok(self.detection.matches(&matcher::RecordEvent::new(&values, json, &slots)))
+        Ok(self.detection.matches(&matcher::RecordEvent::new(crate::extract::Tables::first(&values), json, &slots)))
     }
 }
 
@@ -136,9 +136,26 @@ pub fn bind(detection: &matcher::Detection, table: &mut PathTable) -> Vec<usize>
     detection.fields.iter().map(|field| table.intern(&steps(field))).collect()
 }
 
-/// Whether `table` already holds every field the detection reads.
-pub fn bound(detection: &matcher::Detection, table: &PathTable) -> bool {
-    detection.fields.iter().all(|field| table.find(&steps(field)).is_some())
+/// Binds the fields the detection reads, for an engine with two tables: a
+/// field `first` holds already is read from it; another goes to `second`
+/// (its slot marked [`crate::extract::SECOND_TABLE`]) when the rule is
+/// `narrowed` (dispatch hands it few records, and those are walked again
+/// only if an item reads such a field), else to `first`.
+pub fn bind_split(
+    detection: &matcher::Detection,
+    first: &mut PathTable,
+    second: &mut PathTable,
+    narrowed: bool,
+) -> Vec<usize> {
+    let bind = |field: &String| {
+        let steps = steps(field);
+        match first.find(&steps) {
+            Some(slot) => slot,
+            None if narrowed => second.intern(&steps) | crate::extract::SECOND_TABLE,
+            None => first.intern(&steps),
+        }
+    };
+    detection.fields.iter().map(bind).collect()
 }
 
 /// A compiled Sigma rule carried by a [`Rule`]; two are equal when they are the same one.
