@@ -40,7 +40,7 @@ man:
 ## the Sigma rules' verdicts against pySigma's.
 test: venv template-check
 	$(CARGO) test --workspace --locked
-	$(CARGO) run --quiet --locked -p trailwatch -- rules test events/sigma
+	$(CARGO) run --quiet --locked -p trailwatch -- rules test events/sigma --sigma-placeholders events/sigma-placeholders.yml
 	$(CARGO) build --quiet --locked -p trailwatch
 	$(VENV)/bin/python functions/local/athena_queries.py target/debug/trailwatch
 	$(VENV)/bin/python functions/local/sigma_differential.py target/debug/trailwatch

@@ -20,11 +20,15 @@ struct RuleFile<'a> {
 /// Prints a TOML rule file with every rule of the Sigma file that has an
 /// exact native equivalent; names the others and why on stderr. Fails when
 /// any has none.
-pub fn convert(path: &Path) -> anyhow::Result<Exit> {
+pub fn convert(path: &Path, placeholders: Option<&Path>) -> anyhow::Result<Exit> {
     if !trailwatch_core::rule::files::is_sigma(&path.display().to_string()) {
         anyhow::bail!("{}: not a Sigma file (.yml, .yaml)", path.display());
     }
-    let set = RuleSet::load_with(path, &SigmaOptions::with_experimental())?;
+    let mut options = SigmaOptions::with_experimental();
+    if let Some(map) = placeholders {
+        options.placeholders = crate::read_placeholders(map)?;
+    }
+    let set = RuleSet::load_with(path, &options)?;
     let mut err = std::io::stderr().lock();
     for note in set.notes() {
         writeln!(err, "note: {}", printable(note, 2000))?;

@@ -43,7 +43,7 @@ mod summary;
 mod tune;
 mod validate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -145,6 +145,40 @@ enum Command {
     },
 }
 
+/// How Sigma rule files load.
+#[derive(Args, Debug, Default, Clone)]
+pub struct SigmaArgs {
+    /// Also load Sigma rules of status `experimental` (by default only
+    /// `stable` and `test` ones, and those without a status, load).
+    #[arg(long = "sigma-experimental")]
+    sigma_experimental: bool,
+    /// Placeholder map for Sigma's `|expand` (`%name%` in values): a YAML
+    /// file of `name: [values]`, or a pySigma pipeline whose `vars:` it
+    /// reads. Without it, rules that use `|expand` do not load.
+    #[arg(long = "sigma-placeholders", value_name = "FILE")]
+    sigma_placeholders: Option<PathBuf>,
+}
+
+impl SigmaArgs {
+    pub fn options(&self) -> anyhow::Result<trailwatch_core::sigma::SigmaOptions> {
+        let mut options = if self.sigma_experimental {
+            trailwatch_core::sigma::SigmaOptions::with_experimental()
+        } else {
+            trailwatch_core::sigma::SigmaOptions::default()
+        };
+        if let Some(path) = &self.sigma_placeholders {
+            options.placeholders = read_placeholders(path)?;
+        }
+        Ok(options)
+    }
+}
+
+/// A placeholder map file for Sigma's `|expand`.
+pub fn read_placeholders(path: &Path) -> anyhow::Result<trailwatch_core::sigma::expand::Placeholders> {
+    let text = trailwatch_core::rule::files::read_text(path)?;
+    Ok(trailwatch_core::sigma::placeholders(&text, &path.display().to_string())?)
+}
+
 #[derive(Args, Debug)]
 pub struct RuleArgs {
     /// Extra rule file (TOML, or Sigma .yml/.yaml), or a directory of them.
@@ -152,10 +186,8 @@ pub struct RuleArgs {
     /// suppressions.
     #[arg(long = "rules", value_name = "FILE|DIR")]
     rules: Vec<PathBuf>,
-    /// Also load Sigma rules of status `experimental` (by default only
-    /// `stable` and `test` ones, and those without a status, load).
-    #[arg(long = "sigma-experimental")]
-    sigma_experimental: bool,
+    #[command(flatten)]
+    sigma: SigmaArgs,
     /// Accounts that are not "outside" for the facts ($.facts.*): sharing
     /// with them or trusting them does not alert. Comma-separated 12-digit
     /// ids; repeatable; adds to the rule files' `trusted_accounts`.
@@ -167,11 +199,7 @@ impl RuleArgs {
     /// The built-in catalogue plus the given files.
     pub fn load(&self) -> anyhow::Result<RuleSet> {
         let mut set = RuleSet::builtin()?;
-        let options = if self.sigma_experimental {
-            trailwatch_core::sigma::SigmaOptions::with_experimental()
-        } else {
-            trailwatch_core::sigma::SigmaOptions::default()
-        };
+        let options = self.sigma.options()?;
         for path in &self.rules {
             set.merge(RuleSet::load_with(path, &options)?)?;
         }
@@ -291,6 +319,8 @@ enum RulesCommand {
         /// Rule files or directories to test along with the built-in rules.
         #[arg(value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        sigma: SigmaArgs,
     },
     /// Print the native (TOML, filter-pattern) equivalent of each rule of a
     /// Sigma file, when an exact one exists; say why not on stderr otherwise.
@@ -298,6 +328,9 @@ enum RulesCommand {
         /// A Sigma rule file (.yml, .yaml).
         #[arg(value_name = "FILE")]
         path: PathBuf,
+        /// Placeholder map for `|expand` (as for every command).
+        #[arg(long = "sigma-placeholders", value_name = "FILE")]
+        sigma_placeholders: Option<PathBuf>,
     },
 }
 
@@ -338,8 +371,10 @@ fn main() -> ExitCode {
         Command::Tune(args) => tune::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Rules(RulesCommand::List { rules, json }) => rules::list(&rules, json),
-        Command::Rules(RulesCommand::Test { paths }) => rules::test(&paths),
-        Command::Rules(RulesCommand::Convert { path }) => convert::convert(&path),
+        Command::Rules(RulesCommand::Test { paths, sigma }) => rules::test(&paths, sigma),
+        Command::Rules(RulesCommand::Convert { path, sigma_placeholders }) => {
+            convert::convert(&path, sigma_placeholders.as_deref())
+        }
         Command::Rules(RulesCommand::EventbridgePattern { rules, min_severity }) => {
             rules::eventbridge_pattern(&rules, min_severity)
         }

@@ -11,7 +11,7 @@ use trailwatch_core::text::printable;
 use trailwatch_core::{Grade, RuleSet};
 
 use crate::exit::Exit;
-use crate::RuleArgs;
+use crate::{RuleArgs, SigmaArgs};
 
 pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
@@ -39,14 +39,18 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<Exit> {
         return Ok(Exit::Done);
     }
     let width = set.all_rules().iter().map(|r| r.id.len()).max().unwrap_or(0);
-    writeln!(out, "{:<width$}  {:<8}  {:<12}  title (origin)", "rule", "severity", "grade")?;
+    writeln!(out, "{:<width$}  {:<8}  {:<12}  {:<6}  title (origin)", "rule", "severity", "grade", "format")?;
     for rule in set.all_rules() {
         let state = if set.is_disabled(&rule.id) { ", disabled" } else { "" };
         let (id, title) = (printable(&rule.id, 200), printable(&rule.title, 500));
         let grade = Grade::of(rule).as_str();
         let origin = printable(&rule.origin, 500);
-        let origin = if rule.sigma.is_some() { format!("sigma: {origin}") } else { origin.into_owned() };
-        writeln!(out, "{id:<width$}  {:<8}  {grade:<12}  {title} ({origin}{state})", rule.severity.as_str())?;
+        let format = if rule.sigma.is_some() { "sigma" } else { "toml" };
+        writeln!(
+            out,
+            "{id:<width$}  {:<8}  {grade:<12}  {format:<6}  {title} ({origin}{state})",
+            rule.severity.as_str()
+        )?;
         if !rule.tags.is_empty() {
             writeln!(out, "{:<width$}  {:<8}  {:<12}  tags: {}", "", "", "", printable(&rule.tags.join(", "), 500))?;
         }
@@ -76,9 +80,9 @@ pub fn list(args: &RuleArgs, json: bool) -> anyhow::Result<Exit> {
     Ok(Exit::Done)
 }
 
-pub fn test(paths: &[PathBuf]) -> anyhow::Result<Exit> {
+pub fn test(paths: &[PathBuf], sigma: SigmaArgs) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
-    let args = RuleArgs { rules: paths.to_vec(), trusted_accounts: Vec::new(), sigma_experimental: false };
+    let args = RuleArgs { rules: paths.to_vec(), trusted_accounts: Vec::new(), sigma };
     let set: RuleSet = args.load()?;
     let failures = set.test_examples();
     let examples: usize = set.active_rules().map(|r| r.examples.matches.len() + r.examples.no_match.len()).sum();

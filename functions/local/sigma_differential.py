@@ -20,7 +20,8 @@ with its SQLite backend.
    reads a missing field; Sigma means "x does not match", so each NOT is
    written `NOT coalesce(x, 0)`.
 4. trailwatch: `trailwatch scan --rules FILE --format jsonl` on the same
-   records.
+   records. `|expand` reads events/sigma-placeholders.yml, a pySigma
+   processing pipeline given to both (`--sigma-placeholders` here).
 5. The (rule, file, record) sets must be equal.
 
 What the reference cannot express is excluded by name, not silently:
@@ -46,10 +47,13 @@ import tempfile
 
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
+from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 from sigma.types import SigmaString
 
 RULE_FILES = sorted(glob.glob("shared/core/rules/sigma/*.yml")) + ["events/sigma/constructs.yml"]
+# |expand's placeholder map: a pySigma pipeline both implementations read.
+PLACEHOLDERS = "events/sigma-placeholders.yml"
 RECORD_FILES = sorted(
     glob.glob("events/cloudtrail/*.json*")
     + glob.glob("events/detections/*.json")
@@ -133,7 +137,8 @@ def generated(rule: SigmaRule):
 
 
 def main(binary):
-    backend = Reference()
+    with open(PLACEHOLDERS, encoding="utf-8") as f:
+        backend = Reference(processing_pipeline=ProcessingPipeline.from_yaml(f.read()))
     rules = []
     for path in RULE_FILES:
         with open(path, encoding="utf-8") as f:
@@ -185,7 +190,7 @@ def main(binary):
 
     ids = {str(rule.id) for _, rule in rules} - set(NOT_EXPRESSIBLE)
     actual = set()
-    args = [binary, "scan", "--sigma-experimental", "--format", "jsonl"]
+    args = [binary, "scan", "--sigma-experimental", "--sigma-placeholders", PLACEHOLDERS, "--format", "jsonl"]
     for path in sorted(set(p for p, _ in rules)):
         args += ["--rules", path]
     scan = subprocess.run(args + files, capture_output=True, text=True)

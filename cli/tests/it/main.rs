@@ -17,6 +17,7 @@ mod oracle;
 mod query;
 pub mod readme;
 mod realtime;
+mod sigma;
 mod summary_parity;
 mod tune;
 mod validate;

@@ -21,9 +21,8 @@ pub struct Settings {
     pub state_bucket: String,
     /// `MIN_SEVERITY` (default `low`): rules below it do not run.
     pub min_severity: Severity,
-    /// `EXTRA_RULES`: a rule file or directory, or an `s3://` URI of a rule
-    /// file or of a prefix holding `.toml` rule files.
-    pub extra_rules: Option<String>,
+    /// The user's rules and how their Sigma files load.
+    pub rules: UserRules,
     /// `DEDUP_WINDOW_MINUTES` (default 60; 0 sends every repeat at once).
     pub dedup_minutes: u64,
     /// `FLUSH_GRACE_SECONDS` (default [`FLUSH_GRACE`], past the function's
@@ -41,7 +40,15 @@ impl Settings {
         Ok(Settings {
             state_bucket: required_env("STATE_BUCKET")?,
             min_severity,
-            extra_rules: std::env::var("EXTRA_RULES").ok().filter(|s| !s.trim().is_empty()),
+            rules: UserRules {
+                extra: env_text("EXTRA_RULES"),
+                sigma_experimental: match env_text("SIGMA_EXPERIMENTAL").as_deref() {
+                    None | Some("false") => false,
+                    Some("true") => true,
+                    Some(other) => anyhow::bail!("SIGMA_EXPERIMENTAL is {other:?}: expected true or false"),
+                },
+                sigma_placeholders: env_text("SIGMA_PLACEHOLDERS"),
+            },
             dedup_minutes: match std::env::var("DEDUP_WINDOW_MINUTES") {
                 Ok(s) if !s.trim().is_empty() => s.trim().parse().context("DEDUP_WINDOW_MINUTES")?,
                 _ => 60,
@@ -54,8 +61,56 @@ impl Settings {
     }
 }
 
+fn env_text(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Where the user's rules come from, and how their Sigma files load.
+#[derive(Debug, Clone, Default)]
+pub struct UserRules {
+    /// `EXTRA_RULES`: a rule file or directory, or an `s3://` URI of a rule
+    /// file or of a prefix holding rule files (`.toml`, `.yml`, `.yaml`).
+    pub extra: Option<String>,
+    /// `SIGMA_EXPERIMENTAL` (`true` or `false`, the default): Sigma rules of
+    /// status `experimental` load too.
+    pub sigma_experimental: bool,
+    /// `SIGMA_PLACEHOLDERS`: a placeholder map for Sigma's `|expand`, an
+    /// `s3://` URI or a bundled file.
+    pub sigma_placeholders: Option<String>,
+}
+
+/// Reads a small UTF-8 object or bundled file; returns its origin and text.
+async fn read_text(store: &impl ObjectStore, uri: &str) -> anyhow::Result<(String, String)> {
+    if !uri.starts_with("s3://") {
+        return Ok((uri.to_string(), trailwatch_core::rule::files::read_text(Path::new(uri))?));
+    }
+    let (bucket, key) = parse_s3_uri(uri)?;
+    let bytes = store.get_small(&bucket, &key).await.with_context(|| format!("reading s3://{bucket}/{key}"))?;
+    let text = String::from_utf8(bytes).with_context(|| format!("s3://{bucket}/{key} is not UTF-8"))?;
+    Ok((format!("s3://{bucket}/{key}"), text))
+}
+
+/// How the user's Sigma files load.
+async fn sigma_options(
+    store: &impl ObjectStore,
+    user: &UserRules,
+) -> anyhow::Result<trailwatch_core::sigma::SigmaOptions> {
+    let mut options = if user.sigma_experimental {
+        trailwatch_core::sigma::SigmaOptions::with_experimental()
+    } else {
+        trailwatch_core::sigma::SigmaOptions::default()
+    };
+    if let Some(uri) = &user.sigma_placeholders {
+        let (origin, text) = read_text(store, uri).await?;
+        options.placeholders = trailwatch_core::sigma::placeholders(&text, &origin)?;
+    }
+    Ok(options)
+}
+
 /// The built-in catalogue plus the extra rules, checked.
-pub async fn load_rules(store: &impl ObjectStore, extra: Option<&str>) -> anyhow::Result<RuleSet> {
+pub async fn load_rules(store: &impl ObjectStore, user: &UserRules) -> anyhow::Result<RuleSet> {
+    let options = sigma_options(store, user).await?;
+    let extra = user.extra.as_deref();
     let mut set = RuleSet::builtin()?;
     match extra {
         None => {}
@@ -76,14 +131,11 @@ pub async fn load_rules(store: &impl ObjectStore, extra: Option<&str>) -> anyhow
                 vec![key]
             };
             for key in keys {
-                let bytes =
-                    store.get_small(&bucket, &key).await.with_context(|| format!("reading s3://{bucket}/{key}"))?;
-                let text = String::from_utf8(bytes).with_context(|| format!("s3://{bucket}/{key} is not UTF-8"))?;
-                let options = trailwatch_core::sigma::SigmaOptions::default();
-                set.merge(RuleSet::from_text(&text, &format!("s3://{bucket}/{key}"), &options)?)?;
+                let (origin, text) = read_text(store, &format!("s3://{bucket}/{key}")).await?;
+                set.merge(RuleSet::from_text(&text, &origin, &options)?)?;
             }
         }
-        Some(path) => set.merge(RuleSet::load(Path::new(path))?)?,
+        Some(path) => set.merge(RuleSet::load_with(Path::new(path), &options)?)?,
     }
     set.check_references()?;
     for note in set.notes() {
@@ -103,9 +155,10 @@ pub async fn rules_or_builtin(
     store: &impl ObjectStore,
     outputs: &Outputs,
     state_bucket: &str,
-    extra: Option<&str>,
+    user: &UserRules,
 ) -> anyhow::Result<RuleSet> {
-    let error = match load_rules(store, extra).await {
+    let extra = user.extra.as_deref();
+    let error = match load_rules(store, user).await {
         Ok(set) => return Ok(set),
         Err(e) => e,
     };
@@ -165,6 +218,30 @@ mod tests {
         assert_eq!(Settings::from_env().unwrap().min_severity, Severity::High);
     }
 
+    fn extra(uri: &str) -> UserRules {
+        UserRules { extra: Some(uri.to_string()), ..UserRules::default() }
+    }
+
+    /// GIVEN an experimental Sigma rule that uses `|expand` under the rules
+    /// prefix WHEN loaded without, then with, SIGMA_EXPERIMENTAL and a
+    /// placeholder map in S3 THEN it runs only with both.
+    #[tokio::test]
+    async fn sigma_settings_load_experimental_rules_and_placeholders_from_s3() {
+        let store = MemoryStore::default();
+        let rule = "title: t\nid: s-1\nstatus: experimental\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    userIdentity.userName|expand: '%admins%'\n  condition: s\n";
+        store.insert("rules", "team/s.yml", rule);
+        store.insert("rules", "maps/placeholders.yml", "vars:\n  admins: [alice]\n");
+        let loads = |set: &RuleSet| set.active_rules().any(|r| r.id == "s-1");
+        assert!(!loads(&load_rules(&store, &extra("s3://rules/team/")).await.unwrap()));
+        let experimental = UserRules { sigma_experimental: true, ..extra("s3://rules/team/") };
+        assert!(!loads(&load_rules(&store, &experimental).await.unwrap()));
+        let both = UserRules { sigma_placeholders: Some("s3://rules/maps/placeholders.yml".into()), ..experimental };
+        let set = load_rules(&store, &both).await.unwrap();
+        assert!(loads(&set), "{:?}", set.notes());
+        let missing = UserRules { sigma_placeholders: Some("s3://rules/maps/none.yml".into()), ..both };
+        assert!(format!("{:#}", load_rules(&store, &missing).await.unwrap_err()).contains("s3://rules/maps/none.yml"));
+    }
+
     #[tokio::test]
     async fn extra_rules_load_from_an_s3_object_or_prefix_and_errors_name_the_object() {
         let store = MemoryStore::default();
@@ -172,10 +249,10 @@ mod tests {
         store.insert("rules", "team/a.toml", rule);
         store.insert("rules", "team/b.toml", "disable = ['cis-cloudwatch-10-security-group-changes']");
         store.insert("rules", "team/readme.txt", "ignored");
-        let set = load_rules(&store, Some("s3://rules/team/")).await.unwrap();
+        let set = load_rules(&store, &extra("s3://rules/team/")).await.unwrap();
         assert!(set.active_rules().any(|r| r.id == "mine"));
         assert!(set.is_disabled("cis-cloudwatch-10-security-group-changes"));
-        let one = load_rules(&store, Some("s3://rules/team/a.toml")).await.unwrap();
+        let one = load_rules(&store, &extra("s3://rules/team/a.toml")).await.unwrap();
         assert!(one.active_rules().any(|r| r.id == "mine"));
 
         store.insert(
@@ -183,9 +260,9 @@ mod tests {
             "bad.toml",
             "[[rule]]\nid='x'\ntitle='t'\nseverity='low'\npattern='{ $.a }'\ndescription='d'\n",
         );
-        let err = load_rules(&store, Some("s3://rules/bad.toml")).await.unwrap_err();
+        let err = load_rules(&store, &extra("s3://rules/bad.toml")).await.unwrap_err();
         assert!(format!("{err:#}").contains("s3://rules/bad.toml"), "{err:#}");
-        assert!(load_rules(&store, Some("s3://rules/missing.toml")).await.is_err());
+        assert!(load_rules(&store, &extra("s3://rules/missing.toml")).await.is_err());
     }
 
     #[tokio::test]
@@ -200,7 +277,7 @@ mod tests {
         );
         for _cold_start in 0..3 {
             let set =
-                rules_or_builtin(&store, &sink.clone().into(), "state", Some("s3://rules/bad.toml")).await.unwrap();
+                rules_or_builtin(&store, &sink.clone().into(), "state", &extra("s3://rules/bad.toml")).await.unwrap();
             assert_eq!(set.active_rules().count(), RuleSet::builtin().unwrap().active_rules().count());
         }
         let sent = sink.published();
@@ -208,6 +285,6 @@ mod tests {
         assert!(sent[0].body.contains("s3://rules/bad.toml"), "{}", sent[0].body);
         // A throttled read is not a bad rule file: the start fails and is retried.
         store.fail("get", "bad.toml", FailureKind::Transient, 1);
-        assert!(rules_or_builtin(&store, &sink.clone().into(), "state", Some("s3://rules/bad.toml")).await.is_err());
+        assert!(rules_or_builtin(&store, &sink.clone().into(), "state", &extra("s3://rules/bad.toml")).await.is_err());
     }
 }

@@ -27,7 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = sdk_config().await;
     let store = S3Store::new(s3_client(&config));
     let outputs = outputs_from_env(&config, "ALERT_TOPIC_ARN").await?;
-    let mut rules = rules_or_builtin(&store, &outputs, &settings.state_bucket, settings.extra_rules.as_deref()).await?;
+    let mut rules = rules_or_builtin(&store, &outputs, &settings.state_bucket, &settings.rules).await?;
     // Accounts that are not "outside" for the facts: the template's trusted and partner accounts.
     rules.trust(&Trusted::parse_list(&std::env::var("TRUSTED_ACCOUNTS").unwrap_or_default())?);
     let engine = Engine::new(&rules, EngineOptions { min_severity: settings.min_severity, ..Default::default() })?;

@@ -39,11 +39,18 @@ fn all_57_sigmahq_cloudtrail_rules_load_or_say_why_not() {
     }
 }
 
+/// The construct rules' options: their placeholder map for `|expand`.
+fn construct_options() -> SigmaOptions {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/sigma-placeholders.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    SigmaOptions { placeholders: trailwatch_core::sigma::placeholders(&text, path).unwrap(), ..SigmaOptions::default() }
+}
+
 #[test]
 fn the_construct_rules_load_with_their_examples_and_every_example_passes() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/sigma");
-    let set = RuleSet::load(Path::new(dir)).unwrap();
-    assert_eq!(set.all_rules().len(), 16, "{:?}", set.notes());
+    let set = RuleSet::load_with(Path::new(dir), &construct_options()).unwrap();
+    assert_eq!(set.all_rules().len(), 17, "{:?}", set.notes());
     let examples: usize = set.all_rules().iter().map(|r| r.examples.matches.len() + r.examples.no_match.len()).sum();
     assert!(examples >= 40, "{examples}");
     let failures = set.test_examples();
@@ -59,7 +66,7 @@ fn engine_dispatch_of_sigma_rules_equals_testing_each_rule() {
     let mut set = RuleSet::builtin().unwrap();
     set.merge(RuleSet::load_with(Path::new(DIR), &SigmaOptions::with_experimental()).unwrap()).unwrap();
     let constructs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/sigma/constructs.yml");
-    set.merge(RuleSet::load(Path::new(constructs)).unwrap()).unwrap();
+    set.merge(RuleSet::load_with(Path::new(constructs), &construct_options()).unwrap()).unwrap();
     let engine = Engine::new(&set, EngineOptions::default()).unwrap();
     let sigma: Vec<_> =
         set.all_rules().iter().filter_map(|r| r.sigma.as_ref().map(|s| (r.id.as_str(), s.0.clone()))).collect();

@@ -10,7 +10,7 @@ use trailwatch_aws::output::sns::SnsSink;
 use trailwatch_aws::s3::S3Store;
 use trailwatch_aws::testing::Moto;
 use trailwatch_core::engine::{Engine, EngineOptions};
-use trailwatch_detect::config::load_rules;
+use trailwatch_detect::config::{load_rules, UserRules};
 use trailwatch_detect::handler::Detector;
 
 const LOGS: &str = "trailwatch-logs";
@@ -51,7 +51,8 @@ async fn a_sigma_rule_from_s3_alerts_through_sns_exactly_once() {
         s3.put_object().bucket(RULES).key(key).body(ByteStream::from(body.as_bytes().to_vec())).send().await.unwrap();
     }
     let store = S3Store::new(moto.s3());
-    let rules = load_rules(&store, Some(&format!("s3://{RULES}/team/"))).await.unwrap();
+    let user = UserRules { extra: Some(format!("s3://{RULES}/team/")), ..Default::default() };
+    let rules = load_rules(&store, &user).await.unwrap();
     let sigma = rules.active_rules().find(|r| r.sigma.is_some()).expect("the Sigma rule loaded");
     assert_eq!(sigma.origin, format!("s3://{RULES}/team/root.yml"));
 

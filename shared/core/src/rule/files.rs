@@ -89,6 +89,7 @@ impl RuleSet {
             set.add(sigma_rule(sigma, origin))?;
         }
         set.notes = loaded.notes;
+        set.skipped = loaded.skipped.into_iter().collect();
         Ok(set)
     }
 
@@ -98,7 +99,8 @@ impl RuleSet {
             Error::at(ErrorKind::Rule(message), Location { source: Some(origin.into()), ..Default::default() })
         };
         let file: BTreeMap<String, ExampleRecords> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        for (id, records) in file {
+        // A rule that did not load (noted already) has nothing to test.
+        for (id, records) in file.into_iter().filter(|(id, _)| !self.skipped.contains(id)) {
             let rule = self.rules.iter_mut().find(|r| r.id == id && r.sigma.is_some());
             let rule =
                 rule.ok_or_else(|| bad(format!("examples for '{id}', which is not a Sigma rule of this file")))?;
@@ -150,7 +152,8 @@ impl RuleSet {
     }
 }
 
-fn read_text(path: &Path) -> Result<String> {
+/// A rule-sized text file (rules, examples, placeholder maps), read whole.
+pub fn read_text(path: &Path) -> Result<String> {
     let io_error = |e: std::io::Error| {
         Error::at(
             ErrorKind::Io(e.to_string()),

@@ -204,6 +204,8 @@ pub struct RuleSet {
     profiles: crate::profile::Settings,
     /// Rule documents that were read but do not run, and why (`file:line: ...`).
     notes: Vec<String>,
+    /// The ids of those (Sigma rules) that have one.
+    skipped: BTreeSet<String>,
 }
 
 impl RuleSet {
@@ -284,6 +286,7 @@ impl RuleSet {
         self.trusted.extend(&other.trusted);
         self.profiles.merge(&other.profiles);
         self.notes.extend(other.notes);
+        self.skipped.extend(other.skipped);
         Ok(())
     }
 

@@ -30,6 +30,7 @@ use crate::threshold::Threshold;
 
 pub mod condition;
 pub mod correlation;
+pub mod expand;
 pub mod matcher;
 pub mod modifiers;
 pub mod native;
@@ -78,18 +79,21 @@ pub struct SigmaOptions {
     /// Statuses that load (default: stable and test). A rule without a
     /// status loads.
     pub statuses: Vec<Status>,
+    /// What `|expand` replaces `%name%` with (none by default: a rule that
+    /// uses it is refused).
+    pub placeholders: expand::Placeholders,
 }
 
 impl Default for SigmaOptions {
     fn default() -> Self {
-        SigmaOptions { statuses: vec![Status::Stable, Status::Test] }
+        SigmaOptions { statuses: vec![Status::Stable, Status::Test], placeholders: Default::default() }
     }
 }
 
 impl SigmaOptions {
     /// The default statuses plus `experimental`.
     pub fn with_experimental() -> Self {
-        SigmaOptions { statuses: vec![Status::Stable, Status::Test, Status::Experimental] }
+        SigmaOptions { statuses: vec![Status::Stable, Status::Test, Status::Experimental], ..Default::default() }
     }
 }
 
@@ -185,17 +189,34 @@ pub struct Loaded {
     pub rules: Vec<Arc<SigmaRule>>,
     /// `origin:line: why`, one per skipped document.
     pub notes: Vec<String>,
+    /// The ids of the skipped rules that have one.
+    pub skipped: Vec<String>,
+}
+
+impl Loaded {
+    fn skip(&mut self, origin: &str, refused: &Refused) {
+        self.notes.push(note(origin, refused));
+        self.skipped.extend(refused.id.clone());
+    }
 }
 
 /// Reads a Sigma file's text. `origin` names it in rules, notes and errors.
 /// A document that is not valid Sigma is an error with its line; one that
 /// does not run (another logsource, a construct not supported, a status
 /// not asked for) is a note.
+/// Reads a placeholder map for `|expand` (see [`expand::parse`]); `origin`
+/// names it in errors.
+pub fn placeholders(text: &str, origin: &str) -> Result<expand::Placeholders> {
+    expand::parse(text).map_err(|(line, message)| {
+        Error::at(ErrorKind::Rule(message), Location { source: Some(format!("{origin}:{line}")), ..Default::default() })
+    })
+}
+
 pub fn load(text: &str, origin: &str, options: &SigmaOptions) -> Result<Loaded> {
     let at = |line: usize, message: String| {
         Error::at(ErrorKind::Rule(message), Location { source: Some(format!("{origin}:{line}")), ..Default::default() })
     };
-    let documents = parse::documents(text).map_err(|(line, message)| at(line, message))?;
+    let documents = parse::documents(text, &options.placeholders).map_err(|(line, message)| at(line, message))?;
     let mut loaded = Loaded::default();
     let mut sigma_rules = Vec::new();
     let mut correlations = Vec::new();
@@ -203,14 +224,14 @@ pub fn load(text: &str, origin: &str, options: &SigmaOptions) -> Result<Loaded> 
         match doc {
             parse::Document::Rule(rule) => sigma_rules.push(*rule),
             parse::Document::Correlation(node) => correlations.push(node),
-            parse::Document::Skipped(refused) => loaded.notes.push(note(origin, &refused)),
+            parse::Document::Skipped(refused) => loaded.skip(origin, &refused),
         }
     }
     let mut rules: Vec<SigmaRule> = Vec::new();
     for sigma in sigma_rules {
         if let Some(status) = sigma.status.filter(|s| !options.statuses.contains(s)) {
             let reason = format!("status {} is not loaded (statuses loaded: {})", status.as_str(), statuses(options));
-            loaded.notes.push(note(origin, &Refused { line: sigma.line, reason, id: Some(sigma.id.clone()) }));
+            loaded.skip(origin, &Refused { line: sigma.line, reason, id: Some(sigma.id.clone()) });
             continue;
         }
         rules.push(sigma);
@@ -218,7 +239,7 @@ pub fn load(text: &str, origin: &str, options: &SigmaOptions) -> Result<Loaded> 
     for node in &correlations {
         match correlation::apply(node, &mut rules, options) {
             Ok(()) => {}
-            Err(correlation::Problem::Refused(refused)) => loaded.notes.push(note(origin, &refused)),
+            Err(correlation::Problem::Refused(refused)) => loaded.skip(origin, &refused),
             Err(correlation::Problem::Invalid(line, message)) => return Err(at(line, message)),
         }
     }

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use regex::Regex;
 
+use super::expand::{expand, Placeholders};
 use super::wildcard::{escape, unescape, wildcard_regex, TextMatch};
 use super::yaml::{Node, Yaml};
 
@@ -90,7 +91,6 @@ pub struct Item {
 pub type Refusal = (usize, String);
 
 const REFUSED: &[(&str, &str)] = &[
-    ("expand", "needs a placeholder map, and none is configured"),
     ("wide", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
     ("utf16", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
     ("utf16le", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
@@ -120,6 +120,7 @@ struct Mods {
     fieldref: bool,
     windash: bool,
     neq: bool,
+    expand: bool,
 }
 
 fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
@@ -144,6 +145,7 @@ fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
             "fieldref" => m.fieldref = true,
             "windash" => m.windash = true,
             "neq" => m.neq = true,
+            "expand" => m.expand = true,
             other => {
                 let why = REFUSED.iter().find(|(n, _)| *n == other).map(|(_, why)| *why);
                 return Err((
@@ -170,6 +172,12 @@ fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
             format!("modifiers {} cannot be combined (windash rewrites plain strings)", names.join("|")),
         ));
     }
+    if m.expand && (m.base64 || m.base64offset || m.re || m.cidr || m.cmp.is_some() || m.exists || m.fieldref) {
+        return Err((
+            line,
+            format!("modifiers {} cannot be combined (expand replaces placeholders in plain strings)", names.join("|")),
+        ));
+    }
     if m.base64offset && m.all {
         return Err((
             line,
@@ -181,7 +189,7 @@ fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
 
 /// Compiles `key: value` of a selection (key `field|mods`, or `|all` alone
 /// for keywords).
-pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
+pub fn item(key: &str, value: &Node, key_line: usize, placeholders: &Placeholders) -> Result<Item, Refusal> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().trim();
     let names: Vec<&str> = parts.collect();
@@ -288,7 +296,9 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
             tests.push(Test::Text(TextMatch::new(re)));
             continue;
         }
-        let patterns = if m.base64 || m.base64offset {
+        let patterns = if m.expand {
+            expand(&text, placeholders).map_err(|why| (line, why))?
+        } else if m.base64 || m.base64offset {
             let plain_text = unescape(&text).ok_or((line, format!("base64 of a value with wildcards: '{text}'")))?;
             let encoded =
                 if m.base64offset { base64_offsets(plain_text.as_bytes()) } else { vec![b64(plain_text.as_bytes())] };
@@ -296,15 +306,19 @@ pub fn item(key: &str, value: &Node, key_line: usize) -> Result<Item, Refusal> {
         } else {
             vec![text]
         };
-        for p in patterns {
-            let p = match (m.contains, m.starts, m.ends) {
+        // One text per value, its variants (expand, base64offset) OR'ed:
+        // `|all` then needs each value, whichever variant.
+        let mut bodies: Vec<String> = patterns
+            .into_iter()
+            .map(|p| match (m.contains, m.starts, m.ends) {
                 (true, _, _) => format!("*{p}*"),
                 (_, true, _) => format!("{p}*"),
                 (_, _, true) => format!("*{p}"),
                 _ => p,
-            };
-            texts.push(wildcard_regex(&p, m.windash));
-        }
+            })
+            .map(|p| wildcard_regex(&p, m.windash))
+            .collect();
+        texts.push(if bodies.len() == 1 { bodies.remove(0) } else { format!("(?:{})", bodies.join("|")) });
     }
     if !texts.is_empty() {
         let flags = if m.cased { "(?s)" } else { "(?si)" };
@@ -363,7 +377,7 @@ mod tests {
     }
 
     fn texts(key: &str, value: &str) -> Vec<TextMatch> {
-        let item = item(key, &node(value), 1).unwrap();
+        let item = item(key, &node(value), 1, &Placeholders::new()).unwrap();
         item.tests.into_iter().map(|t| if let Test::Text(re) = t { re } else { panic!("{t:?}") }).collect()
     }
 
@@ -413,7 +427,7 @@ mod tests {
         assert!(or[0].is_match("xbx"));
         let and = texts("f|contains|all", "['a', 'b']");
         assert_eq!(and.len(), 2);
-        assert!(item("f|all", &node("'a'"), 3).unwrap_err().1.contains("single value"));
+        assert!(item("f|all", &node("'a'"), 3, &Placeholders::new()).unwrap_err().1.contains("single value"));
     }
 
     #[test]
@@ -423,7 +437,7 @@ mod tests {
 
     #[test]
     fn typed_values_and_refusals_name_the_line() {
-        let item_ok = |k: &str, v: &str| item(k, &node(v), 7).unwrap().tests;
+        let item_ok = |k: &str, v: &str| item(k, &node(v), 7, &Placeholders::new()).unwrap().tests;
         assert!(matches!(item_ok("f", "5")[0], Test::Num(n) if n == 5.0));
         assert!(matches!(item_ok("f", "true")[0], Test::Bool(true)));
         assert!(matches!(item_ok("f", "null")[0], Test::Null));
@@ -431,7 +445,7 @@ mod tests {
         assert!(matches!(item_ok("f|gte", "3")[0], Test::Cmp(Cmp::Gte, n) if n == 3.0));
         assert!(matches!(item_ok("f|cidr", "'10.0.0.0/8'")[0], Test::Cidr(_)));
         assert!(matches!(&item_ok("f|fieldref|startswith", "'g'")[0], Test::FieldRef { anchor: Anchor::Start, .. }));
-        let refuse = |k: &str, v: &str| item(k, &node(v), 7).unwrap_err();
+        let refuse = |k: &str, v: &str| item(k, &node(v), 7, &Placeholders::new()).unwrap_err();
         assert_eq!(refuse("f|wide", "'-x'").0, 7);
         assert!(refuse("f|wide", "'-x'").1.contains("UTF-16"));
         assert!(refuse("f|windash|base64", "'-x'").1.contains("cannot be combined"));

@@ -176,6 +176,8 @@ mod tests {
             ("  s:\n    a: '12'\n  condition: s", "number"),
             ("  s:\n    a|cased: x\n  condition: not s", "'not'"),
             ("  s:\n    - evil\n  condition: s", "keyword"),
+            ("  s:\n    a|neq: x\n  condition: s", "neq has no exact"),
+            ("  s:\n    a|cased|neq: x\n  condition: s", "neq has no exact"),
         ];
         for (body, needle) in cases {
             let err = pattern(&detection(body).detection).unwrap_err();

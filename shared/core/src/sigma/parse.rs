@@ -2,6 +2,7 @@
 //! detection, and collections (`action: global`, `reset`, `repeat`).
 
 use super::condition;
+use super::expand::Placeholders;
 use super::matcher::Detection;
 use super::modifiers;
 use super::yaml::{Node, Yaml};
@@ -21,7 +22,7 @@ pub enum Document {
 /// Reads every document of a Sigma file. A document that is not valid
 /// Sigma is an error (line, message); one this engine does not run is
 /// [`Document::Skipped`] with its line and reason.
-pub fn documents(text: &str) -> Result<Vec<Document>, (usize, String)> {
+pub fn documents(text: &str, placeholders: &Placeholders) -> Result<Vec<Document>, (usize, String)> {
     let mut out = Vec::new();
     let mut global: Option<Node> = None;
     let mut previous: Option<Node> = None;
@@ -40,7 +41,7 @@ pub fn documents(text: &str) -> Result<Vec<Document>, (usize, String)> {
                 let base = previous.clone().ok_or((doc.line, "action: repeat with no document before it".into()))?;
                 let doc = merged(Some(&base), &without_action(&doc));
                 previous = Some(doc.clone());
-                out.push(document(&doc)?);
+                out.push(document(&doc, placeholders)?);
                 continue;
             }
             Some(other) => return Err((doc.line, format!("unknown action '{other}'"))),
@@ -48,7 +49,7 @@ pub fn documents(text: &str) -> Result<Vec<Document>, (usize, String)> {
         }
         let doc = merged(global.as_ref(), &doc);
         previous = Some(doc.clone());
-        out.push(document(&doc)?);
+        out.push(document(&doc, placeholders)?);
     }
     Ok(out)
 }
@@ -114,7 +115,7 @@ fn skipped(line: usize, reason: impl Into<String>) -> Document {
     Document::Skipped(Refused { line, reason: reason.into(), id: None })
 }
 
-fn document(doc: &Node) -> Result<Document, (usize, String)> {
+fn document(doc: &Node, placeholders: &Placeholders) -> Result<Document, (usize, String)> {
     if !matches!(doc.value, Yaml::Map(_)) {
         return Err((doc.line, format!("a Sigma document is a mapping, not {}", doc.kind())));
     }
@@ -146,7 +147,7 @@ fn document(doc: &Node) -> Result<Document, (usize, String)> {
         Some(l) => level(&l).ok_or((doc.get("level").map_or(doc.line, |n| n.line), format!("unknown level '{l}'")))?,
     };
     let detection_node = doc.get("detection").ok_or((doc.line, "the rule has no detection".to_string()))?;
-    let detection = match detection(detection_node) {
+    let detection = match detection(detection_node, placeholders) {
         Ok(d) => d,
         Err(Bad::Refused(line, reason)) => return Ok(refuse(line, reason)),
         Err(Bad::Invalid(line, reason)) => return Err((line, reason)),
@@ -194,7 +195,7 @@ enum Bad {
     Invalid(usize, String),
 }
 
-fn detection(node: &Node) -> Result<Detection, Bad> {
+fn detection(node: &Node, placeholders: &Placeholders) -> Result<Detection, Bad> {
     let Yaml::Map(entries) = &node.value else {
         return Err(Bad::Invalid(node.line, "detection is not a mapping".into()));
     };
@@ -212,7 +213,9 @@ fn detection(node: &Node) -> Result<Detection, Bad> {
             }
             _ => {
                 names.push(name.clone());
-                searches.push(search(value).map_err(|(line, why)| Bad::Refused(line, format!("{name}: {why}")))?);
+                searches.push(
+                    search(value, placeholders).map_err(|(line, why)| Bad::Refused(line, format!("{name}: {why}")))?,
+                );
             }
         }
     }
@@ -239,12 +242,12 @@ type Entries<'a> = &'a [(String, Node)];
 
 /// A search identifier's value: a mapping (AND of its items), a list of
 /// mappings (OR), or keywords (a string or a list of them, OR).
-fn search(node: &Node) -> Result<Vec<Vec<modifiers::Item>>, (usize, String)> {
+fn search(node: &Node, placeholders: &Placeholders) -> Result<Vec<Vec<modifiers::Item>>, (usize, String)> {
     let map_items = |line: usize, entries: &[(String, Node)]| -> Result<Vec<modifiers::Item>, (usize, String)> {
         if entries.is_empty() {
             return Err((line, "an empty selection".into()));
         }
-        entries.iter().map(|(k, v)| modifiers::item(k, v, v.line)).collect()
+        entries.iter().map(|(k, v)| modifiers::item(k, v, v.line, placeholders)).collect()
     };
     let maps: Option<Vec<(usize, Entries<'_>)>> = match &node.value {
         Yaml::Seq(items) if !items.is_empty() => items
@@ -260,9 +263,9 @@ fn search(node: &Node) -> Result<Vec<Vec<modifiers::Item>>, (usize, String)> {
         Yaml::Map(entries) => Ok(vec![map_items(node.line, entries)?]),
         Yaml::Seq(_) if maps.is_some() => maps.unwrap_or_default().into_iter().map(|(l, e)| map_items(l, e)).collect(),
         Yaml::Seq(items) if items.iter().all(|i| !matches!(i.value, Yaml::Map(_) | Yaml::Seq(_))) => {
-            Ok(vec![vec![modifiers::item("", node, node.line)?]])
+            Ok(vec![vec![modifiers::item("", node, node.line, placeholders)?]])
         }
-        Yaml::Str(_) => Ok(vec![vec![modifiers::item("", node, node.line)?]]),
+        Yaml::Str(_) => Ok(vec![vec![modifiers::item("", node, node.line, placeholders)?]]),
         _ => Err((node.line, format!("a search identifier's value is {} of mixed shape", node.kind()))),
     }
 }

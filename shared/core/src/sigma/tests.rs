@@ -134,3 +134,30 @@ fn dispatch_values_are_required_literals_only() {
     let r = rule("  s:\n    eventName: A\n  condition: not s");
     assert_eq!(r.detection.required("eventName"), None);
 }
+
+#[test]
+fn expand_replaces_placeholders_from_the_map_and_refuses_names_it_lacks() {
+    let text = "title: admins\nid: e-1\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    userIdentity.userName|expand: '%admins%'\n  t:\n    userAgent|expand|contains|all:\n      - '%tools%'\n      - linux\n  condition: s or t\n";
+    let placeholders = super::expand::parse("admins: [alice, 'ops-*']\ntools: [boto3, terraform]\n").unwrap();
+    let options = SigmaOptions { placeholders, ..SigmaOptions::default() };
+    let loaded = load(text, "p.yml", &options).unwrap();
+    assert_eq!(loaded.rules.len(), 1, "{:?}", loaded.notes);
+    let r = &loaded.rules[0];
+    for (record, expected) in [
+        (r#"{"userIdentity":{"userName":"ALICE"}}"#, true),
+        (r#"{"userIdentity":{"userName":"ops-7"}}"#, true),
+        (r#"{"userIdentity":{"userName":"%admins%"}}"#, false),
+        (r#"{"userAgent":"Terraform/1.6 linux"}"#, true),
+        (r#"{"userAgent":"boto3/1.2"}"#, false),
+    ] {
+        assert_eq!(r.matches_json(record).unwrap(), expected, "{record}");
+    }
+    let loaded = load(text, "p.yml", &SigmaOptions::default()).unwrap();
+    assert!(loaded.rules.is_empty());
+    assert!(
+        loaded.notes[0]
+            .starts_with("p.yml:6: Sigma rule e-1 not loaded: s: placeholder %admins% is not in the placeholder map"),
+        "{:?}",
+        loaded.notes
+    );
+}

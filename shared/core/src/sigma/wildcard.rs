@@ -90,7 +90,8 @@ pub fn wildcard_regex(value: &str, windash: bool) -> String {
 
 /// One piece of a Sigma string: a literal character (escapes undone) or a
 /// wildcard.
-enum Piece {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Piece {
     Char(char),
     Any,
     One,
@@ -98,7 +99,7 @@ enum Piece {
 
 /// The pieces of a Sigma string: `\*`, `\?` and `\\` are literal; any
 /// other backslash is itself.
-fn pieces(value: &str) -> impl Iterator<Item = Piece> + '_ {
+pub(super) fn pieces(value: &str) -> impl Iterator<Item = Piece> + '_ {
     let mut chars = value.chars().peekable();
     std::iter::from_fn(move || {
         Some(match chars.next()? {
@@ -142,16 +143,27 @@ pub fn unescape(value: &str) -> Option<String> {
         .collect()
 }
 
-/// A plain text as a Sigma string (wildcards and backslashes escaped).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '\\') {
-            out.push('\\');
+/// Pieces written back as a Sigma string.
+pub(super) fn escape_pieces(all: &[Piece]) -> String {
+    let mut out = String::with_capacity(all.len());
+    for piece in all {
+        match piece {
+            Piece::Char(c) => {
+                if matches!(c, '*' | '?' | '\\') {
+                    out.push('\\');
+                }
+                out.push(*c);
+            }
+            Piece::Any => out.push('*'),
+            Piece::One => out.push('?'),
         }
-        out.push(c);
     }
     out
+}
+
+/// A plain text as a Sigma string (wildcards and backslashes escaped).
+pub fn escape(text: &str) -> String {
+    escape_pieces(&text.chars().map(Piece::Char).collect::<Vec<_>>())
 }
 
 #[cfg(test)]
