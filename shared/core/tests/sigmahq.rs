@@ -50,7 +50,7 @@ fn construct_options() -> SigmaOptions {
 fn the_construct_rules_load_with_their_examples_and_every_example_passes() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/sigma");
     let set = RuleSet::load_with(Path::new(dir), &construct_options()).unwrap();
-    assert_eq!(set.all_rules().len(), 17, "{:?}", set.notes());
+    assert_eq!(set.all_rules().len(), 18, "{:?}", set.notes());
     let examples: usize = set.all_rules().iter().map(|r| r.examples.matches.len() + r.examples.no_match.len()).sum();
     assert!(examples >= 40, "{examples}");
     let failures = set.test_examples();

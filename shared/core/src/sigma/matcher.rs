@@ -267,6 +267,7 @@ fn value_matches(test: &Test, value: &Value<'_>) -> bool {
         Test::Cidr(net) => {
             value.text().and_then(|t| t.trim().parse::<std::net::IpAddr>().ok()).is_some_and(|ip| net.contains(&ip))
         }
+        Test::TimePart(part, n) => value.text().and_then(|t| part.of(&t)) == Some(*n),
         Test::Null | Test::Exists(_) | Test::FieldRef { .. } => false,
     }
 }

@@ -58,9 +58,37 @@ pub enum Test {
     Cmp(Cmp, f64),
     /// `|cidr`: the value is an IP address in the range.
     Cidr(IpNet),
+    /// `|minute`, `|hour`, `|day`, `|month`, `|year`: the value is an RFC
+    /// 3339 timestamp whose part (in UTC) is this number.
+    TimePart(TimePart, i64),
     /// `|fieldref`: the value equals (starts, ends, contains) another field's.
     /// `id` is the field's index in its detection's field list.
     FieldRef { field: String, id: usize, anchor: Anchor, cased: bool },
+}
+
+/// A part of a timestamp (`|hour` and the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimePart {
+    Minute,
+    Hour,
+    Day,
+    Month,
+    Year,
+}
+
+impl TimePart {
+    /// The part of an RFC 3339 timestamp, in UTC (None if `text` is not one).
+    pub fn of(self, text: &str) -> Option<i64> {
+        let at = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()?;
+        let at = at.to_offset(time::UtcOffset::UTC);
+        Some(match self {
+            TimePart::Minute => at.minute().into(),
+            TimePart::Hour => at.hour().into(),
+            TimePart::Day => at.day().into(),
+            TimePart::Month => u8::from(at.month()).into(),
+            TimePart::Year => at.year().into(),
+        })
+    }
 }
 
 /// A detection item: a field (or, for keywords, none), its tests, and how
@@ -95,12 +123,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("utf16", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
     ("utf16le", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
     ("utf16be", "UTF-16 encodings match binary Windows data, never CloudTrail's JSON text"),
-    ("minute", "time-part modifiers are not supported"),
-    ("hour", "time-part modifiers are not supported"),
-    ("day", "time-part modifiers are not supported"),
-    ("week", "time-part modifiers are not supported"),
-    ("month", "time-part modifiers are not supported"),
-    ("year", "time-part modifiers are not supported"),
+    ("week", "leaves the week's numbering open (ISO 8601, or weeks from the first Monday as SQLite's %W)"),
 ];
 
 #[derive(Default)]
@@ -121,6 +144,7 @@ struct Mods {
     windash: bool,
     neq: bool,
     expand: bool,
+    time: Option<TimePart>,
 }
 
 fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
@@ -146,6 +170,11 @@ fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
             "windash" => m.windash = true,
             "neq" => m.neq = true,
             "expand" => m.expand = true,
+            "minute" => m.time = Some(TimePart::Minute),
+            "hour" => m.time = Some(TimePart::Hour),
+            "day" => m.time = Some(TimePart::Day),
+            "month" => m.time = Some(TimePart::Month),
+            "year" => m.time = Some(TimePart::Year),
             other => {
                 let why = REFUSED.iter().find(|(n, _)| *n == other).map(|(_, why)| *why);
                 return Err((
@@ -176,6 +205,13 @@ fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
         return Err((
             line,
             format!("modifiers {} cannot be combined (expand replaces placeholders in plain strings)", names.join("|")),
+        ));
+    }
+    let parts = names.iter().filter(|n| matches!(**n, "minute" | "hour" | "day" | "month" | "year")).count();
+    if parts > 0 && (parts > 1 || names.len() > parts + usize::from(m.neq)) {
+        return Err((
+            line,
+            format!("modifiers {} cannot be combined (a time part compares a number)", names.join("|")),
         ));
     }
     if m.base64offset && m.all {
@@ -235,6 +271,14 @@ pub fn item(key: &str, value: &Node, key_line: usize, placeholders: &Placeholder
                 (Yaml::Bool(b), Some(_)) => tests.push(Test::Exists(*b)),
                 (_, Some(_)) => return Err((line, "exists takes true or false".into())),
                 (_, None) => return Err((line, "exists needs a field".into())),
+            }
+            continue;
+        }
+        if let Some(part) = m.time {
+            match (&v.value, &field) {
+                (Yaml::Int(n), Some(_)) => tests.push(Test::TimePart(part, *n)),
+                (_, Some(_)) => return Err((line, "a time part takes a whole number".into())),
+                (_, None) => return Err((line, "a time part needs a field".into())),
             }
             continue;
         }
@@ -450,6 +494,10 @@ mod tests {
         assert!(refuse("f|wide", "'-x'").1.contains("UTF-16"));
         assert!(refuse("f|windash|base64", "'-x'").1.contains("cannot be combined"));
         assert!(refuse("|neq", "'x'").1.contains("neq needs a field"));
+        assert!(refuse("f|week", "3").1.contains("numbering"));
+        assert!(refuse("f|hour", "'3'").1.contains("whole number"));
+        assert!(refuse("f|hour|gte", "3").1.contains("cannot be combined"));
+        assert!(refuse("f|hour|minute", "3").1.contains("cannot be combined"));
         assert!(refuse("f|nope", "'x'").1.contains("unknown modifier 'nope'"));
         assert!(refuse("f|re", "'(?<=a)b'").1.contains("not a regular expression this engine runs"));
         assert!(refuse("f|contains|startswith", "'x'").1.contains("cannot be combined"));

@@ -81,6 +81,7 @@ fn describe(t: &Test) -> &'static str {
         Test::Bool(_) => "a boolean",
         Test::Cmp(..) => "a comparison (Sigma also compares numeric strings)",
         Test::Cidr(_) => "cidr",
+        Test::TimePart(..) => "a time part",
         Test::FieldRef { .. } => "fieldref",
         Test::Null | Test::Text(_) => "this value",
     }

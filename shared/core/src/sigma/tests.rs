@@ -60,6 +60,13 @@ fn each_construct_matches_as_the_specification_says() {
         ("  s:\n    a|neq: x\n  condition: s", r#"{"a":"X"}"#, false),
         ("  s:\n    a|neq: x\n  condition: s", r#"{"a":"y"}"#, true),
         ("  s:\n    a|neq: x\n  condition: s", r#"{"b":"x"}"#, true),
+        ("  s:\n    t|hour: 3\n  condition: s", r#"{"t":"2026-11-22T03:59:59Z"}"#, true),
+        ("  s:\n    t|hour: 3\n  condition: s", r#"{"t":"2026-11-22T05:10:00+02:00"}"#, true),
+        ("  s:\n    t|hour: [1, 2]\n  condition: s", r#"{"t":"2026-11-22T03:00:00Z"}"#, false),
+        ("  s:\n    t|day: 21\n  condition: s", r#"{"t":"2026-11-22T01:00:00.123+02:00"}"#, true),
+        ("  s:\n    t|month: 11\n  condition: s", r#"{"t":"Nov 22, 2026"}"#, false),
+        ("  s:\n    t|year: 2026\n  condition: s", r#"{"t":2026}"#, false),
+        ("  s:\n    t|minute|neq: 0\n  condition: s", r#"{"t":"2026-11-22T03:00:00Z"}"#, false),
     ];
     for (detection, record, expected) in cases {
         let r = rule(detection);
