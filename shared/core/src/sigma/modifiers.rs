@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use regex::Regex;
 
 use super::expand::{expand, Placeholders};
+pub use super::wildcard::Anchor;
 use super::wildcard::{escape, unescape, wildcard_regex, TextMatch};
 use super::yaml::{Node, Yaml};
 
@@ -30,15 +31,6 @@ impl Cmp {
             Cmp::Gte => a >= b,
         }
     }
-}
-
-/// Where one field's value must sit in another's (`|fieldref`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Anchor {
-    Whole,
-    Start,
-    End,
-    Anywhere,
 }
 
 /// One test of a field's value.
@@ -145,6 +137,18 @@ struct Mods {
     neq: bool,
     expand: bool,
     time: Option<TimePart>,
+}
+
+impl Mods {
+    /// Where the value must sit in the field's (or another field's) text.
+    fn anchor(&self) -> Anchor {
+        match (self.contains, self.starts, self.ends) {
+            (true, _, _) => Anchor::Anywhere,
+            (_, true, _) => Anchor::Start,
+            (_, _, true) => Anchor::End,
+            _ => Anchor::Whole,
+        }
+    }
 }
 
 fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
@@ -264,7 +268,7 @@ pub fn item(key: &str, value: &Node, key_line: usize, placeholders: &Placeholder
     let raw_only = names.iter().all(|n| matches!(*n, "cased" | "all")) && field.is_some();
     let raw: Option<Vec<String>> =
         if raw_only { values.iter().map(|v| v.as_str().map(str::to_string)).collect() } else { None };
-    for v in values {
+    for v in values.iter().copied() {
         let line = v.line;
         if m.exists {
             match (&v.value, &field) {
@@ -317,13 +321,7 @@ pub fn item(key: &str, value: &Node, key_line: usize, placeholders: &Placeholder
             if field.is_none() {
                 return Err((line, "fieldref needs a field".into()));
             }
-            let anchor = match (m.contains, m.starts, m.ends) {
-                (true, _, _) => Anchor::Anywhere,
-                (_, true, _) => Anchor::Start,
-                (_, _, true) => Anchor::End,
-                _ => Anchor::Whole,
-            };
-            tests.push(Test::FieldRef { field: text, id: 0, anchor, cased: m.cased });
+            tests.push(Test::FieldRef { field: text, id: 0, anchor: m.anchor(), cased: m.cased });
             continue;
         }
         if m.cidr {
@@ -369,13 +367,23 @@ pub fn item(key: &str, value: &Node, key_line: usize, placeholders: &Placeholder
         let compile = |body: String| {
             Regex::new(&format!("{flags}(?:{body})")).map_err(|e| (key_line, format!("value too complex: {e}")))
         };
-        let ascii_literals = literals.clone().filter(|l| l.iter().all(|v| v.is_ascii()));
-        if m.all {
+        // Plain ASCII text, whole or anchored: compared without a regex
+        // (compiled only if a non-ASCII text comes).
+        let plain_mods = names.iter().all(|n| matches!(*n, "cased" | "contains" | "startswith" | "endswith" | "all"));
+        let plain: Option<Vec<String>> = plain_mods
+            .then(|| values.iter().map(|v| v.as_str().and_then(unescape).filter(|t| t.is_ascii())).collect())
+            .flatten();
+        let literal = |source: String, values: Vec<String>| TextMatch::literal(source, values, m.cased, m.anchor());
+        if let (true, Some(plain)) = (m.all, &plain) {
+            for (t, value) in texts.into_iter().zip(plain) {
+                tests.push(Test::Text(literal(format!("{flags}(?:{t})"), vec![value.clone()])));
+            }
+        } else if m.all {
             for t in texts {
                 tests.push(Test::Text(TextMatch::new(compile(t)?)));
             }
-        } else if let Some(values) = ascii_literals {
-            tests.push(Test::Text(TextMatch::literal(format!("{flags}(?:{})", texts.join("|")), values, m.cased)));
+        } else if let Some(values) = plain {
+            tests.push(Test::Text(literal(format!("{flags}(?:{})", texts.join("|")), values)));
         } else {
             tests.push(Test::Text(TextMatch::new(compile(texts.join("|"))?)));
         }

@@ -3,16 +3,39 @@
 
 use regex::Regex;
 
+/// Where a value must sit in a text: the whole of it, its start, its end,
+/// anywhere (`contains`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    Whole,
+    Start,
+    End,
+    Anywhere,
+}
+
+impl Anchor {
+    /// Whether `value` sits so in `text`, compared by `eq` on bytes.
+    fn holds(self, text: &[u8], value: &[u8], eq: impl Fn(&[u8], &[u8]) -> bool) -> bool {
+        match self {
+            Anchor::Whole => eq(text, value),
+            Anchor::Start => text.get(..value.len()).is_some_and(|start| eq(start, value)),
+            Anchor::End => text.len() >= value.len() && eq(&text[text.len() - value.len()..], value),
+            Anchor::Anywhere => value.is_empty() || text.windows(value.len()).any(|w| eq(w, value)),
+        }
+    }
+}
+
 /// A compiled text test: a regular expression, with a fast path for plain
-/// ASCII values compared whole (most detections' `eventName: X`), and one
-/// for expressions that hold a literal every match contains.
+/// ASCII values (most detections' `eventName: X`, `userAgent|contains: x`),
+/// and one for expressions that hold a literal every match contains.
 #[derive(Debug, Clone)]
 pub struct TextMatch {
     /// Its source, compiled when first needed for the literal fast path.
     source: String,
     regex: std::sync::OnceLock<Option<Regex>>,
-    /// The values, when every one is ASCII text without wildcards compared whole.
-    literals: Option<Vec<String>>,
+    /// The values, when every one is ASCII text without wildcards, and
+    /// where they must sit.
+    literals: Option<(Vec<String>, Anchor)>,
     cased: bool,
     /// Text every match contains (case-sensitively): a text without it is
     /// not searched.
@@ -31,18 +54,22 @@ impl TextMatch {
         }
     }
 
-    /// Plain ASCII values compared whole: the regex (for non-ASCII text)
-    /// is compiled only if such a text comes.
-    pub fn literal(source: String, literals: Vec<String>, cased: bool) -> Self {
-        TextMatch { source, regex: std::sync::OnceLock::new(), literals: Some(literals), cased, needle: None }
+    /// Plain ASCII values: the regex (for non-ASCII text) is compiled only
+    /// if such a text comes.
+    pub fn literal(source: String, literals: Vec<String>, cased: bool, anchor: Anchor) -> Self {
+        TextMatch { source, regex: std::sync::OnceLock::new(), literals: Some((literals, anchor)), cased, needle: None }
     }
 
     pub fn is_match(&self, text: &str) -> bool {
         match &self.literals {
-            Some(values) if self.cased => values.iter().any(|v| v == text),
+            Some((values, anchor)) if self.cased => {
+                values.iter().any(|v| anchor.holds(text.as_bytes(), v.as_bytes(), |a, b| a == b))
+            }
             // Unicode case folding can map a non-ASCII letter onto an ASCII
             // one (K, the Kelvin sign, is k): only ASCII text takes the fast path.
-            Some(values) if text.is_ascii() => values.iter().any(|v| v.eq_ignore_ascii_case(text)),
+            Some((values, anchor)) if text.is_ascii() => {
+                values.iter().any(|v| anchor.holds(text.as_bytes(), v.as_bytes(), <[u8]>::eq_ignore_ascii_case))
+            }
             _ if self.needle.as_ref().is_some_and(|needle| !text.contains(needle.as_str())) => false,
             _ => self.regex.get_or_init(|| Regex::new(&self.source).ok()).as_ref().is_some_and(|re| re.is_match(text)),
         }
@@ -169,6 +196,31 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// GIVEN plain values, whole or anchored, cased or not WHEN compared
+    /// without a regex THEN every verdict is the regex's.
+    #[test]
+    fn the_plain_fast_path_agrees_with_the_regex() {
+        let texts = ["", "abc", "ABC", "xabcx", "xABc", "ab", "abcabc", "\u{212a}abc", "abc\u{212a}", "k", "K"];
+        for value in ["", "abc", "k", "a.c"] {
+            for (anchor, sigma) in [
+                (Anchor::Whole, escape(value)),
+                (Anchor::Start, format!("{}*", escape(value))),
+                (Anchor::End, format!("*{}", escape(value))),
+                (Anchor::Anywhere, format!("*{}*", escape(value))),
+            ] {
+                for cased in [false, true] {
+                    let flags = if cased { "(?s)" } else { "(?si)" };
+                    let source = format!("{flags}(?:{})", wildcard_regex(&sigma, false));
+                    let fast = TextMatch::literal(source.clone(), vec![value.to_string()], cased, anchor);
+                    let plain = Regex::new(&source).unwrap();
+                    for text in texts {
+                        assert_eq!(fast.is_match(text), plain.is_match(text), "{sigma} cased={cased} on {text:?}");
+                    }
+                }
+            }
+        }
+    }
 
     /// GIVEN expressions with and without a literal every match holds WHEN
     /// tested THEN the needle is that literal, and skipping texts without
