@@ -276,18 +276,6 @@ impl StatsShard {
         }
     }
 
-    /// Counts one finding.
-    pub fn observe_finding(&mut self, rule: &Rule, principal: Option<&str>) {
-        match self.findings.get_mut(rule.id.as_str()) {
-            Some(counts) => counts.observe(principal),
-            None => {
-                let mut counts = RuleCounts::of(rule);
-                counts.observe(principal);
-                self.findings.insert(rule.id.clone(), counts);
-            }
-        }
-    }
-
     /// Adds the findings of rule `id` counted elsewhere.
     pub fn add_rule_counts(&mut self, id: &str, counts: RuleCounts) {
         match self.findings.get_mut(id) {

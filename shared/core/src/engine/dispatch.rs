@@ -60,7 +60,7 @@ impl Dispatch {
                     required_names(pattern.expr(), name_slot).is_some_and(|names| dispatch.file(name_slot, names, i))
                 }
                 Detect::Sigma(sigma) => {
-                    let detection = &sigma.rule.detection;
+                    let detection = &sigma.detection;
                     // The event name, the source, then any field the first table holds.
                     let first_table = detection
                         .fields

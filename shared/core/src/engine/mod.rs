@@ -49,7 +49,6 @@ enum Detect {
 
 /// A Sigma detection bound to the engine's path tables.
 struct SigmaDetect {
-    rule: Arc<crate::sigma::SigmaRule>,
     /// The rule's detection, items of the first table first.
     detection: crate::sigma::matcher::Detection,
     /// The slot of each field it reads, by index. A rule dispatch narrows
@@ -158,7 +157,7 @@ impl Engine {
                 why.sort();
                 let first_table = |id: usize| slots[id] & SECOND_TABLE == 0;
                 let detection = detection.cheap_first(first_table);
-                let detect = Detect::Sigma(SigmaDetect { rule: sigma.0.clone(), detection, slots });
+                let detect = Detect::Sigma(SigmaDetect { detection, slots });
                 rules.push(CompiledRule { rule: Arc::new(rule.clone()), detect, why, case_sensitive: Vec::new() });
                 continue;
             }

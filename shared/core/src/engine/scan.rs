@@ -6,7 +6,6 @@ use std::ops::ControlFlow;
 use super::{Engine, Hit, ScanSink, ScanSummary};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::extract::{LazyValues, Tables};
-use crate::finding::Finding;
 use crate::reader::{RawRecord, RecordVisitor};
 use crate::record::RecordFacts;
 use crate::stats::RuleCounts;
@@ -59,11 +58,6 @@ impl<'e, 's> FileScan<'e, 's> {
                 summary.stats.observe_suppressed(id);
                 return;
             }
-            if compiled.rule.first_seen.is_some() {
-                let mut finding = Finding::new(compiled.rule.clone(), &facts, raw.json, source, raw.index);
-                finding.matched = crate::finding::matched(&compiled.why, tables);
-                return sink.first_seen(finding);
-            }
             let hit = Hit {
                 rule: &compiled.rule,
                 facts: &facts,
@@ -75,6 +69,9 @@ impl<'e, 's> FileScan<'e, 's> {
                 case_sensitive: &compiled.case_sensitive,
                 values: &values,
             };
+            if compiled.rule.first_seen.is_some() {
+                return sink.first_seen(hit.unnoted());
+            }
             summary.findings += 1;
             by_rule[i].get_or_insert_with(|| RuleCounts::of(&compiled.rule)).observe(hit.principal());
             sink.finding(hit);

@@ -45,9 +45,16 @@ impl Hit<'_> {
 
     /// The finding, with everything an alert shows.
     pub fn finding(&self) -> Finding {
+        let mut finding = self.unnoted();
+        crate::finding::note_case(&mut finding.matched, self.case_sensitive, self.values);
+        finding
+    }
+
+    /// The finding without the notes on values that differ only in case
+    /// (a first-seen question, which no one reads as an alert).
+    pub(super) fn unnoted(&self) -> Finding {
         let mut finding = Finding::new(self.rule.clone(), self.facts, self.json, self.file, self.index);
         finding.matched = crate::finding::matched(self.why, self.tables);
-        crate::finding::note_case(&mut finding.matched, self.case_sensitive, self.values);
         finding
     }
 }

@@ -196,20 +196,18 @@ fn parse_mods(names: &[&str], line: usize) -> Result<Mods, Refusal> {
     if anchors > 1 || kinds > 1 || (kinds == 1 && anchors == 1 && !m.fieldref) {
         return Err((line, format!("modifiers {} cannot be combined", names.join("|"))));
     }
-    if (m.base64 || m.base64offset) && (m.re || m.cidr || m.cmp.is_some() || m.exists || m.fieldref) {
-        return Err((line, format!("modifiers {} cannot be combined", names.join("|"))));
+    // Modifiers that make the value something other than a plain string.
+    let not_text = m.re || m.cidr || m.cmp.is_some() || m.exists || m.fieldref;
+    let encoded = m.base64 || m.base64offset;
+    let combined = |why: &str| Err((line, format!("modifiers {} cannot be combined{why}", names.join("|"))));
+    if encoded && not_text {
+        return combined("");
     }
-    if m.windash && (m.base64 || m.base64offset || m.re || m.cidr || m.cmp.is_some() || m.exists || m.fieldref) {
-        return Err((
-            line,
-            format!("modifiers {} cannot be combined (windash rewrites plain strings)", names.join("|")),
-        ));
+    if m.windash && (encoded || not_text) {
+        return combined(" (windash rewrites plain strings)");
     }
-    if m.expand && (m.base64 || m.base64offset || m.re || m.cidr || m.cmp.is_some() || m.exists || m.fieldref) {
-        return Err((
-            line,
-            format!("modifiers {} cannot be combined (expand replaces placeholders in plain strings)", names.join("|")),
-        ));
+    if m.expand && (encoded || not_text) {
+        return combined(" (expand replaces placeholders in plain strings)");
     }
     let parts = names.iter().filter(|n| matches!(**n, "minute" | "hour" | "day" | "month" | "year")).count();
     if parts > 0 && (parts > 1 || names.len() > parts + usize::from(m.neq)) {

@@ -164,7 +164,9 @@ fn given_rules_of_each_grade_when_summarised_then_each_says_its_grade_as_scan_an
         let slots = crate::record::FactSlots::register(&mut table);
         let values = table.extract(json).unwrap();
         let facts = crate::record::RecordFacts::new(&values, &slots);
-        stats.observe_finding(&rule, facts.principal());
+        let mut counts = crate::stats::RuleCounts::of(&rule);
+        counts.observe(facts.principal());
+        stats.add_rule_counts(&rule.id, counts);
     }
     // WHEN the report is rendered
     let body = render(&w, &stats, &Coverage::default(), None).body;
